@@ -1,0 +1,416 @@
+//! Plain data shared by every patchline crate.
+//!
+//! This crate is the JSON contract of patchline: what `patchline sbom --format json` prints,
+//! what the matcher and the server read back. It holds no logic beyond parsing and
+//! formatting of identifiers (digests, purls), so that every other crate can depend on it
+//! without pulling anything heavy.
+//!
+//! The inventory document is versioned by [`INVENTORY_SCHEMA`]. Fields may be added in a
+//! minor revision (readers ignore unknown fields); renaming or removing a field, or changing
+//! its meaning, bumps the version. The document is described field by field in
+//! `docs/inventory-json.md` at the repository root.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub mod purl;
+
+/// Identifier of the inventory JSON document format written by this version.
+pub const INVENTORY_SCHEMA: &str = "patchline.inventory/v1";
+
+/// A content digest such as `sha256:9f86…`. Only algorithms registries actually use are
+/// accepted, and the hex part must have the algorithm's exact length, so a digest taken
+/// from untrusted JSON can be used as a file name without further checks.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest {
+    algorithm: DigestAlgorithm,
+    hex: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DigestAlgorithm {
+    Sha256,
+    Sha512,
+}
+
+impl DigestAlgorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DigestAlgorithm::Sha256 => "sha256",
+            DigestAlgorithm::Sha512 => "sha512",
+        }
+    }
+    fn hex_len(self) -> usize {
+        match self {
+            DigestAlgorithm::Sha256 => 64,
+            DigestAlgorithm::Sha512 => 128,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid digest {input:?}: {reason}")]
+pub struct DigestError {
+    pub input: String,
+    pub reason: &'static str,
+}
+
+impl Digest {
+    /// Builds a sha256 digest from raw hash bytes.
+    pub fn sha256_from_bytes(bytes: &[u8]) -> Digest {
+        Digest {
+            algorithm: DigestAlgorithm::Sha256,
+            hex: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+    pub fn algorithm(&self) -> DigestAlgorithm {
+        self.algorithm
+    }
+    pub fn hex(&self) -> &str {
+        &self.hex
+    }
+    /// A short form for humans: the first 12 hex characters.
+    pub fn short(&self) -> &str {
+        &self.hex[..12]
+    }
+}
+
+impl FromStr for Digest {
+    type Err = DigestError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = |reason| DigestError {
+            input: s.chars().take(200).collect(),
+            reason,
+        };
+        let (alg, hex) = s
+            .split_once(':')
+            .ok_or_else(|| err("expected ALGORITHM:HEX"))?;
+        let algorithm = match alg {
+            "sha256" => DigestAlgorithm::Sha256,
+            "sha512" => DigestAlgorithm::Sha512,
+            _ => return Err(err("unsupported algorithm (sha256 or sha512 expected)")),
+        };
+        if hex.len() != algorithm.hex_len() {
+            return Err(err("wrong length for the algorithm"));
+        }
+        if !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(err("not lowercase hex"));
+        }
+        Ok(Digest {
+            algorithm,
+            hex: hex.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.algorithm.as_str(), self.hex)
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digest({self})")
+    }
+}
+
+impl Serialize for Digest {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Digest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Package ecosystems patchline inventories. OS package managers for now; language
+/// ecosystems join here when their extractors arrive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ecosystem {
+    /// dpkg: Debian, Ubuntu and derivatives (`var/lib/dpkg/status`, `status.d/`).
+    Deb,
+    /// apk: Alpine, Wolfi, Chainguard (`lib/apk/db/installed`).
+    Apk,
+    /// rpm: RHEL and rebuilds, Fedora, SUSE, Azure Linux (`rpmdb.sqlite`, `Packages`, `Packages.db`).
+    Rpm,
+}
+
+impl Ecosystem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ecosystem::Deb => "deb",
+            Ecosystem::Apk => "apk",
+            Ecosystem::Rpm => "rpm",
+        }
+    }
+}
+
+impl fmt::Display for Ecosystem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The operating system release of an image, as read from `os-release` or a fallback file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Distro {
+    /// os-release `ID`, lowercase (`debian`, `ubuntu`, `alpine`, `rhel`, `rocky`, ...).
+    pub id: String,
+    /// os-release `VERSION_ID` (`12`, `22.04`, `3.18.4`, `8.9`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_codename: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretty_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub id_like: Vec<String>,
+    /// `CPE_NAME` where the release publishes one (Red Hat family).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpe_name: Option<String>,
+    /// Path inside the image of the file this was read from (`etc/os-release`, ...).
+    pub source: String,
+}
+
+impl Distro {
+    /// `ID-VERSION_ID` as used in purl `distro=` qualifiers, e.g. `debian-12`.
+    pub fn purl_qualifier(&self) -> String {
+        match &self.version_id {
+            Some(v) => format!("{}-{}", self.id, v),
+            None => self.id.clone(),
+        }
+    }
+}
+
+/// A layer of the image, by position (0 = bottom) and uncompressed digest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerRef {
+    pub index: usize,
+    pub diff_id: Digest,
+}
+
+/// One installed package.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Package {
+    pub ecosystem: Ecosystem,
+    pub name: String,
+    /// The full version in the ecosystem's own notation, epoch included where the
+    /// ecosystem has one: dpkg `1:2.3-4`, rpm `1:2.3-4.el8`, apk `1.2.3-r0`.
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// dpkg `Source:`, apk `origin`, rpm source rpm name. Equal to `name` when the
+    /// database does not say otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_name: Option<String>,
+    /// Version of the source package, same notation as `version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub licenses: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintainer: Option<String>,
+    /// package-url of the package, with `arch`, `distro`, `epoch` and `upstream` qualifiers.
+    pub purl: String,
+    /// Path inside the image of the database this package was read from.
+    pub db_path: String,
+    /// The layer that first installed this package (in the run of layers that still
+    /// carry it). `None` for inputs without layers (`dir:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introduced: Option<LayerRef>,
+    /// The layer that last changed it (installed the version now present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_changed: Option<LayerRef>,
+}
+
+impl Package {
+    /// A package as an extractor finds it: identity only, purl and layers filled later.
+    pub fn new(ecosystem: Ecosystem, name: impl Into<String>, version: impl Into<String>) -> Self {
+        Package {
+            ecosystem,
+            name: name.into(),
+            version: version.into(),
+            epoch: None,
+            arch: None,
+            source_name: None,
+            source_version: None,
+            licenses: Vec::new(),
+            maintainer: None,
+            purl: String::new(),
+            db_path: String::new(),
+            introduced: None,
+            last_changed: None,
+        }
+    }
+
+    /// The identity under which a package is tracked across layers: the same name and
+    /// architecture in the same ecosystem is "the same package", whatever its version.
+    pub fn key(&self) -> (Ecosystem, &str, &str) {
+        (
+            self.ecosystem,
+            self.name.as_str(),
+            self.arch.as_deref().unwrap_or(""),
+        )
+    }
+
+    /// The version without its epoch prefix (`2.3-4` for `1:2.3-4`).
+    pub fn version_without_epoch(&self) -> &str {
+        match self.ecosystem {
+            Ecosystem::Deb | Ecosystem::Rpm => match self.version.split_once(':') {
+                Some((e, rest)) if !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit()) => rest,
+                _ => &self.version,
+            },
+            Ecosystem::Apk => &self.version,
+        }
+    }
+}
+
+/// One layer of the scanned image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerInfo {
+    pub index: usize,
+    /// Digest of the blob as stored (compressed); absent for `dir:`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<Digest>,
+    /// Digest of the uncompressed tar stream, from the image config.
+    pub diff_id: Digest,
+    pub media_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// The history entry that produced the layer (`RUN apt-get install ...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+}
+
+/// What was scanned.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageInfo {
+    /// The reference as given on the command line (`oci:build/layout:base`).
+    pub reference: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_digest: Option<Digest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_digest: Option<Digest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub layers: Vec<LayerInfo>,
+}
+
+/// Something that went wrong without stopping the inventory (a corrupt database, an
+/// unresolvable link). Its presence sets `complete` to false when it means packages may
+/// be missing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// Which part raised it: `extractor:rpm`, `layer`, `os-release`, ...
+    pub source: String,
+    /// Where: `layer 2 (sha256:…) var/lib/rpm/Packages`.
+    pub location: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Tool {
+            name: "patchline".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+/// The inventory of one image: the document `patchline sbom --format json` prints.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inventory {
+    /// Always [`INVENTORY_SCHEMA`] for documents this version writes.
+    pub schema: String,
+    pub tool: Tool,
+    pub image: ImageInfo,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distro: Option<Distro>,
+    pub packages: Vec<Package>,
+    /// False when an extractor failed on a database or a layer could only be partly read:
+    /// the package list may then miss entries.
+    pub complete: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
+}
+
+impl Inventory {
+    pub fn new(image: ImageInfo) -> Self {
+        Inventory {
+            schema: INVENTORY_SCHEMA.to_string(),
+            tool: Tool::default(),
+            image,
+            distro: None,
+            packages: Vec::new(),
+            complete: true,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_round_trip_and_rejects() {
+        let d: Digest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+            .parse()
+            .unwrap();
+        assert_eq!(d.short(), "e3b0c44298fc");
+        assert_eq!(
+            serde_json::to_string(&d).unwrap(),
+            "\"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\""
+        );
+        for bad in [
+            "sha256:abc",
+            "md5:e3b0c44298fc1c149afbf4c8996fb924",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "sha256:../../../../etc/passwd/e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b",
+            "sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+        ] {
+            assert!(bad.parse::<Digest>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn version_without_epoch() {
+        let p = Package::new(Ecosystem::Deb, "libgcc1", "1:8-20180414-1ubuntu2");
+        assert_eq!(p.version_without_epoch(), "8-20180414-1ubuntu2");
+        let p = Package::new(Ecosystem::Apk, "musl", "1.1.14-r10");
+        assert_eq!(p.version_without_epoch(), "1.1.14-r10");
+    }
+}

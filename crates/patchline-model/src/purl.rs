@@ -1,0 +1,141 @@
+//! package-url (purl) strings for OS packages, per the package-url specification:
+//! `pkg:TYPE/NAMESPACE/NAME@VERSION?QUALIFIERS`, qualifiers sorted by key, every
+//! component percent-encoded outside the unreserved set.
+//!
+//! Conventions where the spec leaves room (shared with Trivy and Syft so that SBOMs from
+//! either tool match ours): the epoch goes to an `epoch=` qualifier and is dropped from the
+//! version; the distro release goes to `distro=ID-VERSION_ID`; a source package that differs
+//! from the binary goes to `upstream=NAME` (or `NAME@VERSION` when its version differs too).
+
+use crate::{Distro, Ecosystem, Package};
+
+/// Percent-encodes `s`, keeping the purl unreserved characters `A-Z a-z 0-9 . - _ ~`.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The purl namespace for a distro's packages: the vendor as the purl spec's examples
+/// name it (`debian`, `ubuntu`, `alpine`, `redhat`, `fedora`, ...).
+pub fn namespace(ecosystem: Ecosystem, distro: Option<&Distro>) -> String {
+    let id = distro.map(|d| d.id.as_str()).unwrap_or("");
+    match (ecosystem, id) {
+        (_, "rhel") => "redhat".into(),
+        (_, "sles" | "sled" | "sle-micro" | "sl-micro") => "suse".into(),
+        (_, id) if id.starts_with("opensuse") => "opensuse".into(),
+        (_, "") => match ecosystem {
+            Ecosystem::Deb => "debian".into(),
+            Ecosystem::Apk => "alpine".into(),
+            Ecosystem::Rpm => "rpm".into(),
+        },
+        (_, id) => id.to_string(),
+    }
+}
+
+/// Builds the purl of an OS package.
+pub fn for_package(p: &Package, distro: Option<&Distro>) -> String {
+    let mut q: Vec<(&str, String)> = Vec::new();
+    if let Some(a) = &p.arch {
+        q.push(("arch", a.clone()));
+    }
+    if let Some(d) = distro {
+        q.push(("distro", d.purl_qualifier()));
+    }
+    if let Some(e) = p.epoch.filter(|e| *e != 0) {
+        q.push(("epoch", e.to_string()));
+    }
+    if let Some(src) = &p.source_name {
+        let sv = p.source_version.as_deref().unwrap_or(&p.version);
+        let same_version = strip_epoch(sv) == p.version_without_epoch();
+        if src != &p.name || !same_version {
+            if same_version {
+                q.push(("upstream", src.clone()));
+            } else {
+                q.push(("upstream", format!("{src}@{}", strip_epoch(sv))));
+            }
+        }
+    }
+    q.sort_by(|a, b| a.0.cmp(b.0));
+    let mut s = format!(
+        "pkg:{}/{}/{}@{}",
+        p.ecosystem.as_str(),
+        encode(&namespace(p.ecosystem, distro)),
+        encode(&p.name),
+        encode(p.version_without_epoch())
+    );
+    for (i, (k, v)) in q.iter().enumerate() {
+        s.push(if i == 0 { '?' } else { '&' });
+        s.push_str(k);
+        s.push('=');
+        s.push_str(&encode(v));
+    }
+    s
+}
+
+fn strip_epoch(v: &str) -> &str {
+    match v.split_once(':') {
+        Some((e, rest)) if !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit()) => rest,
+        _ => v,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn debian12() -> Distro {
+        Distro {
+            id: "debian".into(),
+            version_id: Some("12".into()),
+            source: "etc/os-release".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn deb_with_epoch_and_upstream() {
+        let mut p = Package::new(Ecosystem::Deb, "libgcc-s1", "12.2.0-14+deb12u1");
+        p.arch = Some("amd64".into());
+        p.source_name = Some("gcc-12".into());
+        p.source_version = Some("12.2.0-14+deb12u1".into());
+        assert_eq!(
+            for_package(&p, Some(&debian12())),
+            "pkg:deb/debian/libgcc-s1@12.2.0-14%2Bdeb12u1?arch=amd64&distro=debian-12&upstream=gcc-12"
+        );
+        let mut p = Package::new(Ecosystem::Deb, "login", "1:4.13+dfsg1-1+b1");
+        p.epoch = Some(1);
+        p.arch = Some("amd64".into());
+        p.source_name = Some("shadow".into());
+        p.source_version = Some("1:4.13+dfsg1-1".into());
+        assert_eq!(
+            for_package(&p, Some(&debian12())),
+            "pkg:deb/debian/login@4.13%2Bdfsg1-1%2Bb1?arch=amd64&distro=debian-12&epoch=1&upstream=shadow%404.13%2Bdfsg1-1"
+        );
+    }
+
+    #[test]
+    fn rpm_namespace() {
+        let d = Distro {
+            id: "rhel".into(),
+            version_id: Some("8.9".into()),
+            source: "etc/os-release".into(),
+            ..Default::default()
+        };
+        let mut p = Package::new(Ecosystem::Rpm, "openssl-libs", "1:1.1.1k-9.el8_7");
+        p.epoch = Some(1);
+        p.arch = Some("x86_64".into());
+        p.source_name = Some("openssl".into());
+        p.source_version = Some("1:1.1.1k-9.el8_7".into());
+        assert_eq!(
+            for_package(&p, Some(&d)),
+            "pkg:rpm/redhat/openssl-libs@1.1.1k-9.el8_7?arch=x86_64&distro=rhel-8.9&epoch=1&upstream=openssl"
+        );
+    }
+}
