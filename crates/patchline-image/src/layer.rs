@@ -1,0 +1,433 @@
+//! One streaming pass over a layer blob.
+//!
+//! blob bytes ─► sha256 (blob digest) ─► gzip | zstd | plain ─► sha256 (diff_id) + size bound
+//!           ─► tar entries ─► normalised, checked [`Entry`]s handed to the caller's visitor.
+//!
+//! The compression is told by the stream's magic bytes rather than the declared media
+//! type (registries and tools get media types wrong; the bytes cannot lie). Both digests
+//! are checked once the stream is drained, so a layer whose bytes were swapped is an
+//! error even if its tar happened to parse.
+
+use std::io::{self, BufRead, BufReader, Read};
+
+use patchline_model::Digest;
+use sha2::{Digest as _, Sha256};
+
+use crate::error::{ImageError, Result};
+use crate::source::LayerDesc;
+
+/// Bounds that protect against decompression bombs and hostile archives.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest uncompressed size of one layer.
+    pub max_layer_bytes: u64,
+    /// Most tar entries in one layer.
+    pub max_entries: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_layer_bytes: 32 << 30,
+            max_entries: 4_000_000,
+        }
+    }
+}
+
+/// What a tar entry is, after whiteout interpretation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    /// Target as written in the archive (may be absolute, meaning image-root-relative).
+    Symlink(String),
+    /// Target path (normalised, root-relative) of an entry earlier in the same layer.
+    Hardlink(String),
+    /// `.wh.NAME`: removes `path` (and everything below it) of the lower layers.
+    Whiteout,
+    /// `.wh..wh..opq` in directory `path`: hides every lower-layer entry below `path`.
+    OpaqueDir,
+    /// Devices, FIFOs: present, never read.
+    Other,
+}
+
+/// One entry of a layer. `path` is root-relative, normalised, without leading or
+/// trailing slash (`etc/os-release`); for whiteouts it is the path being removed.
+pub struct Entry<'a> {
+    pub path: String,
+    pub kind: EntryKind,
+    pub size: u64,
+    pub mode: u32,
+    reader: &'a mut dyn Read,
+}
+
+impl Entry<'_> {
+    /// Reads a regular file's content, refusing files larger than `max`.
+    pub fn read_content(&mut self, max: u64) -> io::Result<Vec<u8>> {
+        if self.size > max {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} is {} bytes, over the limit of {max}",
+                    self.path, self.size
+                ),
+            ));
+        }
+        let mut buf = Vec::with_capacity(self.size as usize);
+        self.reader.read_to_end(&mut buf)?;
+        Ok(buf)
+    }
+}
+
+/// Figures gathered while walking.
+#[derive(Clone, Debug, Default)]
+pub struct WalkStats {
+    pub entries: u64,
+    pub compressed_bytes: u64,
+    pub uncompressed_bytes: u64,
+    pub compression: Compression,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Compression {
+    #[default]
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// Normalises a tar entry path; refuses absolute paths and `..` components.
+pub fn normalize_entry_path(raw: &[u8]) -> std::result::Result<String, String> {
+    let s = std::str::from_utf8(raw)
+        .map_err(|_| format!("path {:?} is not UTF-8", String::from_utf8_lossy(raw)))?;
+    if s.starts_with('/') {
+        return Err(format!("absolute path {s:?} in tar entry"));
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for c in s.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => return Err(format!("path {s:?} contains '..'")),
+            c => parts.push(c),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+/// Resolves a symlink `target` written at `link_path` to a root-relative path, lexically.
+/// Absolute targets are relative to the image root. `None` when it climbs out of the root.
+pub fn resolve_link(link_path: &str, target: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    if !target.starts_with('/') {
+        parts.extend(link_path.split('/').filter(|c| !c.is_empty()));
+        parts.pop();
+    }
+    for c in target.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            c => parts.push(c),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    count: u64,
+    limit: u64,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        if self.count > self.limit {
+            return Err(io::Error::other(LimitExceeded(self.limit)));
+        }
+        Ok(n)
+    }
+}
+
+impl<R> HashingReader<R> {
+    fn digest(self) -> Digest {
+        Digest::sha256_from_bytes(&self.hasher.finalize())
+    }
+}
+
+#[derive(Debug)]
+struct LimitExceeded(u64);
+impl std::fmt::Display for LimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "expands beyond {} bytes (possible decompression bomb; raise --max-layer-size if the layer is genuine)", self.0)
+    }
+}
+impl std::error::Error for LimitExceeded {}
+
+/// Re-serves the bytes consumed to sniff the compression, then the rest of the stream.
+struct Prefixed<R> {
+    head: Vec<u8>,
+    pos: usize,
+    inner: R,
+}
+
+impl<R: Read> Read for Prefixed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos < self.head.len() {
+            let n = buf.len().min(self.head.len() - self.pos);
+            buf[..n].copy_from_slice(&self.head[self.pos..self.pos + n]);
+            self.pos += n;
+            return Ok(n);
+        }
+        self.inner.read(buf)
+    }
+}
+
+enum Decoder<R: BufRead> {
+    Plain(R),
+    Gzip(Box<flate2::bufread::MultiGzDecoder<R>>),
+    Zstd(zstd::stream::read::Decoder<'static, R>),
+}
+
+impl<R: BufRead> Read for Decoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoder::Plain(r) => r.read(buf),
+            Decoder::Gzip(r) => r.read(buf),
+            Decoder::Zstd(r) => r.read(buf),
+        }
+    }
+}
+
+impl<R: BufRead> Decoder<R> {
+    fn into_inner(self) -> R {
+        match self {
+            Decoder::Plain(r) => r,
+            Decoder::Gzip(r) => r.into_inner(),
+            Decoder::Zstd(r) => r.finish(),
+        }
+    }
+}
+
+const BUF: usize = 256 * 1024;
+
+/// Walks one layer blob, calling `visit` for every entry, then checks the blob digest
+/// (when the layer has one) and the diff_id.
+pub fn walk(
+    blob: impl Read,
+    layer: &LayerDesc,
+    limits: &Limits,
+    visit: &mut dyn FnMut(&mut Entry<'_>) -> Result<()>,
+) -> Result<WalkStats> {
+    let layer_err = |reason: String| ImageError::Layer {
+        index: layer.index,
+        digest: layer.digest.as_ref().unwrap_or(&layer.diff_id).to_string(),
+        reason,
+    };
+    let io_err = |stage: &str, e: io::Error| {
+        if let Some(l) = e.get_ref().and_then(|i| i.downcast_ref::<LimitExceeded>()) {
+            return layer_err(l.to_string());
+        }
+        let hint = if e.kind() == io::ErrorKind::UnexpectedEof {
+            " (truncated?)"
+        } else {
+            ""
+        };
+        layer_err(format!("{stage}: {e}{hint}"))
+    };
+
+    let mut hashed = HashingReader {
+        inner: blob,
+        hasher: Sha256::new(),
+        count: 0,
+        limit: u64::MAX,
+    };
+    // Peek at the magic bytes without assuming a read returns more than one byte.
+    let mut magic = [0u8; 4];
+    let mut got = 0;
+    while got < magic.len() {
+        match hashed.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_err("reading blob", e)),
+        }
+    }
+    let magic = &magic[..got];
+    let compression = if magic.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    };
+    let raw = BufReader::with_capacity(
+        BUF,
+        Prefixed {
+            head: magic.to_vec(),
+            pos: 0,
+            inner: hashed,
+        },
+    );
+    let decoder = match compression {
+        Compression::Gzip => Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(raw))),
+        Compression::Zstd => Decoder::Zstd(
+            zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| io_err("zstd", e))?,
+        ),
+        Compression::None => Decoder::Plain(raw),
+    };
+    let stage = match compression {
+        Compression::Gzip => "gzip stream",
+        Compression::Zstd => "zstd stream",
+        Compression::None => "tar stream",
+    };
+    let mut tar_input = HashingReader {
+        inner: decoder,
+        hasher: Sha256::new(),
+        count: 0,
+        limit: limits.max_layer_bytes,
+    };
+
+    let mut stats = WalkStats {
+        compression,
+        ..Default::default()
+    };
+    {
+        let mut archive = tar::Archive::new(&mut tar_input);
+        let entries = archive.entries().map_err(|e| io_err(stage, e))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| io_err(stage, e))?;
+            stats.entries += 1;
+            if stats.entries > limits.max_entries {
+                return Err(layer_err(format!(
+                    "more than {} entries (raise --max-entries if the layer is genuine)",
+                    limits.max_entries
+                )));
+            }
+            let raw_path = entry.path_bytes().into_owned();
+            let path = normalize_entry_path(&raw_path).map_err(&layer_err)?;
+            let header = entry.header();
+            let size = header.entry_size().unwrap_or(0);
+            let mode = header.mode().unwrap_or(0);
+            let etype = header.entry_type();
+            let (name, parent) = match path.rsplit_once('/') {
+                Some((p, n)) => (n.to_string(), p.to_string()),
+                None => (path.clone(), String::new()),
+            };
+            let join = |n: &str| {
+                if parent.is_empty() {
+                    n.to_string()
+                } else {
+                    format!("{parent}/{n}")
+                }
+            };
+            let (path, kind) = if name == ".wh..wh..opq" {
+                (parent.clone(), EntryKind::OpaqueDir)
+            } else if name.starts_with(".wh..wh.") {
+                // aufs metadata (`.wh..wh.plnk`, `.wh..wh.aufs`): not part of the image.
+                continue;
+            } else if let Some(hidden) = name.strip_prefix(".wh.") {
+                if hidden.is_empty() {
+                    return Err(layer_err(format!("empty whiteout name at {path:?}")));
+                }
+                (join(hidden), EntryKind::Whiteout)
+            } else if etype.is_symlink() {
+                let target = entry
+                    .link_name_bytes()
+                    .map(|t| String::from_utf8_lossy(&t).into_owned())
+                    .unwrap_or_default();
+                if resolve_link(&path, &target).is_none() {
+                    return Err(layer_err(format!(
+                        "symlink {path:?} -> {target:?} points out of the image root"
+                    )));
+                }
+                (path, EntryKind::Symlink(target))
+            } else if etype.is_hard_link() {
+                let target = entry.link_name_bytes().unwrap_or_default();
+                let target = normalize_entry_path(&target).map_err(|r| {
+                    layer_err(format!(
+                        "hard link {path:?} points out of the image root: {r}"
+                    ))
+                })?;
+                (path, EntryKind::Hardlink(target))
+            } else if etype.is_dir() {
+                (path, EntryKind::Dir)
+            } else if etype.is_file() || etype.is_contiguous() {
+                (path, EntryKind::File)
+            } else if etype.is_pax_global_extensions()
+                || etype.is_pax_local_extensions()
+                || etype.is_gnu_longname()
+                || etype.is_gnu_longlink()
+            {
+                continue;
+            } else {
+                (path, EntryKind::Other)
+            };
+            if path.is_empty() && kind != EntryKind::Dir && kind != EntryKind::OpaqueDir {
+                continue;
+            }
+            let mut e = Entry {
+                path,
+                kind,
+                size,
+                mode,
+                reader: &mut entry,
+            };
+            visit(&mut e)?;
+        }
+    }
+    // The tar reader stops at the end-of-archive marker; the digests cover every byte.
+    io::copy(&mut tar_input, &mut io::sink()).map_err(|e| io_err(stage, e))?;
+    stats.uncompressed_bytes = tar_input.count;
+    let diff_id = Digest::sha256_from_bytes(&tar_input.hasher.finalize());
+    let mut raw = tar_input.inner.into_inner();
+    // Bytes after the compressed stream's end (e.g. zero padding) are part of the blob.
+    io::copy(&mut raw, &mut io::sink()).map_err(|e| io_err("reading blob", e))?;
+    let raw = raw.into_inner().inner;
+    stats.compressed_bytes = raw.count;
+    let blob_digest = raw.digest();
+    let expected_blob = layer.digest.as_ref().unwrap_or(&layer.diff_id);
+    if layer.digest.is_some() && &blob_digest != expected_blob {
+        return Err(layer_err(format!(
+            "blob digest mismatch: content hashes to {blob_digest}"
+        )));
+    }
+    if diff_id != layer.diff_id {
+        return Err(layer_err(format!(
+            "diff_id mismatch: the config says {}, the uncompressed content hashes to {diff_id}",
+            layer.diff_id
+        )));
+    }
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        assert_eq!(
+            normalize_entry_path(b"./etc/os-release").unwrap(),
+            "etc/os-release"
+        );
+        assert_eq!(normalize_entry_path(b"etc//apt/").unwrap(), "etc/apt");
+        assert_eq!(normalize_entry_path(b"./").unwrap(), "");
+        assert!(normalize_entry_path(b"/etc/passwd").is_err());
+        assert!(normalize_entry_path(b"a/../../etc").is_err());
+        assert_eq!(
+            resolve_link("etc/os-release", "../usr/lib/os-release").unwrap(),
+            "usr/lib/os-release"
+        );
+        assert_eq!(
+            resolve_link("etc/os-release", "/usr/lib/os-release").unwrap(),
+            "usr/lib/os-release"
+        );
+        assert_eq!(resolve_link("bin", "usr/bin").unwrap(), "usr/bin");
+        assert!(resolve_link("etc/x", "../../../etc/passwd").is_none());
+    }
+}

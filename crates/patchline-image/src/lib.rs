@@ -1,0 +1,35 @@
+//! Reading container images: references, sources, layers.
+//!
+//! A reference in skopeo's transport syntax ([`ImageRef`]) is opened as an
+//! [`ImageSource`]: an OCI layout directory, an OCI or Docker archive, or a registry
+//! repository. Sources that store manifests by digest (layouts, OCI archives,
+//! registries) implement the small [`ManifestStore`] trait and share one resolver that
+//! walks index → manifest → config, picks the platform and verifies every digest.
+//!
+//! Each layer is then read in one streaming pass by [`layer::walk`]: the blob is hashed
+//! as it is read (its digest verified at the end), decompressed (gzip, zstd or plain),
+//! hashed again (the diff_id) and walked as tar. Paths are normalised and refused when
+//! they escape the root; links pointing out of the root are refused; whiteouts are
+//! reported so the caller can squash layers into the view a container would see. The
+//! expanded size and entry count are bounded ([`layer::Limits`]). Nothing is written to
+//! disk: the caller decides which entries to keep.
+//!
+//! [`cache::LayerCache`] stores the caller's per-layer results under the cache directory,
+//! keyed by diff_id, so a layer shared by many images is read once.
+
+pub mod archive;
+pub mod cache;
+pub mod error;
+pub mod layer;
+pub mod manifest;
+pub mod oci;
+pub mod reference;
+pub mod registry;
+pub mod source;
+
+pub use error::{ImageError, Result};
+pub use manifest::Platform;
+pub use reference::{ImageRef, RegistryRef};
+pub use source::{
+    ImageSource, LayerDesc, ManifestStore, OpenOptions, RegistryOptions, ResolvedImage,
+};
