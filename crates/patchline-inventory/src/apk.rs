@@ -1,0 +1,246 @@
+//! apk: Alpine, Wolfi, Chainguard.
+//!
+//! Reads `lib/apk/db/installed`, apk-tools' text database: one record per installed
+//! package, records separated by blank lines, each line a one-letter key, a colon and the
+//! value (`P:musl`). Only the package's own lines matter here: `P` name, `V` version,
+//! `A` architecture, `o` origin (the aport the package was built from, i.e. its source
+//! package), `L` license, `m` maintainer. The file lists (`F`, `R`, `Z`, `a`, ...) are
+//! skipped.
+//!
+//! Choices: the source version is the package version (apk builds every subpackage of
+//! an origin at the origin's version); without `o:` the source is the package itself.
+//! The `L:` value is kept whole as one license entry: newer packages carry an SPDX
+//! expression (`( Apache-2.0 OR MIT ) AND MPL-2.0`), older ones a space-separated list
+//! (`MIT BSD GPL2+`) that is no valid expression, and splitting either would lose what
+//! the packager wrote; the SBOM writers decide how to render it.
+//!
+//! Quirks handled: CRLF line ends, runs of blank lines, a record reduced to a lone `P:`
+//! line (skipped with a warning, as Trivy does), non-UTF-8 bytes in values (read
+//! lossily). Lines that are not `X:value` are ignored with one warning per record; a file
+//! in which no record has a `P:` line while some lines are not `X:value` is not an apk
+//! database, which is an error. Work and memory are linear in the input, warnings capped.
+
+use patchline_model::{Ecosystem, Package};
+
+use crate::extract::{ExtractError, Extracted, Extractor};
+
+/// The apk installed-database extractor.
+pub struct Apk;
+
+const INSTALLED: &str = "lib/apk/db/installed";
+
+/// Past this many warnings for one file the rest are only counted.
+const MAX_WARNINGS: usize = 100;
+
+impl Extractor for Apk {
+    fn name(&self) -> &'static str {
+        "apk"
+    }
+
+    fn wants(&self, path: &str) -> bool {
+        path == INSTALLED
+    }
+
+    fn extract(&self, path: &str, content: &[u8]) -> Result<Extracted, ExtractError> {
+        parse_installed(path, content)
+    }
+}
+
+/// Reads the packages of an apk `installed` database. `path` is recorded as each
+/// package's `db_path` and names the file in errors.
+pub fn parse_installed(path: &str, content: &[u8]) -> Result<Extracted, ExtractError> {
+    let mut parser = Parser {
+        path,
+        out: Extracted::default(),
+        suppressed: 0,
+        records_with_name: 0,
+        bad_lines: 0,
+        first_bad_line: None,
+    };
+    let mut record = Record::default();
+    let mut count = 0usize;
+
+    for (index, raw) in content.split(|&b| b == b'\n').enumerate() {
+        let line_no = index + 1;
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if line.iter().all(|&b| b == b' ' || b == b'\t') {
+            if record.lines > 0 {
+                parser.finish(std::mem::take(&mut record));
+            }
+            continue;
+        }
+        if record.lines == 0 {
+            count += 1;
+            record.number = count;
+            record.line = line_no;
+        }
+        record.lines += 1;
+
+        match line {
+            [key, b':', value @ ..] if key.is_ascii_graphic() && !value.contains(&0) => {
+                record.fields += 1;
+                let slot = match key {
+                    b'P' => &mut record.name,
+                    b'V' => &mut record.version,
+                    b'A' => &mut record.arch,
+                    b'o' => &mut record.origin,
+                    b'L' => &mut record.license,
+                    b'm' => &mut record.maintainer,
+                    _ => continue,
+                };
+                // apk writes each of these once; should one repeat, the first is the
+                // package's own (file lines come after).
+                slot.get_or_insert(value);
+            }
+            _ => {
+                parser.bad_lines += 1;
+                if parser.first_bad_line.is_none() {
+                    parser.first_bad_line = Some((line_no, snippet(line)));
+                }
+                if record.bad_lines == 0 {
+                    record.first_bad_line = line_no;
+                }
+                record.bad_lines += 1;
+            }
+        }
+    }
+    if record.lines > 0 {
+        parser.finish(record);
+    }
+
+    if parser.records_with_name == 0 && parser.bad_lines > 0 {
+        let (line_no, snippet) = parser.first_bad_line.unwrap_or_default();
+        return Err(ExtractError::new(
+            path,
+            format!(
+                "not an apk installed database: no record has a P: line and {} lines are not \
+                 'X:value' (first at line {line_no}: {snippet})",
+                parser.bad_lines
+            ),
+        ));
+    }
+    if parser.suppressed > 0 {
+        parser
+            .out
+            .warnings
+            .push(format!("{} further warnings not shown", parser.suppressed));
+    }
+    Ok(parser.out)
+}
+
+#[derive(Default)]
+struct Record<'a> {
+    number: usize,
+    line: usize,
+    lines: usize,
+    fields: usize,
+    bad_lines: usize,
+    first_bad_line: usize,
+    name: Option<&'a [u8]>,
+    version: Option<&'a [u8]>,
+    arch: Option<&'a [u8]>,
+    origin: Option<&'a [u8]>,
+    license: Option<&'a [u8]>,
+    maintainer: Option<&'a [u8]>,
+}
+
+struct Parser<'p> {
+    path: &'p str,
+    out: Extracted,
+    suppressed: usize,
+    records_with_name: usize,
+    bad_lines: usize,
+    first_bad_line: Option<(usize, String)>,
+}
+
+impl Parser<'_> {
+    fn warn(&mut self, message: String) {
+        if self.out.warnings.len() < MAX_WARNINGS {
+            self.out.warnings.push(message);
+        } else {
+            self.suppressed += 1;
+        }
+    }
+
+    fn finish(&mut self, record: Record<'_>) {
+        let at = format!("record {} (line {})", record.number, record.line);
+        if record.fields == 0 {
+            self.warn(format!(
+                "{at}: no 'X:value' line, {} unreadable; skipped",
+                lines(record.bad_lines)
+            ));
+            return;
+        }
+        let Some(name) = record.name.map(trim).filter(|n| !n.is_empty()) else {
+            self.warn(format!("{at}: no P: (package name) line; skipped"));
+            return;
+        };
+        self.records_with_name += 1;
+        let name = String::from_utf8_lossy(name).into_owned();
+        let at = format!("{at}, package {name:?}");
+        if record.bad_lines > 0 {
+            self.warn(format!(
+                "{at}: {} not in 'X:value' form ignored (first at line {})",
+                lines(record.bad_lines),
+                record.first_bad_line
+            ));
+        }
+        if name.chars().any(char::is_whitespace) {
+            self.warn(format!("{at}: package name has spaces; skipped"));
+            return;
+        }
+        let Some(version) = record.version.map(trim).filter(|v| !v.is_empty()) else {
+            self.warn(format!("{at}: no V: (version) line; skipped"));
+            return;
+        };
+        let version = String::from_utf8_lossy(version).into_owned();
+        if version.chars().any(char::is_whitespace) {
+            self.warn(format!("{at}: version {version:?} has spaces; skipped"));
+            return;
+        }
+
+        let mut pkg = Package::new(Ecosystem::Apk, name, version);
+        pkg.arch = non_empty(record.arch);
+        pkg.source_name = Some(non_empty(record.origin).unwrap_or_else(|| pkg.name.clone()));
+        pkg.source_version = Some(pkg.version.clone());
+        pkg.licenses = non_empty(record.license).into_iter().collect();
+        pkg.maintainer = non_empty(record.maintainer);
+        pkg.db_path = self.path.to_string();
+        self.out.packages.push(pkg);
+    }
+}
+
+fn non_empty(value: Option<&[u8]>) -> Option<String> {
+    value
+        .map(trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+fn trim(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+fn lines(n: usize) -> String {
+    if n == 1 {
+        "1 line".to_string()
+    } else {
+        format!("{n} lines")
+    }
+}
+
+/// A short printable excerpt of a bad line for an error message.
+fn snippet(line: &[u8]) -> String {
+    let cut = &line[..line.len().min(40)];
+    let mut s = format!("{:?}", String::from_utf8_lossy(cut));
+    if line.len() > cut.len() {
+        s.push('…');
+    }
+    s
+}

@@ -1,0 +1,47 @@
+//! The boundary every package extractor implements.
+
+use patchline_model::Package;
+
+/// What an extractor found in one database file.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Extracted {
+    /// Packages with identity fields filled (ecosystem, name, version, epoch, arch, source
+    /// name/version, licenses, maintainer, db_path). The purl and the layer attribution
+    /// are filled by the inventory once the distro and the layers are known.
+    pub packages: Vec<Package>,
+    /// Records skipped as malformed (the rest of the file was still read). Each one names
+    /// the record (`stanza 12`, `header at offset 0x1f000`) and what is wrong.
+    pub warnings: Vec<String>,
+}
+
+/// The whole file could not be read as the database it claims to be.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct ExtractError {
+    pub path: String,
+    pub reason: String,
+}
+
+impl ExtractError {
+    pub fn new(path: &str, reason: impl Into<String>) -> Self {
+        ExtractError {
+            path: path.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A package database reader.
+///
+/// `path` is relative to the image root, normalised, without a leading slash
+/// (`var/lib/dpkg/status`). Extractors never touch the filesystem: the layer walker hands
+/// them the file's bytes, read once while streaming the layer. They must not panic on any
+/// input (each has a fuzz target).
+pub trait Extractor: Send + Sync {
+    /// Short name used in warnings (`dpkg`, `apk`, `rpm`).
+    fn name(&self) -> &'static str;
+    /// Does this path hold a database this extractor reads?
+    fn wants(&self, path: &str) -> bool;
+    /// Reads the packages of one database file.
+    fn extract(&self, path: &str, content: &[u8]) -> Result<Extracted, ExtractError>;
+}

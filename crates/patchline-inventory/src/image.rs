@@ -1,0 +1,561 @@
+//! The inventory of an image: layers analysed once each (in parallel, cached by
+//! diff_id), then squashed in order into what a container would see.
+//!
+//! Per layer, only the files extractors want are kept, already parsed
+//! ([`LayerAnalysis`]); plus the layer's whiteouts, opaque directories and symlinks, which
+//! the squash needs to know what each layer hides below it. That is what the cache
+//! stores: a few kilobytes for a layer of hundreds of megabytes.
+//!
+//! Attribution: after each layer that touched a package database, the package set of the
+//! squashed view is taken. A package was *introduced* by the first layer of the final run
+//! of layers in which it is present, and *last changed* by the first layer from which on
+//! it has its final version.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use patchline_image::cache::LayerCache;
+use patchline_image::layer::{self, EntryKind, Limits};
+use patchline_image::{ImageError, ImageSource, LayerDesc};
+use patchline_model::{purl, Distro, ImageInfo, Inventory, LayerRef, Package, Warning};
+use serde::{Deserialize, Serialize};
+
+use crate::{extractors, osrelease, Extractor};
+
+/// Cache namespace: bump the number whenever what a layer analysis holds changes.
+pub const CACHE_NAMESPACE: &str = "inventory-v1";
+
+/// What one layer contributes.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct LayerAnalysis {
+    /// Wanted paths this layer writes, with their parsed content.
+    pub files: BTreeMap<String, FileResult>,
+    /// Paths this layer deletes (with everything below them).
+    pub whiteouts: Vec<String>,
+    /// Directories whose lower-layer content this layer hides.
+    pub opaque_dirs: Vec<String>,
+    /// Every symlink of the layer (path → target as written). A symlink hides whatever a
+    /// lower layer had below its path, and wanted files are reached through them.
+    pub symlinks: BTreeMap<String, String>,
+    pub entries: u64,
+    pub uncompressed_bytes: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum FileResult {
+    /// A package database, parsed.
+    Packages {
+        extractor: String,
+        packages: Vec<Package>,
+        warnings: Vec<String>,
+    },
+    /// A package database that could not be read.
+    Failed { extractor: String, error: String },
+    /// A release file (os-release and fallbacks), kept verbatim.
+    Text(String),
+    /// The wanted path is something else (directory, device): it hides the lower file.
+    Other,
+}
+
+/// Settings of an inventory run.
+#[derive(Clone, Debug)]
+pub struct InventoryOptions {
+    pub limits: Limits,
+    /// Largest package database or release file read into memory.
+    pub max_file_bytes: u64,
+    /// `None` disables the cache (`--no-cache`).
+    pub cache: Option<LayerCache>,
+    /// Layers read at once; 0 means one per core.
+    pub parallelism: usize,
+}
+
+impl Default for InventoryOptions {
+    fn default() -> Self {
+        InventoryOptions {
+            limits: Limits::default(),
+            max_file_bytes: 1 << 30,
+            cache: None,
+            parallelism: 0,
+        }
+    }
+}
+
+/// Progress of layer reads, for progress bars. Calls come from several threads.
+pub trait Progress: Sync {
+    fn layer_start(&self, _index: usize, _compressed_size: Option<u64>) {}
+    fn layer_advance(&self, _index: usize, _bytes: u64) {}
+    fn layer_done(&self, _index: usize, _from_cache: bool) {}
+}
+
+/// Reports nothing.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+struct ProgressReader<'a, R> {
+    inner: R,
+    index: usize,
+    progress: &'a dyn Progress,
+}
+
+impl<R: Read> Read for ProgressReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.layer_advance(self.index, n as u64);
+        Ok(n)
+    }
+}
+
+const RELEASE_FILE_MAX: u64 = 1 << 20;
+
+/// Collects wanted files from a stream of entries (a layer's tar, or a root filesystem).
+struct Collector<'a> {
+    extractors: &'a [Box<dyn Extractor>],
+    max_file_bytes: u64,
+    out: LayerAnalysis,
+}
+
+impl Collector<'_> {
+    fn extractor_for(&self, path: &str) -> Option<&dyn Extractor> {
+        self.extractors
+            .iter()
+            .find(|e| e.wants(path))
+            .map(|e| e.as_ref())
+    }
+
+    fn wanted(&self, path: &str) -> bool {
+        osrelease::wants(path) || self.extractor_for(path).is_some()
+    }
+
+    /// `content` is only called for regular files the collector wants.
+    fn visit(
+        &mut self,
+        path: &str,
+        kind: &EntryKind,
+        size: u64,
+        content: &mut dyn FnMut(u64) -> std::io::Result<Vec<u8>>,
+    ) -> Result<(), String> {
+        match kind {
+            EntryKind::Whiteout => self.out.whiteouts.push(path.to_string()),
+            EntryKind::OpaqueDir => self.out.opaque_dirs.push(path.to_string()),
+            EntryKind::Symlink(t) => {
+                self.out.symlinks.insert(path.to_string(), t.clone());
+                // A symlink replaces whatever this layer itself wrote there earlier.
+                self.out.files.remove(path);
+            }
+            EntryKind::Hardlink(target) => {
+                if self.wanted(path) {
+                    let r = match self.out.files.get(target) {
+                        Some(r) => r.clone(),
+                        None => FileResult::Failed {
+                            extractor: "layer".into(),
+                            error: format!(
+                                "hard link to {target}, which was not kept while streaming"
+                            ),
+                        },
+                    };
+                    self.out.files.insert(path.to_string(), r);
+                }
+            }
+            EntryKind::File => {
+                if osrelease::wants(path) {
+                    let bytes = content(RELEASE_FILE_MAX).map_err(|e| format!("{path}: {e}"))?;
+                    self.out.files.insert(
+                        path.to_string(),
+                        FileResult::Text(String::from_utf8_lossy(&bytes).into_owned()),
+                    );
+                } else if let Some(ex) = self.extractor_for(path) {
+                    let name = ex.name().to_string();
+                    let r = match content(self.max_file_bytes) {
+                        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                            FileResult::Failed {
+                                extractor: name,
+                                error: e.to_string(),
+                            }
+                        }
+                        Err(e) => return Err(format!("{path}: {e}")),
+                        Ok(bytes) => match ex.extract(path, &bytes) {
+                            Ok(x) => FileResult::Packages {
+                                extractor: name,
+                                packages: x.packages,
+                                warnings: x.warnings,
+                            },
+                            Err(e) => FileResult::Failed {
+                                extractor: name,
+                                error: e.reason,
+                            },
+                        },
+                    };
+                    self.out.files.insert(path.to_string(), r);
+                }
+                let _ = size;
+            }
+            EntryKind::Dir | EntryKind::Other => {
+                if self.wanted(path) {
+                    self.out.files.insert(path.to_string(), FileResult::Other);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Analyses one layer blob in a single streaming pass.
+pub fn analyze_layer(
+    blob: impl Read,
+    desc: &LayerDesc,
+    opts: &InventoryOptions,
+    extractors: &[Box<dyn Extractor>],
+) -> Result<LayerAnalysis, ImageError> {
+    let mut c = Collector {
+        extractors,
+        max_file_bytes: opts.max_file_bytes,
+        out: LayerAnalysis::default(),
+    };
+    let layer_err = |reason: String| ImageError::Layer {
+        index: desc.index,
+        digest: desc.digest.as_ref().unwrap_or(&desc.diff_id).to_string(),
+        reason,
+    };
+    let stats = layer::walk(blob, desc, &opts.limits, &mut |e| {
+        let path = e.path.clone();
+        let kind = e.kind.clone();
+        let size = e.size;
+        c.visit(&path, &kind, size, &mut |max| e.read_content(max))
+            .map_err(layer_err)
+    })?;
+    c.out.entries = stats.entries;
+    c.out.uncompressed_bytes = stats.uncompressed_bytes;
+    Ok(c.out)
+}
+
+fn layer_ref(layers: &[LayerDesc], i: usize) -> Option<LayerRef> {
+    layers.get(i).map(|l| LayerRef {
+        index: i,
+        diff_id: l.diff_id.clone(),
+    })
+}
+
+/// Inventories an image from any layered source.
+pub fn inventory_image(
+    source: &dyn ImageSource,
+    opts: &InventoryOptions,
+    progress: &dyn Progress,
+) -> Result<Inventory, ImageError> {
+    let resolved = source.resolve()?;
+    let extractors = extractors();
+    let n = resolved.layers.len();
+    let results: Vec<Mutex<Option<Result<LayerAnalysis, ImageError>>>> =
+        (0..n).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let workers = match opts.parallelism {
+        0 => std::thread::available_parallelism()
+            .map(|p| p.get())
+            .unwrap_or(1),
+        p => p,
+    }
+    .min(n.max(1));
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= n {
+            break;
+        }
+        let desc = &resolved.layers[i];
+        let r = analyze_cached(source, desc, opts, &extractors, progress);
+        *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+    };
+    std::thread::scope(|s| {
+        for _ in 1..workers {
+            s.spawn(work);
+        }
+        work();
+    });
+    let mut analyses = Vec::with_capacity(n);
+    for r in results {
+        let r = r.into_inner().unwrap_or_else(|p| p.into_inner());
+        analyses.push(r.expect("every layer index is taken by one worker")?);
+    }
+    Ok(squash(resolved.info, &resolved.layers, &analyses))
+}
+
+fn analyze_cached(
+    source: &dyn ImageSource,
+    desc: &LayerDesc,
+    opts: &InventoryOptions,
+    extractors: &[Box<dyn Extractor>],
+    progress: &dyn Progress,
+) -> Result<LayerAnalysis, ImageError> {
+    if let Some(cache) = &opts.cache {
+        if let Some(bytes) = cache.get(CACHE_NAMESPACE, &desc.diff_id) {
+            if let Ok(a) = serde_json::from_slice::<LayerAnalysis>(&bytes) {
+                progress.layer_done(desc.index, true);
+                return Ok(a);
+            }
+        }
+    }
+    progress.layer_start(desc.index, desc.size);
+    let blob = source.open_layer(desc)?;
+    let reader = ProgressReader {
+        inner: blob,
+        index: desc.index,
+        progress,
+    };
+    let a = analyze_layer(reader, desc, opts, extractors)?;
+    if let Some(cache) = &opts.cache {
+        // A cache that cannot be written only costs time; the scan goes on.
+        let _ = serde_json::to_vec(&a).map(|b| cache.put(CACHE_NAMESPACE, &desc.diff_id, &b));
+    }
+    progress.layer_done(desc.index, false);
+    Ok(a)
+}
+
+/// Inventories an unpacked root filesystem (`dir:ROOTFS`). Symlinks are recorded, never
+/// followed, so nothing outside the directory is read.
+pub fn inventory_rootfs(
+    dir: &Path,
+    reference: &str,
+    opts: &InventoryOptions,
+) -> Result<Inventory, ImageError> {
+    let meta = std::fs::metadata(dir).map_err(|e| ImageError::io(dir, e))?;
+    if !meta.is_dir() {
+        return Err(ImageError::invalid(
+            reference,
+            format!("{} is not a directory", dir.display()),
+        ));
+    }
+    let extractors = extractors();
+    let mut c = Collector {
+        extractors: &extractors,
+        max_file_bytes: opts.max_file_bytes,
+        out: LayerAnalysis::default(),
+    };
+    let mut stack = vec![(dir.to_path_buf(), String::new())];
+    let mut count: u64 = 0;
+    while let Some((abs, rel)) = stack.pop() {
+        let rd = std::fs::read_dir(&abs).map_err(|e| ImageError::io(&abs, e))?;
+        for ent in rd {
+            let ent = ent.map_err(|e| ImageError::io(&abs, e))?;
+            count += 1;
+            if count > opts.limits.max_entries {
+                return Err(ImageError::invalid(
+                    reference,
+                    format!("more than {} entries", opts.limits.max_entries),
+                ));
+            }
+            let name = ent.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let path = if rel.is_empty() {
+                name.to_string()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let abs_child = ent.path();
+            let ft = ent.file_type().map_err(|e| ImageError::io(&abs_child, e))?;
+            let kind = if ft.is_symlink() {
+                let t =
+                    std::fs::read_link(&abs_child).map_err(|e| ImageError::io(&abs_child, e))?;
+                EntryKind::Symlink(t.to_string_lossy().into_owned())
+            } else if ft.is_dir() {
+                stack.push((abs_child.clone(), path.clone()));
+                EntryKind::Dir
+            } else if ft.is_file() {
+                EntryKind::File
+            } else {
+                EntryKind::Other
+            };
+            // Only wanted files are opened; a rootfs has no whiteouts.
+            let p2 = abs_child.clone();
+            c.visit(&path, &kind, 0, &mut |max| {
+                let f = std::fs::File::open(&p2)?;
+                let mut buf = Vec::new();
+                f.take(max + 1).read_to_end(&mut buf)?;
+                if buf.len() as u64 > max {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("larger than the limit of {max} bytes"),
+                    ));
+                }
+                Ok(buf)
+            })
+            .map_err(|r| ImageError::invalid(reference, r))?;
+        }
+    }
+    let info = ImageInfo {
+        reference: reference.to_string(),
+        ..Default::default()
+    };
+    Ok(squash(info, &[], &[c.out]))
+}
+
+/// An entry of the squashed view: which layer wrote it, and what.
+struct ViewEntry<'a> {
+    layer: usize,
+    file: &'a FileResult,
+}
+
+fn remove_below<V>(view: &mut BTreeMap<String, V>, dir: &str, including_self: bool) {
+    if including_self {
+        view.remove(dir);
+    }
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    let doomed: Vec<String> = view
+        .range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in doomed {
+        view.remove(&k);
+    }
+}
+
+fn is_db(f: &FileResult) -> bool {
+    matches!(f, FileResult::Packages { .. } | FileResult::Failed { .. })
+}
+
+type Key = (patchline_model::Ecosystem, String, String);
+
+fn key(p: &Package) -> Key {
+    let (e, n, a) = p.key();
+    (e, n.to_string(), a.to_string())
+}
+
+/// Squashes per-layer analyses (bottom first) into the inventory.
+pub fn squash(info: ImageInfo, layers: &[LayerDesc], analyses: &[LayerAnalysis]) -> Inventory {
+    let mut view: BTreeMap<String, ViewEntry<'_>> = BTreeMap::new();
+    let mut symlinks: BTreeMap<String, (usize, &str)> = BTreeMap::new();
+    // (layer index, package set of the view after that layer), one per change.
+    let mut states: Vec<(usize, HashMap<Key, &Package>)> = Vec::new();
+    for (i, a) in analyses.iter().enumerate() {
+        let before_dbs: Vec<String> = view
+            .iter()
+            .filter(|(_, v)| is_db(v.file))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for w in &a.whiteouts {
+            remove_below(&mut view, w, true);
+            remove_below(&mut symlinks, w, true);
+        }
+        for o in &a.opaque_dirs {
+            remove_below(&mut view, o, false);
+            remove_below(&mut symlinks, o, false);
+        }
+        for (s, t) in &a.symlinks {
+            remove_below(&mut view, s, true);
+            remove_below(&mut symlinks, s, false);
+            symlinks.insert(s.clone(), (i, t.as_str()));
+        }
+        for (p, f) in &a.files {
+            symlinks.remove(p);
+            view.insert(p.clone(), ViewEntry { layer: i, file: f });
+        }
+        let after_dbs: Vec<String> = view
+            .iter()
+            .filter(|(_, v)| is_db(v.file))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let touched = before_dbs != after_dbs || a.files.values().any(is_db);
+        if touched || states.is_empty() {
+            let mut set: HashMap<Key, &Package> = HashMap::new();
+            for v in view.values() {
+                if let FileResult::Packages { packages, .. } = v.file {
+                    for p in packages {
+                        set.entry(key(p)).or_insert(p);
+                    }
+                }
+            }
+            states.push((i, set));
+        }
+    }
+
+    let mut inv = Inventory::new(info);
+    // Distro from the final view, following symlinks inside the image.
+    let read = |path: &str| -> Option<Vec<u8>> {
+        let mut p = path.to_string();
+        for _ in 0..16 {
+            if let Some(v) = view.get(&p) {
+                return match v.file {
+                    FileResult::Text(t) => Some(t.clone().into_bytes()),
+                    _ => None,
+                };
+            }
+            let (_, target) = symlinks.get(&p)?;
+            p = layer::resolve_link(&p, target)?;
+        }
+        None
+    };
+    let distro: Option<Distro> = osrelease::detect(&read);
+
+    for (path, v) in &view {
+        let location = match layers.get(v.layer) {
+            Some(l) => format!("layer {} ({}) {path}", v.layer, l.diff_id.short()),
+            None => path.clone(),
+        };
+        match v.file {
+            FileResult::Failed { extractor, error } => {
+                inv.complete = false;
+                inv.warnings.push(Warning {
+                    source: format!("extractor:{extractor}"),
+                    location,
+                    message: format!("{error}; packages from this database are missing"),
+                });
+            }
+            FileResult::Packages {
+                extractor,
+                warnings,
+                ..
+            } => {
+                for w in warnings {
+                    inv.warnings.push(Warning {
+                        source: format!("extractor:{extractor}"),
+                        location: location.clone(),
+                        message: w.clone(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    if let Some((_, last)) = states.last() {
+        let mut packages: Vec<Package> = Vec::with_capacity(last.len());
+        for (k, p) in last {
+            let mut pkg = (*p).clone();
+            let mut introduced = None;
+            let mut changed = None;
+            for (layer_index, set) in states.iter().rev() {
+                if !set.contains_key(k) {
+                    break;
+                }
+                introduced = Some(*layer_index);
+            }
+            for (layer_index, set) in states.iter().rev() {
+                match set.get(k) {
+                    Some(q) if q.version == p.version => changed = Some(*layer_index),
+                    _ => break,
+                }
+            }
+            pkg.introduced = introduced.and_then(|i| layer_ref(layers, i));
+            pkg.last_changed = changed.and_then(|i| layer_ref(layers, i));
+            pkg.purl = purl::for_package(&pkg, distro.as_ref());
+            packages.push(pkg);
+        }
+        packages.sort_by(|a, b| {
+            (a.ecosystem, &a.name, &a.arch, &a.version, &a.db_path).cmp(&(
+                b.ecosystem,
+                &b.name,
+                &b.arch,
+                &b.version,
+                &b.db_path,
+            ))
+        });
+        inv.packages = packages;
+    }
+    inv.distro = distro;
+    inv
+}
