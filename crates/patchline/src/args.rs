@@ -1,0 +1,89 @@
+//! Option groups shared by the subcommands that read images.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use patchline_image::cache::LayerCache;
+use patchline_image::layer::Limits;
+use patchline_image::{OpenOptions, Platform, RegistryOptions};
+use patchline_inventory::InventoryOptions;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ImageArgs {
+    /// Platform to pick from a multi-arch index: OS/ARCH[/VARIANT]. Default: this machine's.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Talk plain HTTP to the registry (for loopback test registries).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Registry user name (else ~/.docker/config.json).
+    #[arg(long, env = "PATCHLINE_USERNAME")]
+    pub username: Option<String>,
+    /// Registry password or token.
+    #[arg(long, env = "PATCHLINE_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Registry request timeout in seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Do not read or write the layer cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Cache directory [default: $XDG_CACHE_HOME/patchline or ~/.cache/patchline].
+    #[arg(long, env = "PATCHLINE_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Largest uncompressed size of one layer, in bytes (decompression-bomb guard).
+    #[arg(long, default_value_t = Limits::default().max_layer_bytes, value_name = "BYTES")]
+    pub max_layer_size: u64,
+    /// Most tar entries in one layer.
+    #[arg(long, default_value_t = Limits::default().max_entries, value_name = "N")]
+    pub max_entries: u64,
+    /// Layers read at once (0: one per core).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub jobs: usize,
+}
+
+impl ImageArgs {
+    pub fn open_options(&self) -> Result<OpenOptions> {
+        let platform = match &self.platform {
+            Some(p) => Platform::parse(p)?,
+            None => Platform::host(),
+        };
+        Ok(OpenOptions {
+            platform,
+            registry: RegistryOptions {
+                insecure: self.insecure,
+                username: self.username.clone(),
+                password: self.password.clone(),
+                docker_config: None,
+                timeout: Duration::from_secs(self.timeout.max(1)),
+                retries: 3,
+            },
+        })
+    }
+
+    pub fn inventory_options(&self) -> Result<InventoryOptions> {
+        let cache = if self.no_cache {
+            None
+        } else {
+            let dir = match &self.cache_dir {
+                Some(d) => Some(d.clone()),
+                None => LayerCache::default_dir(),
+            };
+            dir.map(LayerCache::new)
+        };
+        if let Some(c) = &cache {
+            std::fs::create_dir_all(c.dir())
+                .with_context(|| format!("creating cache directory {}", c.dir().display()))?;
+        }
+        Ok(InventoryOptions {
+            limits: Limits {
+                max_layer_bytes: self.max_layer_size,
+                max_entries: self.max_entries,
+            },
+            cache,
+            parallelism: self.jobs,
+            ..Default::default()
+        })
+    }
+}
