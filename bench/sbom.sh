@@ -14,7 +14,8 @@ FX="${PATCHLINE_FIXTURES:-$PWD/target/fixtures}"
 [[ -f "$FX/.complete" ]] || { echo "bench: fixtures missing; run: bash scripts/build-fixtures.sh" >&2; exit 2; }
 command -v /usr/bin/time >/dev/null || { echo "bench: needs GNU time (apt-get install -y time)" >&2; exit 2; }
 
-cargo build --release -q -p patchline -p patchline-image --example gunzip_baseline
+cargo build --release -q -p patchline --bin patchline
+cargo build --release -q -p patchline-image --example gunzip_baseline
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 BIN="$TARGET_DIR/release/patchline"
 BASE="$TARGET_DIR/release/examples/gunzip_baseline"

@@ -9,6 +9,7 @@
 //! error even if its tar happened to parse.
 
 use std::io::{self, BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use patchline_model::Digest;
 use sha2::{Digest as _, Sha256};
@@ -89,11 +90,12 @@ pub struct WalkStats {
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Compression {
     #[default]
-    None,
-    Gzip,
-    Zstd,
+    None = 0,
+    Gzip = 1,
+    Zstd = 2,
 }
 
 /// Normalises a tar entry path; refuses absolute paths and `..` components.
@@ -153,12 +155,6 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-impl<R> HashingReader<R> {
-    fn digest(self) -> Digest {
-        Digest::sha256_from_bytes(&self.hasher.finalize())
-    }
-}
-
 #[derive(Debug)]
 struct LimitExceeded(u64);
 impl std::fmt::Display for LimitExceeded {
@@ -215,10 +211,78 @@ impl<R: BufRead> Decoder<R> {
 
 const BUF: usize = 256 * 1024;
 
+/// A `Read` over chunks produced by another thread.
+struct ChanReader {
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChanReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos >= self.chunk.len() {
+            match self.rx.recv() {
+                Ok(Ok(c)) => {
+                    self.chunk = c;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                // The producer finished: end of stream.
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+const CHUNK: usize = 1 << 20;
+/// Chunks in flight between two stages: bounds the memory a pipeline holds.
+const DEPTH: usize = 4;
+
+/// Pumps `r` into a channel in chunks until EOF or error. Stops early when the
+/// consumer hangs up.
+fn pump(mut r: impl Read, tx: std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>) {
+    loop {
+        let mut chunk = vec![0u8; CHUNK];
+        let mut filled = 0;
+        while filled < CHUNK {
+            match r.read(&mut chunk[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // Deliver what was read before the error, so the consumer fails at
+                    // the right place (inside the entry being read).
+                    chunk.truncate(filled);
+                    if filled > 0 && tx.send(Ok(chunk)).is_err() {
+                        return;
+                    }
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        }
+        if filled == 0 {
+            return;
+        }
+        chunk.truncate(filled);
+        if tx.send(Ok(chunk)).is_err() {
+            return;
+        }
+    }
+}
+
 /// Walks one layer blob, calling `visit` for every entry, then checks the blob digest
 /// (when the layer has one) and the diff_id.
+///
+/// The work runs as a three-stage pipeline over bounded channels, so one layer uses up
+/// to three cores: reading + hashing the blob, decompressing, and hashing + walking the
+/// tar (on the calling thread, where `visit` runs).
 pub fn walk(
-    blob: impl Read,
+    blob: impl Read + Send,
     layer: &LayerDesc,
     limits: &Limits,
     visit: &mut dyn FnMut(&mut Entry<'_>) -> Result<()>,
@@ -228,33 +292,79 @@ pub fn walk(
         digest: layer.digest.as_ref().unwrap_or(&layer.diff_id).to_string(),
         reason,
     };
-    let io_err = |stage: &str, e: io::Error| {
-        if let Some(l) = e.get_ref().and_then(|i| i.downcast_ref::<LimitExceeded>()) {
-            return layer_err(l.to_string());
-        }
-        let hint = if e.kind() == io::ErrorKind::UnexpectedEof {
-            " (truncated?)"
-        } else {
-            ""
+    // Set by the decoder once it has sniffed the stream, read to name it in errors.
+    let sniffed = AtomicU8::new(0);
+    std::thread::scope(|scope| {
+        let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel(DEPTH);
+        let reader = scope.spawn(move || {
+            let mut hashed = HashingReader {
+                inner: blob,
+                hasher: Sha256::new(),
+                count: 0,
+                limit: u64::MAX,
+            };
+            pump(&mut hashed, raw_tx);
+            (
+                Digest::sha256_from_bytes(&hashed.hasher.finalize()),
+                hashed.count,
+            )
+        });
+        let (plain_tx, plain_rx) = std::sync::mpsc::sync_channel(DEPTH);
+        let sniffed_ref = &sniffed;
+        let decoder = scope.spawn(move || decompress(raw_rx, plain_tx, sniffed_ref));
+        let input = ChanReader {
+            rx: plain_rx,
+            chunk: Vec::new(),
+            pos: 0,
         };
-        layer_err(format!("{stage}: {e}{hint}"))
-    };
+        let walked = walk_tar(input, limits, visit, &layer_err, &sniffed);
+        // On error the receivers are gone by now, so both stages stop at their next send.
+        let compression = decoder.join().unwrap_or(Compression::None);
+        let (blob_digest, compressed_bytes) = reader
+            .join()
+            .map_err(|_| layer_err("blob reader thread panicked".into()))?;
+        let (mut stats, diff_id) = walked?;
+        stats.compression = compression;
+        stats.compressed_bytes = compressed_bytes;
+        if layer.digest.is_some() && Some(&blob_digest) != layer.digest.as_ref() {
+            return Err(layer_err(format!(
+                "blob digest mismatch: content hashes to {blob_digest}"
+            )));
+        }
+        if diff_id != layer.diff_id {
+            return Err(layer_err(format!(
+                "diff_id mismatch: the config says {}, the uncompressed content hashes to {diff_id}",
+                layer.diff_id
+            )));
+        }
+        Ok(stats)
+    })
+}
 
-    let mut hashed = HashingReader {
-        inner: blob,
-        hasher: Sha256::new(),
-        count: 0,
-        limit: u64::MAX,
+/// The decompression stage: sniffs the magic bytes, decompresses into `tx`, and reads
+/// whatever follows the compressed stream so the blob hash covers every byte.
+fn decompress(
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    tx: std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>,
+    sniffed: &AtomicU8,
+) -> Compression {
+    let mut src = ChanReader {
+        rx,
+        chunk: Vec::new(),
+        pos: 0,
     };
     // Peek at the magic bytes without assuming a read returns more than one byte.
     let mut magic = [0u8; 4];
     let mut got = 0;
     while got < magic.len() {
-        match hashed.read(&mut magic[got..]) {
+        match src.read(&mut magic[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io_err("reading blob", e)),
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return Compression::None;
+            }
         }
     }
     let magic = &magic[..got];
@@ -265,42 +375,73 @@ pub fn walk(
     } else {
         Compression::None
     };
+    sniffed.store(compression as u8, Ordering::Release);
     let raw = BufReader::with_capacity(
         BUF,
         Prefixed {
             head: magic.to_vec(),
             pos: 0,
-            inner: hashed,
+            inner: src,
         },
     );
     let decoder = match compression {
         Compression::Gzip => Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(raw))),
-        Compression::Zstd => Decoder::Zstd(
-            zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| io_err("zstd", e))?,
-        ),
+        Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(raw) {
+            Ok(d) => Decoder::Zstd(d),
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return compression;
+            }
+        },
         Compression::None => Decoder::Plain(raw),
     };
-    let stage = match compression {
-        Compression::Gzip => "gzip stream",
-        Compression::Zstd => "zstd stream",
-        Compression::None => "tar stream",
+    let mut decoder = decoder;
+    let tx2 = tx.clone();
+    pump(&mut decoder, tx);
+    // Bytes after the compressed stream's end (e.g. zero padding) are part of the blob.
+    let mut rest = decoder.into_inner();
+    if let Err(e) = io::copy(&mut rest, &mut io::sink()) {
+        let _ = tx2.send(Err(e));
+    }
+    compression
+}
+
+/// The tar stage: hashes the uncompressed stream (diff_id), bounds it, walks entries.
+fn walk_tar(
+    input: ChanReader,
+    limits: &Limits,
+    visit: &mut dyn FnMut(&mut Entry<'_>) -> Result<()>,
+    layer_err: &dyn Fn(String) -> ImageError,
+    sniffed: &AtomicU8,
+) -> Result<(WalkStats, Digest)> {
+    let io_err = |e: io::Error| {
+        if let Some(l) = e.get_ref().and_then(|i| i.downcast_ref::<LimitExceeded>()) {
+            return layer_err(l.to_string());
+        }
+        let hint = if e.kind() == io::ErrorKind::UnexpectedEof {
+            " (truncated?)"
+        } else {
+            ""
+        };
+        let stage = match sniffed.load(Ordering::Acquire) {
+            x if x == Compression::Gzip as u8 => "gzip stream",
+            x if x == Compression::Zstd as u8 => "zstd stream",
+            _ => "tar stream",
+        };
+        layer_err(format!("{stage}: {e}{hint}"))
     };
     let mut tar_input = HashingReader {
-        inner: decoder,
+        inner: input,
         hasher: Sha256::new(),
         count: 0,
         limit: limits.max_layer_bytes,
     };
-
-    let mut stats = WalkStats {
-        compression,
-        ..Default::default()
-    };
+    let mut stats = WalkStats::default();
     {
         let mut archive = tar::Archive::new(&mut tar_input);
-        let entries = archive.entries().map_err(|e| io_err(stage, e))?;
+        let entries = archive.entries().map_err(io_err)?;
         for entry in entries {
-            let mut entry = entry.map_err(|e| io_err(stage, e))?;
+            let mut entry = entry.map_err(io_err)?;
             stats.entries += 1;
             if stats.entries > limits.max_entries {
                 return Err(layer_err(format!(
@@ -309,7 +450,7 @@ pub fn walk(
                 )));
             }
             let raw_path = entry.path_bytes().into_owned();
-            let path = normalize_entry_path(&raw_path).map_err(&layer_err)?;
+            let path = normalize_entry_path(&raw_path).map_err(layer_err)?;
             let header = entry.header();
             let size = header.entry_size().unwrap_or(0);
             let mode = header.mode().unwrap_or(0);
@@ -381,28 +522,10 @@ pub fn walk(
         }
     }
     // The tar reader stops at the end-of-archive marker; the digests cover every byte.
-    io::copy(&mut tar_input, &mut io::sink()).map_err(|e| io_err(stage, e))?;
+    io::copy(&mut tar_input, &mut io::sink()).map_err(io_err)?;
     stats.uncompressed_bytes = tar_input.count;
     let diff_id = Digest::sha256_from_bytes(&tar_input.hasher.finalize());
-    let mut raw = tar_input.inner.into_inner();
-    // Bytes after the compressed stream's end (e.g. zero padding) are part of the blob.
-    io::copy(&mut raw, &mut io::sink()).map_err(|e| io_err("reading blob", e))?;
-    let raw = raw.into_inner().inner;
-    stats.compressed_bytes = raw.count;
-    let blob_digest = raw.digest();
-    let expected_blob = layer.digest.as_ref().unwrap_or(&layer.diff_id);
-    if layer.digest.is_some() && &blob_digest != expected_blob {
-        return Err(layer_err(format!(
-            "blob digest mismatch: content hashes to {blob_digest}"
-        )));
-    }
-    if diff_id != layer.diff_id {
-        return Err(layer_err(format!(
-            "diff_id mismatch: the config says {}, the uncompressed content hashes to {diff_id}",
-            layer.diff_id
-        )));
-    }
-    Ok(stats)
+    Ok((stats, diff_id))
 }
 
 #[cfg(test)]

@@ -204,7 +204,7 @@ impl Collector<'_> {
 
 /// Analyses one layer blob in a single streaming pass.
 pub fn analyze_layer(
-    blob: impl Read,
+    blob: impl Read + Send,
     desc: &LayerDesc,
     opts: &InventoryOptions,
     extractors: &[Box<dyn Extractor>],

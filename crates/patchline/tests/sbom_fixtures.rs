@@ -295,3 +295,107 @@ fn sbom_formats_carry_every_purl() {
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.contains("curl") && text.contains("debian"), "{text}");
 }
+
+/// `docker save` since Docker 25 writes an OCI layout plus the classic `manifest.json`
+/// whose `Layers` point into `blobs/sha256/` (uncompressed tars named by diff_id, or the
+/// registry's compressed blobs with the containerd image store). Both are built here from
+/// the real child image.
+#[test]
+fn docker_archive_oci_style_both_flavours() {
+    let Some(fx) = fixtures() else { return };
+    let layout = fx.join("layout");
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let desc = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == "child")
+        .unwrap()
+        .clone();
+    let blob = |d: &str| {
+        layout
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+    };
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(blob(desc["digest"].as_str().unwrap())).unwrap())
+            .unwrap();
+    let config_digest = manifest["config"]["digest"].as_str().unwrap().to_string();
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(blob(&config_digest)).unwrap()).unwrap();
+    let expected = patchline_json(&[
+        "sbom",
+        &format!("oci:{}:child", layout.display()),
+        "--format",
+        "json",
+        "--no-cache",
+    ]);
+
+    for compressed in [false, true] {
+        let work = tempfile::tempdir().unwrap();
+        let file = work.path().join("save.tar");
+        let mut b = tar::Builder::new(std::fs::File::create(&file).unwrap());
+        let mut add = |name: &str, data: &[u8]| {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, data).unwrap();
+        };
+        add("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#);
+        add(
+            &format!(
+                "blobs/sha256/{}",
+                config_digest.trim_start_matches("sha256:")
+            ),
+            &std::fs::read(blob(&config_digest)).unwrap(),
+        );
+        let mut layers = Vec::new();
+        for (i, l) in manifest["layers"].as_array().unwrap().iter().enumerate() {
+            let d = l["digest"].as_str().unwrap();
+            let bytes = std::fs::read(blob(d)).unwrap();
+            let (name, data) = if compressed {
+                (d.trim_start_matches("sha256:").to_string(), bytes)
+            } else {
+                let mut out = Vec::new();
+                std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut out)
+                    .unwrap();
+                let diff_id = config["rootfs"]["diff_ids"][i].as_str().unwrap();
+                (diff_id.trim_start_matches("sha256:").to_string(), out)
+            };
+            add(&format!("blobs/sha256/{name}"), &data);
+            layers.push(format!("blobs/sha256/{name}"));
+        }
+        let m = serde_json::json!([{
+            "Config": format!("blobs/sha256/{}", config_digest.trim_start_matches("sha256:")),
+            "RepoTags": ["docker.io/library/child:1"],
+            "Layers": layers,
+        }]);
+        add("manifest.json", &serde_json::to_vec(&m).unwrap());
+        add("index.json", br#"{"schemaVersion":2,"manifests":[]}"#);
+        b.finish().unwrap();
+        drop(b);
+        for reference in [
+            format!("docker-archive:{}", file.display()),
+            format!("docker-archive:{}:child:1", file.display()),
+        ] {
+            let got = patchline_json(&["sbom", &reference, "--format", "json", "--no-cache"]);
+            assert_eq!(
+                got["packages"], expected["packages"],
+                "{reference} compressed={compressed}"
+            );
+            assert_eq!(
+                got["image"]["config_digest"].as_str(),
+                Some(config_digest.as_str())
+            );
+        }
+        // A tag the archive does not hold.
+        let out = patchline(&[
+            "sbom",
+            &format!("docker-archive:{}:other:2", file.display()),
+        ]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("docker.io/library/child:1"));
+    }
+}
