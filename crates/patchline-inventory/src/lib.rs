@@ -15,6 +15,7 @@ pub mod extract;
 pub mod image;
 pub mod osrelease;
 pub mod rpm;
+pub mod sbom_input;
 
 pub use extract::{ExtractError, Extracted, Extractor};
 

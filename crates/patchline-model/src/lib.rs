@@ -17,6 +17,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub mod purl;
+pub mod vuln;
 
 /// Identifier of the inventory JSON document format written by this version.
 pub const INVENTORY_SCHEMA: &str = "patchline.inventory/v1";
@@ -63,7 +64,15 @@ impl Digest {
     pub fn sha256_from_bytes(bytes: &[u8]) -> Digest {
         Digest {
             algorithm: DigestAlgorithm::Sha256,
-            hex: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+            hex: {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let mut s = String::with_capacity(bytes.len() * 2);
+                for b in bytes {
+                    s.push(HEX[(b >> 4) as usize] as char);
+                    s.push(HEX[(b & 0xf) as usize] as char);
+                }
+                s
+            },
         }
     }
     pub fn algorithm(&self) -> DigestAlgorithm {

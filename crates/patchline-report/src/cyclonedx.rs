@@ -26,7 +26,7 @@ const SCHEMA: &str = "http://cyclonedx.org/schema/bom-1.6.schema.json";
 const MAX_VERSION_CHARS: usize = 1024;
 
 #[derive(Serialize)]
-struct Bom {
+pub(crate) struct Bom {
     #[serde(rename = "$schema")]
     schema: &'static str,
     #[serde(rename = "bomFormat")]
@@ -110,7 +110,7 @@ struct License {
 }
 
 #[derive(Serialize)]
-struct Property {
+pub(crate) struct Property {
     name: String,
     value: String,
 }
@@ -123,7 +123,7 @@ struct Dependency {
     depends_on: Vec<String>,
 }
 
-fn prop(name: impl Into<String>, value: impl Into<String>) -> Property {
+pub(crate) fn prop(name: impl Into<String>, value: impl Into<String>) -> Property {
     Property {
         name: name.into(),
         value: value.into(),
@@ -162,6 +162,16 @@ pub(crate) fn render(
 }
 
 fn build(inv: &Inventory, opts: &RenderOptions) -> io::Result<Bom> {
+    build_with(inv, opts, document_properties(inv)).map(|(bom, _)| bom)
+}
+
+/// The BOM of `inv` with `properties` as its document properties, and the bom-refs of
+/// the packages in [`sorted_packages`] order. The scan renderer builds its VEX BOM on it.
+pub(crate) fn build_with(
+    inv: &Inventory,
+    opts: &RenderOptions,
+    properties: Vec<Property>,
+) -> io::Result<(Bom, Vec<String>)> {
     let mut refs = Refs::default();
     let image = image_component(inv, &mut refs);
     let image_ref = image.bom_ref.clone().unwrap_or_default();
@@ -189,16 +199,16 @@ fn build(inv: &Inventory, opts: &RenderOptions) -> io::Result<Bom> {
             },
             Dependency {
                 bom_ref: os_ref,
-                depends_on: package_refs,
+                depends_on: package_refs.clone(),
             },
         ],
         None => vec![Dependency {
             bom_ref: image_ref,
-            depends_on: package_refs,
+            depends_on: package_refs.clone(),
         }],
     };
 
-    Ok(Bom {
+    let bom = Bom {
         schema: SCHEMA,
         bom_format: "CycloneDX",
         spec_version: "1.6",
@@ -215,11 +225,12 @@ fn build(inv: &Inventory, opts: &RenderOptions) -> io::Result<Bom> {
                 }],
             },
             component: image,
-            properties: document_properties(inv),
+            properties,
         },
         components,
         dependencies,
-    })
+    };
+    Ok((bom, package_refs))
 }
 
 fn image_component(inv: &Inventory, refs: &mut Refs) -> Component {

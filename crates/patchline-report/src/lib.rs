@@ -46,9 +46,12 @@ use time::{OffsetDateTime, UtcOffset};
 mod cyclonedx;
 mod json;
 mod license;
+pub mod scan;
 mod spdx;
 mod spdx_ids;
 mod table;
+
+pub use scan::{render_scan, ScanFormat, UnknownScanFormat};
 
 /// The output formats of `patchline sbom`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
