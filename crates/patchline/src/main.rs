@@ -22,6 +22,26 @@ struct Cli {
 enum Command {
     /// Inventory an image's OS packages, layer by layer, as an SBOM.
     Sbom(cmd::sbom::Args),
+    /// Match an image's (or an SBOM's) packages against the advisory database.
+    Scan(cmd::scan::Args),
+    /// Manage the local advisory database: import, update, status.
+    #[command(subcommand)]
+    Db(cmd::db::Command),
+    /// The catalog of images: add, import, list, export, remove, sync.
+    #[command(subcommand)]
+    Catalog(cmd::catalog::Command),
+    /// The image hierarchy: text, JSON, Graphviz dot or Mermaid.
+    Graph(cmd::graph::Args),
+    /// Every image a CVE, a package or a new base digest affects, and who fixes it.
+    Impact(cmd::impact::Args),
+    /// Images whose parent tag now points at a newer digest.
+    Outdated(cmd::outdated::Args),
+    /// The patch plan for a CVE or a new base: waves, patched Containerfiles, tags.
+    Plan(cmd::plan::Args),
+    /// Check rebuilt images against a patch plan.
+    Verify(cmd::verify::Args),
+    /// Compare versions by an ecosystem's rules (`<`, `=` or `>`), or a stream of pairs.
+    Vercmp(cmd::vercmp::Args),
 }
 
 /// Exit codes, as documented in the README.
@@ -34,6 +54,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Sbom(a) => cmd::sbom::run(a),
+        Command::Scan(a) => cmd::scan::run(a),
+        Command::Db(c) => cmd::db::run(c),
+        Command::Catalog(c) => cmd::catalog::run(c),
+        Command::Graph(a) => cmd::graph::run(a),
+        Command::Impact(a) => cmd::impact::run(a),
+        Command::Outdated(a) => cmd::outdated::run(a),
+        Command::Plan(a) => cmd::plan::run(a),
+        Command::Verify(a) => cmd::verify::run(a),
+        Command::Vercmp(a) => cmd::vercmp::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,1 +1,10 @@
+pub mod catalog;
+pub mod db;
+pub mod graph;
+pub mod impact;
+pub mod outdated;
+pub mod plan;
 pub mod sbom;
+pub mod scan;
+pub mod vercmp;
+pub mod verify;

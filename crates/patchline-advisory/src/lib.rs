@@ -1,0 +1,231 @@
+//! Vulnerability feeds and the local advisory database of patchline.
+//!
+//! # What it does
+//! Feed importers turn each real format into the OSV-shaped records of
+//! [`patchline_model::vuln`]: [`Advisory`](patchline_model::vuln::Advisory) (affected
+//! packages with version ranges and distro verdicts) or
+//! [`Enrichment`](patchline_model::vuln::Enrichment) (CVSS vectors, KEV, EPSS,
+//! description, keyed by CVE). [`DbWriter`] stores them in one SQLite file;
+//! [`AdvisoryDb`] reads it back for the matcher through
+//! [`AdvisoryLookup`](patchline_model::vuln::AdvisoryLookup).
+//!
+//! | format | module | yields |
+//! |---|---|---|
+//! | OSV JSON: a record, an array, a directory tree, osv.dev `all.zip` | [`osv`] | advisories |
+//! | Debian security tracker JSON | [`debian`] | advisories (`Debian:<n>`, states) |
+//! | Alpine secdb JSON | [`alpine`] | advisories (`Alpine:<release>`) |
+//! | osv.dev vulnfeeds "parts" JSON | [`parts`] | advisories |
+//! | NVD CVE API 2.0 JSON (pages or records) | [`nvd`] | enrichment: CVSS, description |
+//! | CVE JSON 5.x | [`cve5`] | enrichment: CVSS, description |
+//! | CISA KEV JSON | [`kev`] | enrichment: KEV |
+//! | EPSS CSV, plain or gzip | [`epss`] | enrichment: EPSS |
+//!
+//! The format is told by content (zip and gzip magic, the JSON's keys, the CSV header),
+//! never by file name alone ([`input`] lists the rules and the size bounds on untrusted
+//! input: 512 MiB per document or zip member, a ratio bound against zip bombs).
+//!
+//! # Choices worth knowing
+//! - Ids: distro feeds converted here are named as osv.dev names them
+//!   (`DEBIAN-CVE-2023-38545`, `ALPINE-CVE-…`) with the CVE as an alias; OSV records
+//!   whose id embeds a CVE (`UBUNTU-CVE-…`) get it as an alias, and OSV `upstream` ids
+//!   count as aliases, so the matcher can merge and enrich them.
+//! - Ecosystems are stored as OSV spells them, except Ubuntu's `:LTS` suffix
+//!   ([`normalize_ecosystem`]). Unknown ecosystems are stored, not rejected (OSV adds new
+//!   ones); only structurally broken records are errors.
+//! - Package lookups compare PyPI names after PEP 503 normalisation, every other
+//!   ecosystem exactly ([`normalize_package`]).
+//! - The database records each source's URL, fetch time, ETag/Last-Modified and counts;
+//!   re-importing a source replaces its records ([`db`] documents the schema and the
+//!   merge rules). Writes build a new file and rename it into place.
+//! - `db update` ([`update`]) downloads with conditional and resumable requests from the
+//!   official URLs or a mirror; the default database path is [`default_path`].
+//! - A scan warns when the database is older than [`DEFAULT_MAX_AGE`] (7 days: a weekly
+//!   mirror sync, the usual air-gapped cadence, stays quiet; anything older is stale
+//!   enough to miss a whole week of advisories); see [`staleness_warning`].
+
+pub mod alpine;
+pub mod cve5;
+pub mod db;
+pub mod debian;
+mod detect;
+pub mod epss;
+pub mod error;
+pub mod feed;
+pub mod input;
+pub mod kev;
+pub mod nvd;
+pub mod osv;
+pub mod parts;
+pub mod update;
+mod util;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub use db::{
+    default_path, staleness_warning, AdvisoryDb, DbWriter, SourceInfo, SourceMeta, SourceWriter,
+    SCHEMA_VERSION,
+};
+pub use error::{Error, Origin, Result};
+pub use feed::{Collected, Format, Sink};
+pub use input::{import_bytes, import_path, ImportStats, Limits};
+pub use util::{normalize_ecosystem, normalize_package};
+
+/// Age past which a scan warns that the database is stale.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Options of [`import_files`].
+#[derive(Clone, Debug, Default)]
+pub struct ImportOptions {
+    /// Put every path into this one source; otherwise each path is its own source, named
+    /// by its absolute path, so importing the same path again replaces it.
+    pub source: Option<String>,
+    /// Build from an empty database instead of adding to the current one.
+    pub fresh: bool,
+    pub limits: Limits,
+}
+
+/// What [`import_files`] did.
+#[derive(Clone, Debug, Default)]
+pub struct ImportReport {
+    /// Per source: its name and what was read.
+    pub sources: Vec<(String, ImportStats)>,
+    pub warnings: Vec<String>,
+    pub elapsed: Duration,
+}
+
+impl ImportReport {
+    pub fn total(&self) -> ImportStats {
+        let mut t = ImportStats::default();
+        for (_, s) in &self.sources {
+            t.add(s);
+        }
+        t
+    }
+}
+
+/// The source name `db import` gives a path when none is chosen.
+pub fn source_name_for(path: &Path) -> String {
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    format!("file:{}", abs.display())
+}
+
+/// `patchline db import`: imports files and directories into the database at `db`, all
+/// or nothing (any error leaves the database as it was).
+pub fn import_files(db: &Path, paths: &[PathBuf], opts: &ImportOptions) -> Result<ImportReport> {
+    let start = Instant::now();
+    if paths.is_empty() {
+        return Err(Error::Usage(
+            "nothing to import: give one or more paths".into(),
+        ));
+    }
+    for p in paths {
+        if !p.exists() {
+            return Err(Error::io(
+                p,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
+            ));
+        }
+    }
+    let mut writer = DbWriter::begin(db, opts.fresh)?;
+    let mut report = ImportReport::default();
+    let groups: Vec<(String, Vec<&PathBuf>)> = match &opts.source {
+        Some(name) => vec![(name.clone(), paths.iter().collect())],
+        None => paths
+            .iter()
+            .map(|p| (source_name_for(p), vec![p]))
+            .collect(),
+    };
+    for (name, group) in groups {
+        let meta = SourceMeta {
+            name: name.clone(),
+            url: Some(
+                group
+                    .iter()
+                    .map(|p| {
+                        std::fs::canonicalize(p)
+                            .unwrap_or_else(|_| p.to_path_buf())
+                            .display()
+                            .to_string()
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            ..SourceMeta::default()
+        };
+        let limits = &opts.limits;
+        let (stats, warnings) = writer.import_source(meta, |sink| {
+            let mut stats = ImportStats::default();
+            for p in &group {
+                stats.add(&import_path(p, limits, sink)?);
+            }
+            Ok(stats)
+        })?;
+        report.warnings.extend(warnings);
+        report.sources.push((name, stats));
+    }
+    writer.commit()?;
+    report.elapsed = start.elapsed();
+    Ok(report)
+}
+
+/// Time elapsed since an RFC 3339 timestamp (`None` when unreadable; zero when in the
+/// future).
+pub fn age_since(timestamp: &str) -> Option<Duration> {
+    db::parse_time(timestamp).map(|t| db::age_at(t, time::OffsetDateTime::now_utc()))
+}
+
+/// `9d`, `36h`, `1d 4h`: the largest two units of a duration, for people.
+pub fn format_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    let (days, hours, mins) = (s / 86400, (s % 86400) / 3600, (s % 3600) / 60);
+    match (days, hours, mins) {
+        (0, 0, m) => format!("{m}m"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, 0, _) => format!("{d}d"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
+/// Parses `7d`, `36h`, `90m`, `3600s`, `2w`, or a bare number of days.
+pub fn parse_duration(s: &str) -> Result<Duration> {
+    let t = s.trim();
+    let bad = || {
+        Error::Usage(format!(
+            "invalid duration {s:?}: expected a number with a unit (s, m, h, d, w), e.g. 7d or 36h"
+        ))
+    };
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let mult = match unit.trim() {
+        "" | "d" | "day" | "days" => 86400,
+        "s" | "sec" | "secs" => 1,
+        "m" | "min" | "mins" => 60,
+        "h" | "hour" | "hours" => 3600,
+        "w" | "week" | "weeks" => 7 * 86400,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(mult).map(Duration::from_secs).ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(604800));
+        assert_eq!(parse_duration("36h").unwrap(), Duration::from_secs(129600));
+        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(259200));
+        assert!(parse_duration("7x").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("99999999999999999999w").is_err());
+        assert_eq!(
+            format_duration(Duration::from_secs(9 * 86400 + 3600)),
+            "9d 1h"
+        );
+        assert_eq!(format_duration(Duration::from_secs(120)), "2m");
+    }
+}

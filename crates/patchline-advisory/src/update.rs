@@ -1,0 +1,654 @@
+//! `patchline db update`: downloading the configured feeds and swapping in a new database.
+//!
+//! Each source is one URL ([`builtin_sources`]). A download is conditional (the ETag and
+//! Last-Modified of the previous download are sent as `If-None-Match` /
+//! `If-Modified-Since`; a 304 keeps the source's records and moves its `fetched_at`) and
+//! resumable (the body goes to `<downloads>/<source>.part`; a later run asks for the rest
+//! with `Range: bytes=N-` and `If-Range`, appends on 206 and starts over on 200). A
+//! transport error, an HTTP error status or a body shorter than its `Content-Length`
+//! fails that source only: its previous records stay, the other sources are applied, and
+//! the run reports the failure. The new database becomes visible in one rename at the
+//! end ([`crate::DbWriter`]).
+//!
+//! A mirror (`--mirror URL`) replaces the scheme and host of every source URL and keeps
+//! its path: a mirror serves `/<Ecosystem>/all.zip`, `/tracker/data/json`,
+//! `/sites/default/files/feeds/known_exploited_vulnerabilities.json` and
+//! `/epss_scores-current.csv.gz` under its base URL.
+//!
+//! NVD is not a built-in source: its API is paged and rate-limited and serves no bulk
+//! file; import NVD API responses with `patchline db import` instead (or point a custom
+//! source `NAME=URL` at a mirror that serves one file).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::db::{DbWriter, SourceMeta};
+use crate::error::{Error, Result};
+use crate::input::{import_path, ImportStats, Limits};
+
+/// The osv.dev bucket that serves `<Ecosystem>/all.zip`.
+pub const OSV_BUCKET: &str = "https://osv-vulnerabilities.storage.googleapis.com";
+/// The Debian security tracker's JSON export.
+pub const DEBIAN_TRACKER_URL: &str = "https://security-tracker.debian.org/tracker/data/json";
+/// CISA's KEV catalog.
+pub const KEV_URL: &str =
+    "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json";
+/// FIRST's current EPSS scores (redirects to the dated file).
+pub const EPSS_URL: &str = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz";
+
+/// osv.dev ecosystems fetched by default, then those available on request.
+const OSV_DEFAULT: &[&str] = &[
+    "Alpine",
+    "Ubuntu",
+    "AlmaLinux",
+    "Rocky Linux",
+    "PyPI",
+    "npm",
+    "Go",
+    "crates.io",
+    "Maven",
+    "RubyGems",
+    "NuGet",
+    "Packagist",
+];
+const OSV_OPTIONAL: &[&str] = &[
+    "Debian",
+    "Red Hat",
+    "SUSE",
+    "openSUSE",
+    "Wolfi",
+    "Chainguard",
+    "Hex",
+    "Pub",
+    "Linux",
+];
+
+/// A downloadable source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FeedSource {
+    pub name: String,
+    pub url: String,
+    /// Fetched by `db update` without `--source`.
+    pub default: bool,
+}
+
+/// The built-in sources. Debian comes from the security tracker by default (it carries
+/// the no-DSA / unimportant verdicts osv.dev's Debian records lack); `osv-Debian` can be
+/// added with `--source osv-Debian`.
+pub fn builtin_sources() -> Vec<FeedSource> {
+    let mut v = Vec::new();
+    for (list, default) in [(OSV_DEFAULT, true), (OSV_OPTIONAL, false)] {
+        for eco in list {
+            v.push(FeedSource {
+                name: format!("osv-{eco}"),
+                url: format!("{OSV_BUCKET}/{}/all.zip", eco.replace(' ', "%20")),
+                default,
+            });
+        }
+    }
+    for (name, url) in [
+        ("debian-tracker", DEBIAN_TRACKER_URL),
+        ("kev", KEV_URL),
+        ("epss", EPSS_URL),
+    ] {
+        v.push(FeedSource {
+            name: name.into(),
+            url: url.into(),
+            default: true,
+        });
+    }
+    v
+}
+
+/// Resolves `--source` arguments: built-in names, or `NAME=URL` for a custom feed (any
+/// format `db import` reads). No arguments means the default set.
+pub fn resolve_sources(requested: &[String]) -> Result<Vec<FeedSource>> {
+    let all = builtin_sources();
+    if requested.is_empty() {
+        return Ok(all.into_iter().filter(|s| s.default).collect());
+    }
+    let mut out: Vec<FeedSource> = Vec::new();
+    for r in requested {
+        let src = if let Some((name, url)) = r.split_once('=') {
+            if name.is_empty() || !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(Error::Usage(format!(
+                    "--source {r:?}: expected NAME=http(s)://URL"
+                )));
+            }
+            FeedSource {
+                name: name.into(),
+                url: url.into(),
+                default: false,
+            }
+        } else {
+            match all.iter().find(|s| s.name == *r) {
+                Some(s) => s.clone(),
+                None => {
+                    let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+                    return Err(Error::Usage(format!(
+                        "unknown source {r:?}: known sources are {}, or give NAME=URL",
+                        names.join(", ")
+                    )));
+                }
+            }
+        };
+        if !out.iter().any(|s| s.name == src.name) {
+            out.push(src);
+        }
+    }
+    Ok(out)
+}
+
+/// `url` with its scheme and host replaced by `mirror` (a base URL, path kept).
+pub fn mirror_url(url: &str, mirror: &str) -> Result<String> {
+    let base = mirror.trim_end_matches('/');
+    if !(base.starts_with("http://") || base.starts_with("https://")) {
+        return Err(Error::Usage(format!(
+            "--mirror {mirror:?}: expected an http:// or https:// base URL"
+        )));
+    }
+    let after_scheme = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let path = after_scheme
+        .find('/')
+        .map(|i| &after_scheme[i..])
+        .unwrap_or("/");
+    Ok(format!("{base}{path}"))
+}
+
+/// Options of [`update`].
+#[derive(Clone, Debug)]
+pub struct UpdateOptions {
+    pub db: PathBuf,
+    pub mirror: Option<String>,
+    /// `--source` arguments (see [`resolve_sources`]).
+    pub sources: Vec<String>,
+    /// Build from an empty database rather than a copy of the current one.
+    pub fresh: bool,
+    /// Where partial downloads are kept; `<db dir>/downloads` when `None`.
+    pub downloads: Option<PathBuf>,
+    pub limits: Limits,
+    /// Connect and read timeouts.
+    pub timeout: Duration,
+    /// Largest download accepted.
+    pub max_download: u64,
+}
+
+impl UpdateOptions {
+    pub fn new(db: PathBuf) -> UpdateOptions {
+        UpdateOptions {
+            db,
+            mirror: None,
+            sources: Vec::new(),
+            fresh: false,
+            downloads: None,
+            limits: Limits::default(),
+            timeout: Duration::from_secs(60),
+            max_download: 8 << 30,
+        }
+    }
+}
+
+/// What happened to one source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Downloaded (`resumed_from` > 0 when a partial download was continued) and imported.
+    Updated {
+        bytes: u64,
+        resumed_from: u64,
+        stats: ImportStats,
+    },
+    /// The server answered 304: the source's records are unchanged.
+    NotModified,
+    /// Download or import failed; the source's previous records are kept.
+    Failed(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceReport {
+    pub name: String,
+    pub url: String,
+    pub outcome: Outcome,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpdateReport {
+    pub sources: Vec<SourceReport>,
+    pub warnings: Vec<String>,
+    /// False when nothing could be written (every source failed).
+    pub committed: bool,
+}
+
+impl UpdateReport {
+    pub fn failures(&self) -> Vec<&SourceReport> {
+        self.sources
+            .iter()
+            .filter(|s| matches!(s.outcome, Outcome::Failed(_)))
+            .collect()
+    }
+}
+
+/// Downloads the selected sources and writes the new database. `progress` receives one
+/// line per step for the user. Errors are returned for what stops everything (bad
+/// options, the database cannot be written); a failing source is reported in the
+/// [`UpdateReport`] instead.
+pub fn update(opts: &UpdateOptions, progress: &mut dyn FnMut(&str)) -> Result<UpdateReport> {
+    let sources = resolve_sources(&opts.sources)?;
+    let mut urls = Vec::with_capacity(sources.len());
+    for src in &sources {
+        urls.push(match &opts.mirror {
+            Some(m) => mirror_url(&src.url, m)?,
+            None => src.url.clone(),
+        });
+    }
+    let downloads = match &opts.downloads {
+        Some(d) => d.clone(),
+        None => opts
+            .db
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .join("downloads"),
+    };
+    std::fs::create_dir_all(&downloads).map_err(|e| Error::io(&downloads, e))?;
+    let mut writer = DbWriter::begin(&opts.db, opts.fresh)?;
+    let mut report = UpdateReport::default();
+    let mut done_files = Vec::new();
+    for (src, url) in sources.iter().zip(urls) {
+        let prev = writer.source_info(&src.name)?;
+        let validators = prev
+            .as_ref()
+            .filter(|p| p.url.as_deref() == Some(url.as_str()) && !opts.fresh)
+            .map(|p| (p.etag.clone(), p.last_modified.clone()));
+        progress(&format!("{}: fetching {url}", src.name));
+        let fetched = fetch(
+            &src.name,
+            &url,
+            validators,
+            &downloads,
+            opts.timeout,
+            opts.max_download,
+        );
+        let outcome = match fetched {
+            Err(msg) => Outcome::Failed(msg),
+            Ok(Fetched::NotModified) => {
+                writer.touch_source(&src.name, None)?;
+                Outcome::NotModified
+            }
+            Ok(Fetched::File {
+                path,
+                meta_path,
+                etag,
+                last_modified,
+                bytes,
+                resumed_from,
+            }) => {
+                let meta = SourceMeta {
+                    name: src.name.clone(),
+                    url: Some(url.clone()),
+                    etag,
+                    last_modified,
+                    fetched_at: None,
+                };
+                let limits = &opts.limits;
+                let res = writer.import_source(meta, |sink| import_path(&path, limits, sink));
+                // Complete data is never resumed: whether it imported or was bad, it goes.
+                done_files.push(path);
+                done_files.push(meta_path);
+                match res {
+                    Ok((stats, warnings)) => {
+                        report
+                            .warnings
+                            .extend(warnings.into_iter().map(|w| format!("{}: {w}", src.name)));
+                        Outcome::Updated {
+                            bytes,
+                            resumed_from,
+                            stats,
+                        }
+                    }
+                    Err(e) => Outcome::Failed(e.to_string()),
+                }
+            }
+        };
+        progress(&match &outcome {
+            Outcome::Updated {
+                bytes,
+                resumed_from,
+                stats,
+            } => format!(
+                "{}: {} bytes{}, {} advisories, {} enrichment records",
+                src.name,
+                bytes,
+                if *resumed_from > 0 {
+                    format!(" (resumed at {resumed_from})")
+                } else {
+                    String::new()
+                },
+                stats.advisories(),
+                stats.enrichments()
+            ),
+            Outcome::NotModified => format!("{}: not modified", src.name),
+            Outcome::Failed(m) => format!("{}: FAILED: {m}", src.name),
+        });
+        report.sources.push(SourceReport {
+            name: src.name.clone(),
+            url,
+            outcome,
+        });
+    }
+    let any_ok = report
+        .sources
+        .iter()
+        .any(|s| !matches!(s.outcome, Outcome::Failed(_)));
+    if any_ok {
+        writer.commit()?;
+        report.committed = true;
+    }
+    for f in done_files {
+        let _ = std::fs::remove_file(f);
+    }
+    Ok(report)
+}
+
+#[derive(Debug)]
+enum Fetched {
+    NotModified,
+    File {
+        path: PathBuf,
+        meta_path: PathBuf,
+        etag: Option<String>,
+        last_modified: Option<String>,
+        bytes: u64,
+        resumed_from: u64,
+    },
+}
+
+/// What is known about a partial download, kept beside it.
+#[derive(Serialize, Deserialize, Default)]
+struct PartMeta {
+    url: String,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    total: Option<u64>,
+}
+
+fn safe_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let hostport = authority.rsplit('@').next().unwrap_or(authority);
+    if let Some(v6) = hostport.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or("");
+    }
+    hostport.split(':').next().unwrap_or("")
+}
+
+/// Whether `NO_PROXY` (or loopback) exempts `host` from the environment's proxy.
+fn bypass_proxy(host: &str) -> bool {
+    if host == "localhost" || host.starts_with("127.") || host == "::1" {
+        return true;
+    }
+    let list = std::env::var("NO_PROXY")
+        .or_else(|_| std::env::var("no_proxy"))
+        .unwrap_or_default();
+    list.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .any(|e| {
+            e == "*" || {
+                let e = e.trim_start_matches('.');
+                host == e || host.ends_with(&format!(".{e}"))
+            }
+        })
+}
+
+fn agent(url: &str, timeout: Duration) -> ureq::Agent {
+    let b = ureq::AgentBuilder::new()
+        .timeout_connect(timeout)
+        .timeout_read(timeout)
+        .user_agent(concat!("patchline/", env!("CARGO_PKG_VERSION")));
+    let b = if bypass_proxy(host_of(url)) {
+        b
+    } else {
+        b.try_proxy_from_env(true)
+    };
+    b.build()
+}
+
+/// `bytes START-END/TOTAL` → (START, TOTAL if known).
+fn parse_content_range(v: &str) -> Option<(u64, Option<u64>)> {
+    let rest = v.trim().strip_prefix("bytes")?.trim_start();
+    let (range, total) = rest.split_once('/')?;
+    let (start, _end) = range.split_once('-')?;
+    let start = start.trim().parse().ok()?;
+    let total = match total.trim() {
+        "*" => None,
+        t => Some(t.parse().ok()?),
+    };
+    Some((start, total))
+}
+
+fn fetch(
+    name: &str,
+    url: &str,
+    validators: Option<(Option<String>, Option<String>)>,
+    dir: &Path,
+    timeout: Duration,
+    max_bytes: u64,
+) -> std::result::Result<Fetched, String> {
+    let stem = safe_name(name);
+    let part = dir.join(format!("{stem}.part"));
+    let meta_path = dir.join(format!("{stem}.part.json"));
+    let agent = agent(url, timeout);
+
+    // A partial download of the same URL with a validator can be continued.
+    let mut resume: Option<(u64, String, PartMeta)> = None;
+    if let (Ok(m), Ok(raw)) = (std::fs::metadata(&part), std::fs::read(&meta_path)) {
+        if let Ok(pm) = serde_json::from_slice::<PartMeta>(&raw) {
+            let validator = pm
+                .etag
+                .clone()
+                .filter(|e| !e.starts_with("W/"))
+                .or_else(|| pm.last_modified.clone());
+            if pm.url == url && m.len() > 0 {
+                if let Some(v) = validator {
+                    resume = Some((m.len(), v, pm));
+                }
+            }
+        }
+    }
+    if resume.is_none() {
+        let _ = std::fs::remove_file(&part);
+        let _ = std::fs::remove_file(&meta_path);
+    }
+
+    for attempt in 0..2 {
+        let mut req = agent.get(url).set("Accept-Encoding", "identity");
+        if let Some((etag, lm)) = &validators {
+            if let Some(e) = etag {
+                req = req.set("If-None-Match", e);
+            }
+            if let Some(l) = lm {
+                req = req.set("If-Modified-Since", l);
+            }
+        }
+        if let Some((offset, validator, _)) = &resume {
+            req = req
+                .set("Range", &format!("bytes={offset}-"))
+                .set("If-Range", validator);
+        }
+        let resp = match req.call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(416, _)) if attempt == 0 && resume.is_some() => {
+                // The partial file no longer fits the resource: start over.
+                resume = None;
+                let _ = std::fs::remove_file(&part);
+                let _ = std::fs::remove_file(&meta_path);
+                continue;
+            }
+            Err(ureq::Error::Status(code, r)) => {
+                return Err(format!("HTTP {code} {}", r.status_text()))
+            }
+            Err(ureq::Error::Transport(t)) => return Err(format!("transport error: {t}")),
+        };
+        let status = resp.status();
+        if status == 304 {
+            let _ = std::fs::remove_file(&part);
+            let _ = std::fs::remove_file(&meta_path);
+            return Ok(Fetched::NotModified);
+        }
+        let header = |h: &str| resp.header(h).map(str::to_string);
+        let etag = header("ETag");
+        let last_modified = header("Last-Modified");
+        let (append_at, total, pm) = match status {
+            206 => {
+                let Some((offset, _, prev)) = resume.take() else {
+                    return Err("HTTP 206 to a request without Range".into());
+                };
+                let cr = header("Content-Range").unwrap_or_default();
+                match parse_content_range(&cr) {
+                    Some((start, total)) if start == offset => (
+                        offset,
+                        total,
+                        PartMeta {
+                            url: url.into(),
+                            etag: etag.clone().or(prev.etag),
+                            last_modified: last_modified.clone().or(prev.last_modified),
+                            total: total.or(prev.total),
+                        },
+                    ),
+                    _ => {
+                        let _ = std::fs::remove_file(&part);
+                        let _ = std::fs::remove_file(&meta_path);
+                        return Err(format!(
+                            "HTTP 206 with Content-Range {cr:?} that does not continue at byte {offset}; partial download discarded"
+                        ));
+                    }
+                }
+            }
+            200 => {
+                let total = header("Content-Length").and_then(|v| v.trim().parse().ok());
+                (
+                    0,
+                    total,
+                    PartMeta {
+                        url: url.into(),
+                        etag: etag.clone(),
+                        last_modified: last_modified.clone(),
+                        total,
+                    },
+                )
+            }
+            other => return Err(format!("unexpected HTTP {other} {}", resp.status_text())),
+        };
+        if let Some(t) = total {
+            if t > max_bytes {
+                return Err(format!(
+                    "{t} bytes is over the download limit of {max_bytes}"
+                ));
+            }
+        }
+        let meta_json = serde_json::to_vec(&pm).map_err(|e| e.to_string())?;
+        std::fs::write(&meta_path, meta_json)
+            .map_err(|e| format!("{}: {e}", meta_path.display()))?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append_at > 0)
+            .truncate(append_at == 0)
+            .open(&part)
+            .map_err(|e| format!("{}: {e}", part.display()))?;
+        let mut body = resp
+            .into_reader()
+            .take(max_bytes.saturating_sub(append_at) + 1);
+        let mut buf = vec![0u8; 256 << 10];
+        let mut have = append_at;
+        loop {
+            match body.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    file.write_all(&buf[..n])
+                        .map_err(|e| format!("{}: {e}", part.display()))?;
+                    have += n as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = file.sync_all();
+                    let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
+                    return Err(format!(
+                        "download interrupted or truncated after {have}{of} bytes ({e}); the partial file is kept and the next update resumes it"
+                    ));
+                }
+            }
+        }
+        file.sync_all()
+            .map_err(|e| format!("{}: {e}", part.display()))?;
+        if have > max_bytes {
+            let _ = std::fs::remove_file(&part);
+            let _ = std::fs::remove_file(&meta_path);
+            return Err(format!("over the download limit of {max_bytes} bytes"));
+        }
+        if let Some(t) = total {
+            if have != t {
+                return Err(format!(
+                    "truncated body: {have} of {t} bytes; the partial file is kept and the next update resumes it"
+                ));
+            }
+        }
+        return Ok(Fetched::File {
+            path: part,
+            meta_path,
+            etag: pm.etag,
+            last_modified: pm.last_modified,
+            bytes: have,
+            resumed_from: append_at,
+        });
+    }
+    Err("the server refused the resumed range twice".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            mirror_url(
+                "https://osv-vulnerabilities.storage.googleapis.com/Rocky%20Linux/all.zip",
+                "http://127.0.0.1:8080/mirror/"
+            )
+            .unwrap(),
+            "http://127.0.0.1:8080/mirror/Rocky%20Linux/all.zip"
+        );
+        assert!(mirror_url("https://x/y", "ftp://m").is_err());
+        assert_eq!(host_of("http://user@[::1]:80/x"), "::1");
+        assert_eq!(host_of("https://a.b:443/x"), "a.b");
+        assert_eq!(parse_content_range("bytes 10-19/20"), Some((10, Some(20))));
+        assert_eq!(parse_content_range("bytes 10-19/*"), Some((10, None)));
+        assert_eq!(parse_content_range("items 1-2/3"), None);
+    }
+
+    #[test]
+    fn sources() {
+        let d = resolve_sources(&[]).unwrap();
+        assert!(d.iter().any(|s| s.name == "debian-tracker"));
+        assert!(!d.iter().any(|s| s.name == "osv-Debian"));
+        let s = resolve_sources(&["osv-Debian".into(), "x=https://h/p".into()]).unwrap();
+        assert_eq!(s.len(), 2);
+        assert!(resolve_sources(&["nope".into()]).is_err());
+    }
+}

@@ -1,0 +1,1046 @@
+//! Inventory × advisories → findings: which installed packages are vulnerable, by the
+//! distro's own verdicts, one finding per vulnerability and package, in risk order.
+//!
+//! ```no_run
+//! # fn demo(inv: &patchline_model::Inventory, db: &dyn patchline_model::vuln::AdvisoryLookup)
+//! # -> Result<(), patchline_match::MatchError> {
+//! use patchline_match::{scan, MatchOptions};
+//! let mut report = scan(inv, db, &MatchOptions::default())?;
+//! // The caller says where the advisories came from: report.db = ...;
+//! for f in &report.findings {
+//!     println!("{} {} {} {:?}", f.id, f.package.name, f.package.version, f.state);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The matcher reads advisories only through [`AdvisoryLookup`], so it runs the same on
+//! the SQLite DB of `patchline-advisory`, on an in-memory test double, or on the server's
+//! store. A [`Matcher`] keeps what it looked up (advisories per ecosystem and package,
+//! enrichment per CVE with its vectors scored) and what each source package at a version
+//! matched: the eight binaries of `util-linux` are evaluated once, and rematching many
+//! stored inventories against one DB snapshot asks the DB once per distinct source
+//! package and evaluates each (source, version) once.
+//!
+//! # Which packages are matched, and against what
+//!
+//! OS packages match the **distro release's own data only**: no NVD/CPE guessing. The
+//! release comes from the inventory's os-release ([`distro::release`]):
+//!
+//! | os-release `ID` | looked up in |
+//! |---|---|
+//! | `debian` | `Debian:<VERSION_ID major>` (`12`; the code name when `VERSION_ID` is absent) |
+//! | `ubuntu` | `Ubuntu:22.04:LTS` (osv.dev's name for LTS releases), then `Ubuntu:22.04` |
+//! | `alpine` | `Alpine:v3.18` (major.minor of `VERSION_ID`) |
+//! | `rhel`, `rocky`, `almalinux` | `Red Hat:8`, `Rocky Linux:8`, `AlmaLinux:8` (major) |
+//! | `centos` | `Red Hat:<major>` (CentOS publishes no feed; Trivy does the same) |
+//!
+//! Any other distro, or a package database that does not belong to the release's family
+//! (a dpkg database in an Alpine image), is not matched and the report says so in a
+//! warning. NVD and CVE 5 data only **enrich** findings (CVSS vectors, description).
+//!
+//! A package is looked up by its **source** package name (dpkg `Source:`, apk `origin`,
+//! rpm source rpm name), because distro feeds are keyed by source package, and reported
+//! on its **binary** package, with the layer that introduced it and the layer that last
+//! changed it. rpm packages are looked up by their binary name too: Red Hat-family data
+//! derived from OVAL or errata names binary packages (`openssl-libs`), OSV names source
+//! packages; the same advisory reached both ways is merged.
+//!
+//! # Which version is compared
+//!
+//! Debian tracker and DSA fixed versions are **source** versions. For dpkg packages the
+//! matcher therefore compares the source version (`Source: util-linux (2.38.1-5+deb12u3)`
+//! or the binary version when `Source:` carries none), like Trivy's Debian and Ubuntu
+//! detectors. It matters for real packages: `bsdutils 1:2.38.1-5+deb12u3` comes from
+//! source `util-linux 2.38.1-5+deb12u3` without the epoch, so comparing the binary version
+//! with a fix at `2.38.1-5+deb12u4` would miss it; binNMUs (`bash 5.2.15-2+b13` from
+//! source `5.2.15-2`) and binaries with versions of their own (`cpp 4:12.2.0-3` from
+//! `gcc-defaults 1.203`) likewise. apk subpackages share their origin's version, and rpm
+//! subpackages share the source rpm's version while the source rpm file name drops the
+//! epoch, so apk and rpm compare the binary package's full version (epoch included).
+//! The compared version is parsed once per package, with the scheme of the ecosystem
+//! (`patchline-version`: dpkg, apk, rpm).
+//!
+//! # Ranges and distro states
+//!
+//! Ranges follow OSV's evaluation exactly ([`range`]): `introduced` / `fixed` /
+//! `last_affected` / `limit`, several ranges, the `versions` list, `introduced: "0"`,
+//! events sorted by the scheme whatever their order in the feed. The finding's fixed
+//! versions are the `fixed` events closing the intervals the version is in.
+//!
+//! An `affected` entry's distro state ([`DistroState`]) then decides:
+//!
+//! * `not-affected`: no finding, and the vulnerability is not reported for the package
+//!   from another advisory of the same ecosystem either (the distro's explicit verdict
+//!   beats a range);
+//! * `unfixed`, `will-not-fix`, `unimportant`: affected when the entry has no ranges or
+//!   versions, else when the version is in them; the finding's state is
+//!   [`FixState::Fixed`] when a fixed version closes the interval, else the distro's
+//!   word ([`FixState::Unfixed`], [`FixState::WillNotFix`], [`FixState::Unimportant`]);
+//! * `fixed` or none: the ranges decide (`fixed` without any range states no version and
+//!   matches nothing; neither does an entry whose only ranges are `GIT` commit ranges).
+//!
+//! A release past its end of life (a small embedded table: Debian LTS ends, Ubuntu
+//! standard support, Alpine branches, Red Hat-family maintenance ends; see
+//! [`distro::eol_date`]) sets [`ScanReport::distro_eol`] and adds a warning: its feeds stop,
+//! so later vulnerabilities will be missing.
+//!
+//! # One finding per vulnerability and package
+//!
+//! Advisories about the same vulnerability (a Debian tracker CVE, osv.dev's
+//! `DEBIAN-CVE-…`, a `DSA-…`, a `GHSA-…`) are merged through their aliases. Merging is
+//! keyed by CVE: an advisory naming one CVE (as its id or alias) joins that CVE's
+//! finding; a vendor advisory naming several CVEs (an RHSA, a DSA fixing three CVEs)
+//! joins each of them instead of gluing them into one; advisories naming no CVE join a
+//! CVE's finding through a shared alias, or else form their own finding keyed by their
+//! connected ids (a `GHSA-…` id preferred). The primary id is the CVE when there is one;
+//! `aliases` lists the other ids, `advisories` the merged records as `source:id`.
+//!
+//! # Severity
+//!
+//! 1. For distro packages, the distro's own rating carried by the advisories (Debian
+//!    urgency: `unimportant` → negligible, `low`, `medium`, `high`; Ubuntu priority; Red
+//!    Hat impact), highest of the merged advisories. Words that rate nothing
+//!    (`not yet assigned`, `end-of-life`, `untriaged`) fall through.
+//! 2. Else the CVSS base score computed (the `cvss` crate: v2, v3.0, v3.1, v4.0) from
+//!    NVD's vectors (the enrichment of the finding's CVE), then from the advisories' own
+//!    vectors; among several, CVSS v3.x first, then v4.0, then v2.0 (v2 scores have no
+//!    critical band). `severity_source` names whose rating was used (`debian`, `nvd`,
+//!    `osv`, …; `none` when nothing rated it).
+//!
+//! Every vector that scores is listed in [`Finding::cvss`]. KEV and EPSS come from the
+//! enrichment of the finding's CVE ids.
+//!
+//! # Risk order
+//!
+//! Findings are sorted by [`risk_order`]: **known exploited (KEV) first, then severity
+//! (critical → unknown), then EPSS probability (highest first, none last), then fix
+//! available (fixed before unfixed / will-not-fix / unimportant), then id**, then package
+//! name and version so the order is total.
+//!
+//! # Options
+//!
+//! [`MatchOptions::only_fixed`] keeps findings with a fixed version (Grype's
+//! `--only-fixed`); [`MatchOptions::ignore_unfixed`] drops unfixed, will-not-fix and
+//! unimportant ones (Trivy's `--ignore-unfixed`). With today's four fix states the two
+//! select the same findings. `--fail-on` is the caller's: see [`fails_on`].
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::rc::Rc;
+
+use patchline_model::vuln::{
+    Advisory, AdvisoryLookup, Affected, DbInfo, DistroState, Enrichment, Epss, Finding,
+    FindingPackage, FixState, Kev, ScanReport, Severity, SeverityScore, SCAN_SCHEMA,
+};
+use patchline_model::{Ecosystem, Inventory, Package, Tool, Warning};
+use patchline_version::Scheme;
+
+pub mod distro;
+pub mod memory;
+pub mod range;
+pub mod severity;
+
+pub use distro::{release, Family, Release};
+pub use memory::MemoryDb;
+pub use range::{evaluate, scheme_for_ecosystem, Evaluation, Installed};
+pub use severity::{score_vector, vendor_rating};
+
+/// Filters and the clock of a scan.
+#[derive(Clone, Debug, Default)]
+pub struct MatchOptions {
+    /// Keep only findings with a fixed version.
+    pub only_fixed: bool,
+    /// Drop unfixed, will-not-fix and unimportant findings.
+    pub ignore_unfixed: bool,
+    /// The day end of life is judged on; `None`: today (UTC).
+    pub today: Option<time::Date>,
+}
+
+/// A scan that could not complete: the advisory source failed. Problems with single
+/// packages or advisories (an invalid version) are warnings in the report instead.
+#[derive(Debug, thiserror::Error)]
+pub enum MatchError {
+    #[error("looking up {package:?} in {ecosystem:?} in the advisory database: {message}")]
+    Lookup {
+        ecosystem: String,
+        package: String,
+        message: String,
+    },
+    #[error("looking up the enrichment of {id} in the advisory database: {message}")]
+    Enrichment { id: String, message: String },
+}
+
+/// Scans one inventory with fresh caches. `report.db` is left empty for the caller to
+/// fill with the DB's description.
+pub fn scan(
+    inv: &Inventory,
+    db: &dyn AdvisoryLookup,
+    opts: &MatchOptions,
+) -> Result<ScanReport, MatchError> {
+    Matcher::new(db).scan(inv, opts)
+}
+
+/// True when a finding of the report is at least as severe as `threshold` (the CLI's
+/// `--fail-on`; findings of unknown severity never trip it unless the threshold is
+/// `unknown`).
+pub fn fails_on(report: &ScanReport, threshold: Severity) -> bool {
+    report.findings.iter().any(|f| f.severity >= threshold)
+}
+
+/// The risk order of findings (see the crate documentation): KEV, severity, EPSS, fix
+/// available, id, then package name and version.
+pub fn risk_order(a: &Finding, b: &Finding) -> Ordering {
+    let epss = |f: &Finding| f.epss.as_ref().map(|e| e.score).unwrap_or(-1.0);
+    b.kev
+        .is_some()
+        .cmp(&a.kev.is_some())
+        .then_with(|| b.severity.cmp(&a.severity))
+        .then_with(|| epss(b).total_cmp(&epss(a)))
+        .then_with(|| (b.state == FixState::Fixed).cmp(&(a.state == FixState::Fixed)))
+        .then_with(|| a.id.cmp(&b.id))
+        .then_with(|| a.package.name.cmp(&b.package.name))
+        .then_with(|| a.package.version.cmp(&b.package.version))
+        .then_with(|| a.package.arch.cmp(&b.package.arch))
+}
+
+/// A matcher over one advisory source, caching its lookups across scans. Build one per
+/// DB snapshot: the caches do not notice changes to the DB.
+pub struct Matcher<'db> {
+    db: &'db dyn AdvisoryLookup,
+    advisories: HashMap<(String, String), Rc<Vec<Advisory>>>,
+    enrichment: HashMap<String, Option<Rc<Enriched>>>,
+    /// Findings per (ecosystems, looked-up names, compared version): the binaries of one
+    /// source package (8 for util-linux) are evaluated once.
+    sources: HashMap<SourceKey, Rc<SourceResult>>,
+}
+
+/// (ecosystems, looked-up names, compared version).
+type SourceKey = (Vec<String>, Vec<String>, String);
+
+/// What a source package at a version matched: findings (with the first binary as their
+/// package) and the range problems met on the way.
+struct SourceResult {
+    findings: Vec<Finding>,
+    problems: Vec<(String, String)>,
+}
+
+/// Enrichment with its CVSS vectors already scored.
+struct Enriched {
+    nvd: Vec<patchline_model::vuln::Cvss>,
+    kev: Option<Kev>,
+    epss: Option<Epss>,
+    description: Option<String>,
+}
+
+/// One advisory that matched one package.
+struct Hit {
+    id: String,
+    source: String,
+    /// The advisory's id and aliases.
+    ids: Vec<String>,
+    ecosystem: String,
+    fixed: Vec<String>,
+    open_state: FixState,
+    vendor: Vec<Severity>,
+    cvss: Vec<patchline_model::vuln::Cvss>,
+    summary: Option<String>,
+    references: Vec<String>,
+}
+
+enum Verdict {
+    Affected {
+        fixed: Vec<String>,
+        open_state: FixState,
+    },
+    NotAffected,
+}
+
+impl<'db> Matcher<'db> {
+    pub fn new(db: &'db dyn AdvisoryLookup) -> Self {
+        Matcher {
+            db,
+            advisories: HashMap::new(),
+            enrichment: HashMap::new(),
+            sources: HashMap::new(),
+        }
+    }
+
+    /// Matches `inv`; see the crate documentation for the rules.
+    pub fn scan(&mut self, inv: &Inventory, opts: &MatchOptions) -> Result<ScanReport, MatchError> {
+        let today = opts
+            .today
+            .unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
+        let mut warnings = inv.warnings.clone();
+        let rel = inv.distro.as_ref().and_then(distro::release);
+        let mut distro_eol = false;
+        match (&inv.distro, &rel) {
+            (_, Some(r)) if r.is_eol(today) => {
+                distro_eol = true;
+                let name = inv
+                    .distro
+                    .as_ref()
+                    .and_then(|d| d.pretty_name.clone())
+                    .unwrap_or_else(|| format!("{:?} {}", r.family, r.version));
+                warnings.push(warning(
+                    "os-release",
+                    format!(
+                        "{name} reached its end of life on {}: its advisories have stopped, so vulnerabilities found since are missing",
+                        r.eol.map(|d| d.to_string()).unwrap_or_default()
+                    ),
+                ));
+            }
+            (_, Some(_)) => {}
+            (Some(d), None) if !inv.packages.is_empty() => warnings.push(warning(
+                "os-release",
+                format!(
+                    "no advisory data for the distro {:?} (VERSION_ID {:?}): its {} OS packages were not matched",
+                    d.id,
+                    d.version_id.as_deref().unwrap_or(""),
+                    inv.packages.len()
+                ),
+            )),
+            (None, None) if !inv.packages.is_empty() => warnings.push(warning(
+                "os-release",
+                format!(
+                    "the image names no distro release (no os-release): its {} OS packages were not matched",
+                    inv.packages.len()
+                ),
+            )),
+            _ => {}
+        }
+
+        let mut findings = Vec::new();
+        let mut foreign: BTreeMap<Ecosystem, usize> = BTreeMap::new();
+        let mut problems: BTreeMap<String, String> = BTreeMap::new();
+        if let Some(rel) = &rel {
+            for pkg in &inv.packages {
+                if pkg.ecosystem != rel.family.package_ecosystem() {
+                    *foreign.entry(pkg.ecosystem).or_default() += 1;
+                    continue;
+                }
+                self.match_package(pkg, rel, &mut findings, &mut warnings, &mut problems)?;
+            }
+        }
+        for (eco, n) in foreign {
+            warnings.push(warning(
+                "packages",
+                format!(
+                    "{n} {eco} packages do not belong to the image's distro release and were not matched"
+                ),
+            ));
+        }
+        for (location, message) in problems {
+            warnings.push(Warning {
+                source: "matcher".into(),
+                location,
+                message,
+            });
+        }
+
+        findings.retain(|f| {
+            let open = f.state != FixState::Fixed;
+            !((opts.only_fixed || opts.ignore_unfixed) && open)
+        });
+        findings.sort_by(risk_order);
+        Ok(ScanReport {
+            schema: SCAN_SCHEMA.to_string(),
+            tool: Tool::default(),
+            image: inv.image.clone(),
+            distro: inv.distro.clone(),
+            distro_eol,
+            db: DbInfo::default(),
+            packages_scanned: inv.packages.len(),
+            findings,
+            inventory_complete: inv.complete,
+            warnings,
+        })
+    }
+
+    fn lookup(&mut self, ecosystem: &str, package: &str) -> Result<Rc<Vec<Advisory>>, MatchError> {
+        let key = (ecosystem.to_string(), package.to_string());
+        if let Some(v) = self.advisories.get(&key) {
+            return Ok(v.clone());
+        }
+        let found =
+            self.db
+                .advisories(ecosystem, package)
+                .map_err(|message| MatchError::Lookup {
+                    ecosystem: ecosystem.to_string(),
+                    package: package.to_string(),
+                    message,
+                })?;
+        let found = Rc::new(found);
+        self.advisories.insert(key, found.clone());
+        Ok(found)
+    }
+
+    fn enrich(&mut self, id: &str) -> Result<Option<Rc<Enriched>>, MatchError> {
+        if let Some(e) = self.enrichment.get(id) {
+            return Ok(e.clone());
+        }
+        let e = self
+            .db
+            .enrichment(id)
+            .map_err(|message| MatchError::Enrichment {
+                id: id.to_string(),
+                message,
+            })?
+            .map(|e: Enrichment| {
+                Rc::new(Enriched {
+                    nvd: e
+                        .cvss
+                        .iter()
+                        .filter(|s| severity::is_cvss(s))
+                        .filter_map(|s| score_vector(&s.score, "nvd"))
+                        .collect(),
+                    kev: e.kev,
+                    epss: e.epss,
+                    description: e.description,
+                })
+            });
+        self.enrichment.insert(id.to_string(), e.clone());
+        Ok(e)
+    }
+
+    fn match_package(
+        &mut self,
+        pkg: &Package,
+        rel: &Release,
+        findings: &mut Vec<Finding>,
+        warnings: &mut Vec<Warning>,
+        problems: &mut BTreeMap<String, String>,
+    ) -> Result<(), MatchError> {
+        let compared = compared_version(pkg);
+        let key: SourceKey = (
+            rel.ecosystems.clone(),
+            lookup_names(pkg).into_iter().map(String::from).collect(),
+            compared.to_string(),
+        );
+        let result = match self.sources.get(&key) {
+            Some(r) => r.clone(),
+            None => {
+                let Some(r) = self.match_source(pkg, rel, warnings)? else {
+                    return Ok(());
+                };
+                let r = Rc::new(r);
+                self.sources.insert(key, r.clone());
+                r
+            }
+        };
+        for (location, message) in &result.problems {
+            problems
+                .entry(location.clone())
+                .or_insert_with(|| message.clone());
+        }
+        let package = finding_package(pkg);
+        for f in &result.findings {
+            let mut f = f.clone();
+            f.package = package.clone();
+            findings.push(f);
+        }
+        Ok(())
+    }
+
+    /// Evaluates the advisories of `pkg`'s source package; `None` when its version does
+    /// not parse (a warning says so).
+    fn match_source(
+        &mut self,
+        pkg: &Package,
+        rel: &Release,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<Option<SourceResult>, MatchError> {
+        let mut problems = BTreeMap::new();
+        let problems = &mut problems;
+        let mut findings = Vec::new();
+        let scheme = rel.family.scheme();
+        let compared = compared_version(pkg);
+        let installed = match Installed::parse(scheme, compared) {
+            Ok(i) => i,
+            Err(e) => {
+                warnings.push(Warning {
+                    source: "matcher".into(),
+                    location: format!("package {} ({})", pkg.name, pkg.db_path),
+                    message: format!("not matched: {e}"),
+                });
+                return Ok(None);
+            }
+        };
+        let vendor_kinds = vendor_kinds(rel.family);
+        let mut hits: Vec<Hit> = Vec::new();
+        let mut seen: HashMap<(String, String), usize> = HashMap::new();
+        let mut negatives: HashSet<String> = HashSet::new();
+        for eco in &rel.ecosystems {
+            for name in lookup_names(pkg) {
+                let advisories = self.lookup(eco, name)?;
+                for adv in advisories.iter() {
+                    if adv.withdrawn.is_some() {
+                        continue;
+                    }
+                    let mut verdict: Option<Verdict> = None;
+                    let mut entry_severities: Vec<&SeverityScore> = Vec::new();
+                    for aff in adv.affected.iter().filter(|a| {
+                        same_ecosystem(&a.ecosystem, eco) && same_package(eco, &a.package, name)
+                    }) {
+                        let v = judge(&installed, aff, adv, problems);
+                        if matches!(v, Some(Verdict::Affected { .. })) {
+                            entry_severities.extend(aff.severity.iter());
+                        }
+                        verdict = combine(verdict, v);
+                    }
+                    match verdict {
+                        None => {}
+                        Some(Verdict::NotAffected) => {
+                            negatives.insert(adv.id.clone());
+                            negatives.extend(adv.aliases.iter().cloned());
+                        }
+                        Some(Verdict::Affected { fixed, open_state }) => {
+                            let key = (adv.source.clone(), adv.id.clone());
+                            if let Some(&i) = seen.get(&key) {
+                                let h: &mut Hit = &mut hits[i];
+                                for f in fixed {
+                                    if !h.fixed.contains(&f) {
+                                        h.fixed.push(f);
+                                    }
+                                }
+                                h.open_state = stronger(h.open_state, open_state);
+                                for a in &adv.aliases {
+                                    if !h.ids.contains(a) {
+                                        h.ids.push(a.clone());
+                                    }
+                                }
+                                continue;
+                            }
+                            seen.insert(key, hits.len());
+                            hits.push(make_hit(
+                                adv,
+                                eco,
+                                fixed,
+                                open_state,
+                                &entry_severities,
+                                vendor_kinds,
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for (primary, members) in group(&hits) {
+            if negatives.contains(&primary) {
+                continue;
+            }
+            let members: Vec<&Hit> = members.iter().map(|&i| &hits[i]).collect();
+            findings.push(self.finding(pkg, scheme, rel, primary, &members)?);
+        }
+        Ok(Some(SourceResult {
+            findings,
+            problems: std::mem::take(problems).into_iter().collect(),
+        }))
+    }
+
+    fn finding(
+        &mut self,
+        pkg: &Package,
+        scheme: Scheme,
+        rel: &Release,
+        primary: String,
+        members: &[&Hit],
+    ) -> Result<Finding, MatchError> {
+        let primary_is_cve = is_cve(&primary);
+        let mut aliases = BTreeSet::new();
+        let mut advisories = BTreeSet::new();
+        for h in members {
+            advisories.insert(if h.source.is_empty() {
+                h.id.clone()
+            } else {
+                format!("{}:{}", h.source, h.id)
+            });
+            for id in &h.ids {
+                if *id != primary && !(primary_is_cve && is_cve(id)) {
+                    aliases.insert(id.clone());
+                }
+            }
+        }
+
+        let mut fixed: Vec<String> = Vec::new();
+        for h in members {
+            for f in &h.fixed {
+                if !fixed.contains(f) {
+                    fixed.push(f.clone());
+                }
+            }
+        }
+        fixed.sort_by(|a, b| match (scheme.parse(a), scheme.parse(b)) {
+            (Ok(x), Ok(y)) => x.cmp(&y).then_with(|| a.cmp(b)),
+            _ => a.cmp(b),
+        });
+        fixed.dedup_by(|a, b| match (scheme.parse(a), scheme.parse(b)) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => a == b,
+        });
+        let state = if !fixed.is_empty() {
+            FixState::Fixed
+        } else {
+            members
+                .iter()
+                .map(|h| h.open_state)
+                .fold(FixState::Unfixed, stronger)
+        };
+
+        // Enrichment of every CVE the finding is about (its primary id first).
+        let mut cves: Vec<String> = Vec::new();
+        if primary_is_cve {
+            cves.push(primary.clone());
+        }
+        for a in &aliases {
+            if is_cve(a) && !cves.contains(a) {
+                cves.push(a.clone());
+            }
+        }
+        let mut nvd = Vec::new();
+        let mut kev: Option<Kev> = None;
+        let mut epss: Option<Epss> = None;
+        let mut description = None;
+        for id in &cves {
+            let Some(e) = self.enrich(id)? else { continue };
+            nvd.extend(e.nvd.iter().cloned());
+            if kev.is_none() {
+                kev = e.kev.clone();
+            }
+            if let Some(p) = &e.epss {
+                if epss.as_ref().is_none_or(|q| p.score > q.score) {
+                    epss = Some(p.clone());
+                }
+            }
+            if description.is_none() {
+                description = e.description.clone();
+            }
+        }
+        let osv: Vec<_> = members
+            .iter()
+            .flat_map(|h| h.cvss.iter().cloned())
+            .collect();
+
+        let vendor = members.iter().flat_map(|h| h.vendor.iter().copied()).max();
+        let (sev, sev_source) = if let Some(v) = vendor {
+            (v, vendor_source(rel.family).to_string())
+        } else if let Some(c) = severity::preferred(&nvd) {
+            (severity::band(c), c.source.clone())
+        } else if let Some(c) = severity::preferred(&osv) {
+            (severity::band(c), c.source.clone())
+        } else {
+            (Severity::Unknown, "none".to_string())
+        };
+        let mut cvss = Vec::new();
+        for c in nvd.into_iter().chain(osv) {
+            if !cvss
+                .iter()
+                .any(|d: &patchline_model::vuln::Cvss| d.vector == c.vector && d.source == c.source)
+            {
+                cvss.push(c);
+            }
+        }
+
+        let summary = members
+            .iter()
+            .filter(|h| h.id == primary)
+            .chain(members.iter())
+            .find_map(|h| h.summary.clone())
+            .or(description.map(|d| first_line(&d)));
+        let mut references: Vec<String> = Vec::new();
+        for h in members {
+            for r in &h.references {
+                if !references.contains(r) {
+                    references.push(r.clone());
+                }
+            }
+        }
+        let ecosystem = members
+            .iter()
+            .map(|h| h.ecosystem.clone())
+            .min()
+            .unwrap_or_default();
+
+        Ok(Finding {
+            id: primary,
+            aliases: aliases.into_iter().collect(),
+            advisories: advisories.into_iter().collect(),
+            package: finding_package(pkg),
+            ecosystem,
+            state,
+            fixed_versions: fixed,
+            severity: sev,
+            severity_source: sev_source,
+            cvss,
+            kev,
+            epss,
+            summary,
+            references,
+        })
+    }
+}
+
+fn finding_package(pkg: &Package) -> FindingPackage {
+    FindingPackage {
+        ecosystem: pkg.ecosystem,
+        name: pkg.name.clone(),
+        version: pkg.version.clone(),
+        arch: pkg.arch.clone(),
+        source_name: pkg.source_name.clone(),
+        source_version: pkg.source_version.clone(),
+        purl: pkg.purl.clone(),
+        introduced: pkg.introduced.clone(),
+        last_changed: pkg.last_changed.clone(),
+    }
+}
+
+fn warning(location: &str, message: String) -> Warning {
+    Warning {
+        source: "matcher".into(),
+        location: location.into(),
+        message,
+    }
+}
+
+/// The version compared with the advisories (see the crate documentation).
+pub fn compared_version(p: &Package) -> &str {
+    match p.ecosystem {
+        Ecosystem::Deb => p
+            .source_version
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or(&p.version),
+        Ecosystem::Apk | Ecosystem::Rpm => &p.version,
+    }
+}
+
+/// The package names looked up: the source package, and for rpm the binary package too.
+pub fn lookup_names(p: &Package) -> Vec<&str> {
+    let source = p
+        .source_name
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(&p.name);
+    let mut names = vec![source];
+    if p.ecosystem == Ecosystem::Rpm && p.name != source {
+        names.push(&p.name);
+    }
+    names
+}
+
+/// Ecosystem names as lookups compare them: Ubuntu's `:LTS` suffix is optional (osv.dev
+/// writes it, other feeds and DBs do not).
+fn same_ecosystem(a: &str, b: &str) -> bool {
+    fn strip(s: &str) -> &str {
+        if s.starts_with("Ubuntu:") {
+            s.strip_suffix(":LTS").unwrap_or(s)
+        } else {
+            s
+        }
+    }
+    strip(a) == strip(b)
+}
+
+/// Package names as lookups compare them: exactly, except PyPI's (PEP 503).
+fn same_package(ecosystem: &str, a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    if ecosystem != "PyPI" {
+        return false;
+    }
+    let norm = |s: &str| -> String {
+        let mut out = String::new();
+        for part in s.split(['-', '_', '.']).filter(|p| !p.is_empty()) {
+            if !out.is_empty() {
+                out.push('-');
+            }
+            out.push_str(&part.to_ascii_lowercase());
+        }
+        out
+    };
+    norm(a) == norm(b)
+}
+
+fn is_cve(id: &str) -> bool {
+    id.starts_with("CVE-")
+}
+
+fn first_line(s: &str) -> String {
+    let line = s
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    const MAX: usize = 300;
+    if line.len() <= MAX {
+        return line.to_string();
+    }
+    let mut end = MAX;
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &line[..end])
+}
+
+/// Of two non-fixed states, the more specific distro decision.
+fn stronger(a: FixState, b: FixState) -> FixState {
+    let rank = |s: FixState| match s {
+        FixState::WillNotFix => 3,
+        FixState::Unimportant => 2,
+        FixState::Unfixed => 1,
+        FixState::Fixed => 0,
+    };
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}
+
+fn judge(
+    installed: &Installed,
+    aff: &Affected,
+    adv: &Advisory,
+    problems: &mut BTreeMap<String, String>,
+) -> Option<Verdict> {
+    if aff.state == Some(DistroState::NotAffected) {
+        return Some(Verdict::NotAffected);
+    }
+    let ev = evaluate(installed, aff);
+    if !ev.problems.is_empty() {
+        problems
+            .entry(format!(
+                "advisory {} ({} {})",
+                adv.id, aff.ecosystem, aff.package
+            ))
+            .or_insert_with(|| format!("ranges not evaluated: {}", ev.problems.join("; ")));
+    }
+    // Only an entry that states no versions at all is the distro's word on every version;
+    // one with only `GIT` ranges names commits an installed package cannot be placed in.
+    let in_scope = if aff.ranges.is_empty() && aff.versions.is_empty() {
+        aff.state != Some(DistroState::Fixed)
+    } else {
+        ev.affected
+    };
+    if !in_scope {
+        return None;
+    }
+    let open_state = match aff.state {
+        Some(DistroState::WillNotFix) => FixState::WillNotFix,
+        Some(DistroState::Unimportant) => FixState::Unimportant,
+        _ => FixState::Unfixed,
+    };
+    Some(Verdict::Affected {
+        fixed: ev.fixed,
+        open_state,
+    })
+}
+
+fn combine(a: Option<Verdict>, b: Option<Verdict>) -> Option<Verdict> {
+    match (a, b) {
+        (None, x) | (x, None) => x,
+        (
+            Some(Verdict::Affected {
+                mut fixed,
+                open_state,
+            }),
+            Some(Verdict::Affected {
+                fixed: f2,
+                open_state: s2,
+            }),
+        ) => {
+            for f in f2 {
+                if !fixed.contains(&f) {
+                    fixed.push(f);
+                }
+            }
+            Some(Verdict::Affected {
+                fixed,
+                open_state: stronger(open_state, s2),
+            })
+        }
+        (Some(v @ Verdict::Affected { .. }), _) | (_, Some(v @ Verdict::Affected { .. })) => {
+            Some(v)
+        }
+        _ => Some(Verdict::NotAffected),
+    }
+}
+
+fn vendor_kinds(family: Family) -> &'static [&'static str] {
+    match family {
+        Family::Debian => &["debian"],
+        Family::Ubuntu => &["ubuntu"],
+        Family::Alpine => &["alpine"],
+        Family::RedHat | Family::CentOs => &["redhat"],
+        Family::Rocky => &["rocky"],
+        Family::Alma => &["alma"],
+    }
+}
+
+fn vendor_source(family: Family) -> &'static str {
+    match family {
+        Family::Debian => "debian",
+        Family::Ubuntu => "ubuntu",
+        Family::Alpine => "alpine",
+        Family::RedHat | Family::CentOs => "redhat",
+        Family::Rocky => "rocky",
+        Family::Alma => "alma",
+    }
+}
+
+fn make_hit(
+    adv: &Advisory,
+    ecosystem: &str,
+    fixed: Vec<String>,
+    open_state: FixState,
+    entry_severities: &[&SeverityScore],
+    vendor_kinds: &[&str],
+) -> Hit {
+    let mut ids = vec![adv.id.clone()];
+    for a in &adv.aliases {
+        if !ids.contains(a) {
+            ids.push(a.clone());
+        }
+    }
+    let source = if adv.source.is_empty() {
+        "osv".to_string()
+    } else {
+        adv.source.clone()
+    };
+    let mut vendor = Vec::new();
+    let mut cvss = Vec::new();
+    // Per-package statements first: they are the distro's word on this package.
+    for s in entry_severities.iter().copied().chain(adv.severity.iter()) {
+        if severity::is_cvss(s) {
+            if let Some(c) = score_vector(&s.score, &source) {
+                if !cvss
+                    .iter()
+                    .any(|d: &patchline_model::vuln::Cvss| d.vector == c.vector)
+                {
+                    cvss.push(c);
+                }
+            }
+        } else {
+            let kind = severity::normalize_kind(&s.kind);
+            if vendor_kinds.iter().any(|v| kind.starts_with(v)) {
+                if let Some(r) = vendor_rating(&s.score) {
+                    vendor.push(r);
+                }
+            }
+        }
+    }
+    let summary = adv
+        .summary
+        .as_deref()
+        .map(first_line)
+        .filter(|s| !s.is_empty())
+        .or_else(|| {
+            adv.details
+                .as_deref()
+                .map(first_line)
+                .filter(|s| !s.is_empty())
+        });
+    Hit {
+        id: adv.id.clone(),
+        source,
+        ids,
+        ecosystem: ecosystem.to_string(),
+        fixed,
+        open_state,
+        vendor,
+        cvss,
+        summary,
+        references: adv.references.clone(),
+    }
+}
+
+/// Groups a package's hits into findings: (primary id, hit indexes). See "One finding
+/// per vulnerability and package" in the crate documentation.
+fn group(hits: &[Hit]) -> Vec<(String, Vec<usize>)> {
+    let mut by_cve: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut rest: Vec<usize> = Vec::new();
+    for (i, h) in hits.iter().enumerate() {
+        let mut any = false;
+        for id in h.ids.iter().filter(|id| is_cve(id)) {
+            let m = by_cve.entry(id.clone()).or_default();
+            if !m.contains(&i) {
+                m.push(i);
+            }
+            any = true;
+        }
+        if !any {
+            rest.push(i);
+        }
+    }
+    // Non-CVE ids known to belong to a CVE's finding (a CVE record listing a GHSA alias).
+    let mut id_to_cves: HashMap<&str, BTreeSet<String>> = HashMap::new();
+    for (cve, members) in &by_cve {
+        for &m in members {
+            for id in hits[m].ids.iter().filter(|id| !is_cve(id)) {
+                id_to_cves.entry(id).or_default().insert(cve.clone());
+            }
+        }
+    }
+    // Connected components of the CVE-less hits, through shared ids.
+    let mut parent: Vec<usize> = (0..rest.len()).collect();
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    let mut owner: HashMap<&str, usize> = HashMap::new();
+    for (k, &i) in rest.iter().enumerate() {
+        for id in &hits[i].ids {
+            match owner.get(id.as_str()) {
+                Some(&o) => {
+                    let (a, b) = (find(&mut parent, o), find(&mut parent, k));
+                    parent[a] = b;
+                }
+                None => {
+                    owner.insert(id, k);
+                }
+            }
+        }
+    }
+    let mut components: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (k, &hit) in rest.iter().enumerate() {
+        let r = find(&mut parent, k);
+        components.entry(r).or_default().push(hit);
+    }
+    let mut out: BTreeMap<String, Vec<usize>> = by_cve;
+    for members in components.into_values() {
+        let ids: BTreeSet<&str> = members
+            .iter()
+            .flat_map(|&i| hits[i].ids.iter().map(String::as_str))
+            .collect();
+        let cves: BTreeSet<&String> = ids
+            .iter()
+            .filter_map(|id| id_to_cves.get(id))
+            .flatten()
+            .collect();
+        if cves.is_empty() {
+            let primary = ids
+                .iter()
+                .find(|id| id.starts_with("GHSA-"))
+                .or_else(|| ids.iter().next())
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            out.entry(primary).or_default().extend(members);
+        } else {
+            for c in cves {
+                let m = out.entry(c.clone()).or_default();
+                for &i in &members {
+                    if !m.contains(&i) {
+                        m.push(i);
+                    }
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests;
