@@ -50,10 +50,25 @@
 //!   would still override it). Any other use of variables (`python:${PY}-slim`, an ARG
 //!   without default, `${BASE:-x}`) is replaced by the literal reference: the plan must
 //!   pin exactly one image, and a partial template cannot express it.
-//! - **The upgrade step** ([`insert_upgrade_step`]) is inserted as its own `RUN` line right
-//!   after the final stage's `FROM` (after its continuation lines), with that line's own
-//!   line ending (CRLF stays CRLF). A FROM whose continuation runs into the end of the
-//!   file is refused: a line appended there would be swallowed by the FROM.
+//! - **The upgrade step** ([`insert_upgrade_step`]) is inserted as its own `RUN` line
+//!   right after the *last `RUN`* of the final stage (after its continuation lines and
+//!   heredoc bodies), or right after the final stage's `FROM` when that stage has no
+//!   `RUN`. Placing it last matters: a stage that installs the package itself
+//!   (`RUN apt-get install -y curl`) would otherwise install it after the upgrade, and
+//!   the step's `rm -rf /var/lib/apt/lists/*` would break a later `apt-get install` that
+//!   does not run `apt-get update` first. Instructions after the last `RUN` (`COPY`,
+//!   `USER`, `CMD`…) do not install packages, so they stay after the step. The new lines
+//!   take the line ending of the line they follow (CRLF stays CRLF). An instruction whose
+//!   continuation runs into the end of the file is refused: a line appended there would
+//!   be swallowed by it.
+//! - **Users.** The user in effect at the insertion point is the last `USER` of the final
+//!   stage before it or, when the stage has none there, the last `USER` of the stage it
+//!   is built on (`FROM build AS final` inherits `build`'s user), and so on up the chain.
+//!   When that user is not root (anything but `root` or `0`, with or without a group; a
+//!   variable counts as not root), the step is wrapped: `USER root`, the `RUN`, then
+//!   `USER <that user>` as written, so the rest of the stage runs as before and the edit
+//!   carries a note saying so. A `USER` the *external* base image sets is not visible in
+//!   the file; the plan notes that case.
 //! - Both edit functions return `Result` (not a bare `String`): a Containerfile that does
 //!   not parse, or has no base to move (`FROM scratch`), must be reported, not guessed.
 
@@ -172,7 +187,7 @@ pub enum EditError {
     InvalidStep(String, &'static str),
     #[error("line {line}: the {what} is split across a line continuation; edit it by hand")]
     SplitToken { line: usize, what: &'static str },
-    #[error("line {line}: the final FROM's line continuation runs into the end of the file")]
+    #[error("line {line}: the line continuation of the instruction the upgrade step would follow runs into the end of the file")]
     DanglingContinuation { line: usize },
     #[error("edits overlap")]
     Overlap,
@@ -1476,8 +1491,10 @@ pub enum EditTarget {
     FromImage { stage: usize, line: usize },
     /// The default of a global ARG used as the FROM image.
     ArgDefault { name: String, line: usize },
-    /// A new line after a stage's FROM.
+    /// New lines right after a stage's FROM (the stage has no `RUN`).
     AfterFrom { stage: usize, line: usize },
+    /// New lines right after a stage's last `RUN` (`line`: where that RUN starts).
+    AfterRun { stage: usize, line: usize },
 }
 
 /// One replaced byte span: everything outside `span` is kept as is.
@@ -1615,8 +1632,10 @@ impl Containerfile {
         })
     }
 
-    /// The edit that inserts `RUN <step>` on its own line right after the final stage's
-    /// FROM. `step` is a one-line shell command without `RUN`.
+    /// The edit that inserts `RUN <step>` on its own line after the final stage's last
+    /// `RUN` (or its FROM when it has none), wrapped in `USER root` / `USER <previous>`
+    /// when a non-root user is in effect there (see the module docs). `step` is a
+    /// one-line shell command without `RUN`.
     pub fn upgrade_step_edit(&self, step: &str) -> Result<Edit, EditError> {
         let step = step.trim();
         if step.is_empty() {
@@ -1626,37 +1645,95 @@ impl Containerfile {
             return Err(EditError::InvalidStep(step.to_string(), "must be one line"));
         }
         let last = self.stages.len() - 1;
-        let s = &self.stages[last];
-        let ins = &self.instructions[s.instruction];
+        let from = self.stages[last].instruction;
+        let stage_end = self.instructions.len();
+        let after = (from..stage_end)
+            .rev()
+            .find(|&k| self.instructions[k].keyword == "RUN")
+            .unwrap_or(from);
+        let ins = &self.instructions[after];
         if ins.dangling_continuation {
             return Err(EditError::DanglingContinuation { line: ins.line });
         }
-        let eol_of_from = &self.text[ins.span.end..ins.line_end];
-        let (prefix, suffix) = if eol_of_from.ends_with('\n') {
-            ("", eol_of_from)
-        } else if eol_of_from == "\r" {
+        let tail = &self.text[ins.span.end..ins.line_end];
+        let (prefix, eol, suffix) = if tail.ends_with('\n') {
+            ("", tail, tail)
+        } else if tail == "\r" {
             // The file ends in a lone `\r`: complete it to `\r\n`.
-            ("\n", "")
+            ("\n", "\r\n", "")
         } else {
-            // FROM is the last line and has no line ending: keep the file without a
-            // final newline, using the file's own line ending between the two lines.
+            // The instruction is the last line and has no line ending: keep the file
+            // without a final newline, using the file's own line ending between lines.
             let eol = if self.text.contains("\r\n") {
                 "\r\n"
             } else {
                 "\n"
             };
-            (eol, "")
+            (eol, eol, "")
+        };
+        let run = format!("RUN {step}");
+        let (body, note) = match self.user_at(last, after) {
+            Some((user, line)) if !is_root_user(&user) => (
+                format!("USER root{eol}{run}{eol}USER {user}"),
+                Some(format!(
+                    "the final stage runs as USER {user} (line {line}): the upgrade step is wrapped in USER root and USER {user}"
+                )),
+            ),
+            _ => (run, None),
+        };
+        let target = if after == from {
+            EditTarget::AfterFrom {
+                stage: last,
+                line: ins.line,
+            }
+        } else {
+            EditTarget::AfterRun {
+                stage: last,
+                line: ins.line,
+            }
         };
         Ok(Edit {
             span: ins.line_end..ins.line_end,
-            replacement: format!("{prefix}RUN {step}{suffix}"),
-            target: EditTarget::AfterFrom {
-                stage: last,
-                line: ins.line,
-            },
-            note: None,
+            replacement: format!("{prefix}{body}{suffix}"),
+            target,
+            note,
         })
     }
+
+    /// The `USER` in effect just after instruction `upto` of `stage` (as written, with
+    /// its line), following the stage's base stages when it sets none before that.
+    fn user_at(&self, stage: usize, upto: usize) -> Option<(String, usize)> {
+        let mut stage = stage;
+        let mut upto = upto;
+        // Each step moves to an earlier stage, so this ends; the bound is a safeguard.
+        for _ in 0..=self.stages.len() {
+            let from = self.stages[stage].instruction;
+            let found = self.instructions[from..=upto]
+                .iter()
+                .rev()
+                .find(|i| i.keyword == "USER");
+            if let Some(u) = found {
+                return Some((u.args().trim().to_string(), u.line));
+            }
+            let base = self.stages[stage].base_stage?;
+            if base >= stage {
+                return None;
+            }
+            stage = base;
+            upto = self
+                .stages
+                .get(base + 1)
+                .map_or(self.instructions.len(), |s| s.instruction)
+                .checked_sub(1)?;
+        }
+        None
+    }
+}
+
+/// `root`, `0`, `root:GROUP` or `0:GROUP`: the upgrade can run as that user.
+fn is_root_user(user: &str) -> bool {
+    let name = user.split(':').next().unwrap_or("");
+    name == "root" || name == "0"
 }
 
 /// Moves the final image's external base to `new_ref` (`repo:tag@sha256:…`), keeping every
@@ -1666,7 +1743,8 @@ pub fn set_final_base(text: &str, new_ref: &str) -> Result<String, EditError> {
     Ok(cf.final_base_edit(new_ref)?.apply(text))
 }
 
-/// Inserts `RUN <step>` right after the final stage's FROM, keeping every other byte.
+/// Inserts `RUN <step>` after the final stage's last `RUN` (or its FROM), wrapped in
+/// `USER root` / `USER <previous>` when needed, keeping every other byte.
 pub fn insert_upgrade_step(text: &str, step: &str) -> Result<String, EditError> {
     let cf = parse(text)?;
     Ok(cf.upgrade_step_edit(step)?.apply(text))

@@ -29,7 +29,10 @@
 //!   [`set_final_base`](crate::containerfile::set_final_base)`(text, "repo:tag@sha256:…")`,
 //!   and `verify` checks the digest. No placeholder digest is ever written into a
 //!   Containerfile: the file stays buildable as planned.
-//! - **Upgrade steps** go right after the final stage's FROM, one `RUN` line per image:
+//! - **Upgrade steps** go after the final stage's last `RUN` (right after its FROM when
+//!   it has none), so packages the image installs itself are upgraded too, wrapped in
+//!   `USER root` / `USER <previous>` when the file leaves a non-root user in effect there
+//!   (see [`containerfile`](crate::containerfile)); one `RUN` line per image:
 //!   Debian family `apt-get update && apt-get install --only-upgrade -y PKGS && rm -rf
 //!   /var/lib/apt/lists/*`; Alpine/Wolfi `apk upgrade --no-cache PKGS`; RHEL family
 //!   (rhel, rocky, almalinux, centos, fedora, ol) `dnf upgrade -y PKGS && dnf clean all`,
@@ -934,11 +937,14 @@ fn plan_image(
     } else {
         None
     };
-    if upgrade.is_some() && img.parent.is_some() {
+    // Replaced by the edit's own note when the Containerfile leaves a non-root USER in
+    // effect and the edit wraps the step in `USER root` itself.
+    let parent_user_note = (upgrade.is_some() && img.parent.is_some()).then(|| {
         notes.push(
             "the upgrade step runs as the user the parent image leaves set; if that is not root, put `USER root` before it and restore the user after".to_string(),
         );
-    }
+        notes.len() - 1
+    });
 
     // Stale Containerfile: it does not build on what the catalog says the parent is.
     if let (Some(base), Some(p)) = (&cf_base, &img.parent) {
@@ -967,7 +973,16 @@ fn plan_image(
             }
             if let (Some(step), None) = (&upgrade, &failed) {
                 match cf.upgrade_step_edit(&step.command) {
-                    Ok(e) => edits.push(e),
+                    Ok(e) => {
+                        if let Some(note) = &e.note {
+                            if let Some(i) = parent_user_note {
+                                notes[i] = note.clone();
+                            } else {
+                                notes.push(note.clone());
+                            }
+                        }
+                        edits.push(e);
+                    }
                     Err(e) => failed = Some(e),
                 }
             }
@@ -1029,7 +1044,10 @@ fn manual_change(new_parent: &Option<NewParent>, upgrade: &Option<UpgradeStep>) 
         parts.push(format!("build FROM {}", np.from));
     }
     if let Some(u) = upgrade {
-        parts.push(format!("add `RUN {}` after the final FROM", u.command));
+        parts.push(format!(
+            "add `RUN {}` after the final stage's last RUN (as root)",
+            u.command
+        ));
     }
     if parts.is_empty() {
         "rebuild it as is".to_string()

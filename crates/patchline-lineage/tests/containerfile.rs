@@ -120,13 +120,14 @@ fn final_stage_built_on_an_earlier_stage_resolves_to_its_base() {
         &out[out.find('\n').unwrap()..],
         &PY_CHAIN[PY_CHAIN.find('\n').unwrap()..]
     );
-    // The step goes into the final stage, after its FROM.
+    // The step goes into the final stage, after its last RUN (the builder's RUN is not
+    // the final stage's).
     let out = insert_upgrade_step(PY_CHAIN, "apt-get update").unwrap();
     assert_eq!(
         out,
         PY_CHAIN.replace(
-            "FROM base AS final\n",
-            "FROM base AS final\nRUN apt-get update\n"
+            "RUN pip install --no-index /wheels/*\n",
+            "RUN pip install --no-index /wheels/*\nRUN apt-get update\n"
         )
     );
 }
@@ -327,7 +328,7 @@ fn windows_escape_directive() {
     let out = insert_upgrade_step(text, "echo patched").unwrap();
     assert_eq!(
         out,
-        text.replace("ltsc2022\r\n", "ltsc2022\r\nRUN echo patched\r\n")
+        text.replace("RUN dir c:\\\r\n", "RUN dir c:\\\r\nRUN echo patched\r\n")
     );
 
     // With the default escape, the backtick does not continue the line: the PowerShell
@@ -440,12 +441,14 @@ fn crlf_line_endings() {
     assert_eq!(final_base(CRLF).as_deref(), Some("debian:12-slim"));
     let out = set_final_base(CRLF, NEW).unwrap();
     assert_eq!(out, CRLF.replace("debian:${DEBIAN}-slim", NEW));
+    // After the last RUN (its continuation lines included); `USER 1000` comes after it,
+    // so no wrapping is needed.
     let out = insert_upgrade_step(CRLF, "apt-get install --only-upgrade -y openssl").unwrap();
     assert_eq!(
         out,
         CRLF.replace(
-            "AS runtime\r\n",
-            "AS runtime\r\nRUN apt-get install --only-upgrade -y openssl\r\n"
+            "/var/lib/apt/lists/*\r\n",
+            "/var/lib/apt/lists/*\r\nRUN apt-get install --only-upgrade -y openssl\r\n"
         )
     );
 }
@@ -484,10 +487,7 @@ fn comments_between_continuation_lines() {
         insert_upgrade_step(CONTINUED_FROM, "apt-get install --only-upgrade -y libssl3").unwrap();
     assert_eq!(
         out,
-        CONTINUED_FROM.replace(
-            "  AS final\n",
-            "  AS final\nRUN apt-get install --only-upgrade -y libssl3\n"
-        )
+        format!("{CONTINUED_FROM}RUN apt-get install --only-upgrade -y libssl3\n")
     );
 }
 
@@ -696,7 +696,97 @@ fn both_edits_together() {
     let out = patchline_lineage::containerfile::apply_edits(text, &edits).unwrap();
     assert_eq!(
         out,
-        format!("ARG BASE={NEW}\nFROM ${{BASE}} AS app\nRUN apt-get install --only-upgrade -y libc6\nRUN make\n")
+        format!("ARG BASE={NEW}\nFROM ${{BASE}} AS app\nRUN make\nRUN apt-get install --only-upgrade -y libc6\n")
+    );
+}
+
+#[test]
+fn upgrade_step_follows_the_install_it_upgrades() {
+    // The stage installs curl itself: the upgrade must run after that install, and its
+    // `rm -rf /var/lib/apt/lists/*` must not precede an `apt-get install` without update.
+    let text = "FROM debian:12
+RUN apt-get update && apt-get install -y curl
+COPY app /app
+RUN apt-get install -y --no-install-recommends jq
+CMD [\"/app\"]
+";
+    let cf = parse(text).unwrap();
+    let edit = cf
+        .upgrade_step_edit("apt-get update && apt-get install --only-upgrade -y curl")
+        .unwrap();
+    assert_eq!(edit.target, EditTarget::AfterRun { stage: 0, line: 4 });
+    assert_eq!(edit.note, None);
+    assert_eq!(
+        edit.apply(text),
+        "FROM debian:12
+RUN apt-get update && apt-get install -y curl
+COPY app /app
+RUN apt-get install -y --no-install-recommends jq
+RUN apt-get update && apt-get install --only-upgrade -y curl
+CMD [\"/app\"]
+"
+    );
+    // A heredoc body is part of its RUN: the step goes after the terminator.
+    let text = "FROM alpine:3.20\nRUN <<EOF\napk add curl\nEOF\nENTRYPOINT [\"curl\"]\n";
+    assert_eq!(
+        insert_upgrade_step(text, "apk upgrade --no-cache curl").unwrap(),
+        "FROM alpine:3.20\nRUN <<EOF\napk add curl\nEOF\nRUN apk upgrade --no-cache curl\nENTRYPOINT [\"curl\"]\n"
+    );
+}
+
+#[test]
+fn upgrade_step_is_wrapped_when_a_non_root_user_is_in_effect() {
+    let text = "FROM debian:12\r\nUSER app:app\r\nRUN make install\r\nCMD [\"app\"]\r\n";
+    let cf = parse(text).unwrap();
+    let edit = cf.upgrade_step_edit("apt-get upgrade -y").unwrap();
+    assert!(edit
+        .note
+        .as_deref()
+        .unwrap()
+        .contains("USER app:app (line 2)"));
+    assert_eq!(
+        edit.apply(text),
+        "FROM debian:12\r\nUSER app:app\r\nRUN make install\r\nUSER root\r\nRUN apt-get upgrade -y\r\nUSER app:app\r\nCMD [\"app\"]\r\n"
+    );
+    // The user is inherited from the stage the final stage is built on.
+    let text = "FROM debian:12 AS base\nUSER 10001\nFROM base\nCOPY a /a\n";
+    assert_eq!(
+        insert_upgrade_step(text, "true").unwrap(),
+        "FROM debian:12 AS base\nUSER 10001\nFROM base\nUSER root\nRUN true\nUSER 10001\nCOPY a /a\n"
+    );
+    // Root (by name or id, with a group or not) needs no wrapping; nor does a USER that
+    // comes after the insertion point.
+    for user in ["root", "0", "root:root", "0:0"] {
+        let text = format!("FROM debian:12\nUSER {user}\nRUN make\nUSER app\n");
+        assert_eq!(
+            insert_upgrade_step(&text, "true").unwrap(),
+            format!("FROM debian:12\nUSER {user}\nRUN make\nRUN true\nUSER app\n")
+        );
+    }
+    // A user switched back to root before the last RUN needs none either.
+    let text = "FROM debian:12\nUSER app\nRUN a\nUSER root\nRUN b\n";
+    assert_eq!(
+        insert_upgrade_step(text, "true").unwrap(),
+        format!("{text}RUN true\n")
+    );
+}
+
+#[test]
+fn upgrade_step_goes_after_from_when_the_final_stage_has_no_run() {
+    // The builder stage's RUN is not in the final stage.
+    let text = "FROM golang:1.22 AS build\nRUN go build -o /app .\nFROM debian:12\nCOPY --from=build /app /app\nUSER app\nCMD [\"/app\"]\n";
+    let cf = parse(text).unwrap();
+    let edit = cf.upgrade_step_edit("true").unwrap();
+    assert_eq!(edit.target, EditTarget::AfterFrom { stage: 1, line: 3 });
+    assert_eq!(edit.note, None);
+    assert_eq!(
+        edit.apply(text),
+        text.replace("FROM debian:12\n", "FROM debian:12\nRUN true\n")
+    );
+    // A RUN whose continuation runs into the end of the file cannot take a line after it.
+    assert_eq!(
+        insert_upgrade_step("FROM debian:12\nRUN a \\\n", "true").unwrap_err(),
+        EditError::DanglingContinuation { line: 2 }
     );
 }
 
@@ -810,9 +900,19 @@ proptest! {
         prop_assert_eq!(&out[..at], &text[..at]);
         prop_assert_eq!(&out[at + edit.replacement.len()..], &text[at..]);
         let again = parse(&out).unwrap();
-        prop_assert_eq!(again.instructions().len(), cf.instructions().len() + 1);
+        // One RUN, or USER root + RUN + USER <previous>.
+        let added = edit.replacement.split(['\r', '\n']).filter(|l| !l.is_empty()).count();
+        prop_assert_eq!(added, if edit.note.is_some() { 3 } else { 1 });
+        prop_assert_eq!(again.instructions().len(), cf.instructions().len() + added);
         let last = again.stages().last().unwrap().instruction;
-        prop_assert_eq!(&again.instructions()[last + 1].logical, "RUN apk upgrade --no-cache musl");
+        let kws: Vec<&str> = again.instructions()[last..].iter().map(|i| i.keyword.as_str()).collect();
+        let run_at = kws.iter().rposition(|k| *k == "RUN").unwrap();
+        let ins = &again.instructions()[last + run_at];
+        prop_assert_eq!(&ins.logical, "RUN apk upgrade --no-cache musl");
+        if added == 3 {
+            prop_assert_eq!(&again.instructions()[last + run_at - 1].logical, "USER root");
+            prop_assert_eq!(again.instructions()[last + run_at + 1].keyword.as_str(), "USER");
+        }
         prop_assert_eq!(again.stages().len(), cf.stages().len());
     }
 

@@ -153,12 +153,11 @@ fn cve_plan_for_a_tree() {
         ent.diff.as_deref().unwrap(),
         "--- a/ent/Containerfile
 +++ b/ent/Containerfile
-@@ -1,4 +1,5 @@
- # Enterprise base: CA bundle and a non-root user.
+@@ -2,3 +2,4 @@
  FROM registry.local/base/debian:12.6
-+RUN apt-get update && apt-get install --only-upgrade -y libssl3 openssl && rm -rf /var/lib/apt/lists/*
  COPY corp-ca.crt /usr/local/share/ca-certificates/
  RUN update-ca-certificates && useradd -r -u 10001 app
++RUN apt-get update && apt-get install --only-upgrade -y libssl3 openssl && rm -rf /var/lib/apt/lists/*
 "
     );
 
@@ -273,7 +272,7 @@ fn deep_chain_gives_one_wave_per_level() {
         if i == 0 {
             assert_eq!(
                 p.patched_containerfile.as_deref().unwrap(),
-                "FROM alpine:3.20\nRUN apk upgrade --no-cache libcrypto3 libssl3\nRUN apk add --no-cache ca-certificates\n"
+                "FROM alpine:3.20\nRUN apk add --no-cache ca-certificates\nRUN apk upgrade --no-cache libcrypto3 libssl3\n"
             );
         } else {
             let np = p.new_parent.as_ref().unwrap();
@@ -577,6 +576,79 @@ fn upgrade_steps_per_distro() {
         .notes
         .iter()
         .any(|n| n.contains("no upgrade command known for distro \"gentoo\"")));
+}
+
+#[test]
+fn upgrade_step_placement_in_plans() {
+    const APT: &str =
+        "apt-get update && apt-get install --only-upgrade -y curl && rm -rf /var/lib/apt/lists/*";
+    let images = vec![
+        // Installs the package itself: the upgrade follows that install.
+        root(
+            with_cf(
+                img("r.local/installs:1.0.0", Some("debian:12"), "t"),
+                "Containerfile",
+                "FROM debian:12\nRUN apt-get update && apt-get install -y curl\nCMD [\"curl\"]\n",
+            ),
+            "debian",
+            &["curl"],
+        ),
+        // Runs as a non-root user before its last RUN: the step is wrapped.
+        root(
+            with_cf(
+                img("r.local/nonroot:1.0.0", Some("debian:12"), "t"),
+                "Containerfile",
+                "FROM debian:12\nUSER app\nRUN make\nCMD [\"app\"]\n",
+            ),
+            "debian",
+            &["curl"],
+        ),
+        // The final stage has no RUN: right after its FROM.
+        root(
+            with_cf(
+                img("r.local/norun:1.0.0", Some("debian:12"), "t"),
+                "Containerfile",
+                "FROM golang:1.22 AS build\nRUN go build -o /app .\nFROM debian:12\nCOPY --from=build /app /app\n",
+            ),
+            "debian",
+            &["curl"],
+        ),
+    ];
+    let plan = build_plan(&PlanRequest::new(cve(), images, TagScheme::BumpPatch)).unwrap();
+
+    let installs = find(&plan, "r.local/installs:1.0.0");
+    assert_eq!(
+        installs.patched_containerfile.as_deref().unwrap(),
+        format!("FROM debian:12\nRUN apt-get update && apt-get install -y curl\nRUN {APT}\nCMD [\"curl\"]\n")
+    );
+
+    let nonroot = find(&plan, "r.local/nonroot:1.0.0");
+    assert_eq!(
+        nonroot.patched_containerfile.as_deref().unwrap(),
+        format!(
+            "FROM debian:12\nUSER app\nRUN make\nUSER root\nRUN {APT}\nUSER app\nCMD [\"app\"]\n"
+        )
+    );
+    assert!(!nonroot.manual);
+    // The file sets the user, so the note about the parent's user gives way to the wrap.
+    assert!(nonroot
+        .notes
+        .iter()
+        .any(|n| n.contains("runs as USER app (line 2)")));
+    assert!(!nonroot
+        .notes
+        .iter()
+        .any(|n| n.contains("the user the parent image leaves set")));
+
+    let norun = find(&plan, "r.local/norun:1.0.0");
+    assert_eq!(
+        norun.patched_containerfile.as_deref().unwrap(),
+        format!("FROM golang:1.22 AS build\nRUN go build -o /app .\nFROM debian:12\nRUN {APT}\nCOPY --from=build /app /app\n")
+    );
+    assert!(norun
+        .notes
+        .iter()
+        .any(|n| n.contains("the user the parent image leaves set")));
 }
 
 #[test]
