@@ -7,11 +7,16 @@
 # Outputs in OUT:
 #   rootfs-base/            the base root filesystem (dpkg oracle:
 #                           dpkg-query --admindir=rootfs-base/var/lib/dpkg -W)
-#   layout/                 OCI layout, tags `base` (one layer) and `child` (base + one layer
-#                           installing an old, vulnerable curl + /opt/app/hello.txt)
+#   layout/                 OCI layout, tags `base` (one layer), `child` (base + one layer
+#                           installing an old, vulnerable curl + /opt/app/hello.txt) and
+#                           `base-patched` (base + one layer upgrading one package)
 #   base.oci.tar child.oci.tar        oci-archive (tag base / child)
 #   base.docker.tar child.docker.tar  docker-archive (base:1 / child:1)
 #   child-curl-version      the curl (= libcurl4) version installed in `child`
+#   base-patched-upgrade    PKG<TAB>OLD<TAB>NEW: the one package of `base` upgraded in the
+#                           layout tag `base-patched` (base + one layer); when apt offers no
+#                           upgrade, the single line `none<TAB>-<TAB>-` and that layer only
+#                           adds /etc/patch-level
 #   base-packages.tsv child-packages.tsv   Package<TAB>Version<TAB>Source from dpkg-query
 #   manifest.txt            what was built: digests, diff_ids, sizes
 #   .complete               version stamp; present only once everything above is in place
@@ -331,6 +336,71 @@ umoci config --image "$LAYOUT:child" \
     --manifest.annotation org.opencontainers.image.base.name=patchline-fixture/base:1 \
     --manifest.annotation "org.opencontainers.image.base.digest=$BASE_DIGEST" \
     --history.created_by 'LABEL org.opencontainers.image.title=patchline-fixture-child'
+
+# ---- OCI layout: base-patched (one package of base upgraded) -------------------------
+step "base-patched: unpack base"
+BUNDLE="$WORK/bundle-base-patched"
+CROOT="$BUNDLE/rootfs"
+umoci unpack --image "$LAYOUT:base" "$BUNDLE" >/dev/null
+cp -L /etc/resolv.conf "$CROOT/etc/resolv.conf"
+MOUNTS+=("$CROOT/proc")
+mount --bind /proc "$CROOT/proc"
+cat >>"$CROOT/etc/apt/sources.list" <<EOF
+deb $MIRROR $SUITE-updates main
+deb $SECURITY_MIRROR $SUITE-security main
+EOF
+step "base-patched: apt-get update"
+in_chroot apt-get -q -o Acquire::Check-Valid-Until=false -o Acquire::Check-Date=false update >"$WORK/apt-update-patched.log" 2>&1 ||
+    { cat "$WORK/apt-update-patched.log" >&2; die "apt-get update in the base-patched chroot failed"; }
+# Upgradable packages, libraries first, each group by name: a library upgrade is the
+# typical base patch. The first whose upgrade touches no other package wins, so that
+# the new layer differs from base by exactly one package.
+mapfile -t upgradable < <(in_chroot apt-get -s -q upgrade 2>/dev/null |
+    awk '$1 == "Inst" { print $2 }' | LC_ALL=C sort -u |
+    awk '/^lib/ { print; next } { rest[++n] = $0 } END { for (i = 1; i <= n; i++) print rest[i] }')
+log "upgradable in base: ${#upgradable[@]} package(s)"
+UPGRADE_PKG=
+for p in "${upgradable[@]}"; do
+    n="$(in_chroot apt-get -s -q install --only-upgrade -y "$p" 2>/dev/null | awk '$1 == "Inst"' | wc -l)"
+    if [[ $n == 1 ]]; then
+        UPGRADE_PKG=$p
+        break
+    fi
+done
+if [[ -n $UPGRADE_PKG ]]; then
+    # shellcheck disable=SC2016 # dpkg-query's format, not a shell expansion
+    UPGRADE_OLD="$(dpkg-query --admindir="$CROOT/var/lib/dpkg" -W -f '${Version}' "$UPGRADE_PKG")"
+    PATCH_CMD=(apt-get install --only-upgrade -y "$UPGRADE_PKG")
+    step "base-patched: ${PATCH_CMD[*]}"
+    in_chroot "${PATCH_CMD[@]}" -q >"$WORK/apt-upgrade.log" 2>&1 ||
+        { cat "$WORK/apt-upgrade.log" >&2; die "upgrading $UPGRADE_PKG failed"; }
+    # shellcheck disable=SC2016
+    UPGRADE_NEW="$(dpkg-query --admindir="$CROOT/var/lib/dpkg" -W -f '${Version}' "$UPGRADE_PKG")"
+    dpkg --compare-versions "$UPGRADE_NEW" gt "$UPGRADE_OLD" ||
+        die "$UPGRADE_PKG is at $UPGRADE_NEW after the upgrade (was $UPGRADE_OLD)"
+    PATCH_CREATED_BY="/bin/sh -c apt-get update && ${PATCH_CMD[*]} && apt-get clean && rm -rf /var/lib/apt/lists/*"
+    PATCH_COMMENT="patchline fixture: $UPGRADE_PKG $UPGRADE_OLD -> $UPGRADE_NEW"
+    printf '%s\t%s\t%s\n' "$UPGRADE_PKG" "$UPGRADE_OLD" "$UPGRADE_NEW" >"$TMP/base-patched-upgrade"
+else
+    log "warning: no package of base is upgradable on its own; base-patched only adds /etc/patch-level"
+    printf '2\n' >"$CROOT/etc/patch-level"
+    PATCH_CREATED_BY="/bin/sh -c echo 2 > /etc/patch-level"
+    PATCH_COMMENT="patchline fixture: no upgrade offered, a file layer instead"
+    printf 'none\t-\t-\n' >"$TMP/base-patched-upgrade"
+fi
+in_chroot apt-get clean
+find "$CROOT/var/lib/apt/lists" -mindepth 1 -maxdepth 1 ! -name partial ! -name lock -exec rm -rf {} +
+rm -f "$CROOT"/var/cache/apt/*.bin "$CROOT/etc/resolv.conf"
+# The sources stay as in base: the layer holds the upgrade, not the builder's apt setup.
+cp -a "$ROOTFS/etc/apt/sources.list" "$CROOT/etc/apt/sources.list"
+umount "$CROOT/proc"
+MOUNTS=()
+step "base-patched: umoci repack"
+umoci repack --image "$LAYOUT:base-patched" \
+    --history.created_by "$PATCH_CREATED_BY" \
+    --history.comment "$PATCH_COMMENT" \
+    "$BUNDLE"
+rm -rf --one-file-system "$BUNDLE"
 umoci gc --layout "$LAYOUT"
 
 # ---- other transports -------------------------------------------------------------
@@ -357,7 +427,8 @@ rm -rf --one-file-system "$WORK"
     echo "child_curl_version $CURL_VERSION"
     echo "base_packages $(wc -l <"$TMP/base-packages.tsv")"
     echo "child_packages $(wc -l <"$TMP/child-packages.tsv")"
-    for tag in base child; do
+    echo "base_patched_upgrade $(tr '\t' ' ' <"$TMP/base-patched-upgrade")"
+    for tag in base child base-patched; do
         ref="oci:$LAYOUT:$tag"
         raw="$(skopeo inspect --raw "$ref")"
         echo

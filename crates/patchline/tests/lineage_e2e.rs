@@ -1,8 +1,9 @@
 //! Image lineage end to end, against a real `docker-registry`: a hierarchy built with
 //! umoci from the debootstrap base (enterprise image, two applications and a builder on
 //! it, an unrelated COTS image), catalogued from YAML; then a patched base under the same
-//! tag, `outdated`, `impact --base`, `plan --base`, a scripted rebuild and `verify`; and
-//! the bad inputs (a cycle, a Containerfile that does not parse, a missing image).
+//! tag (the fixture `base-patched`: one package upgraded by apt), `outdated`,
+//! `impact --base`, `plan --base`, a scripted rebuild and `verify`; and the bad inputs (a
+//! cycle, a Containerfile that does not parse, a missing image).
 
 mod common;
 
@@ -178,10 +179,6 @@ fn lineage_from_catalog_to_verified_rebuild() {
     layer(
         &tars.join("cots.tar"),
         &[("opt/vendor/db.conf", b"port=5432\n", 0o644)],
-    );
-    layer(
-        &tars.join("patch.tar"),
-        &[("etc/patch-level", b"2\n", 0o644)],
     );
     add_layer(&layout, "base", "enterprise", &tars.join("enterprise.tar"));
     for app in ["shop", "billing", "builder"] {
@@ -373,9 +370,52 @@ images:
     let od = env.json(&["outdated", "--format", "json", insecure]);
     assert_eq!(od["outdated"].as_array().unwrap().len(), 0, "{od}");
 
-    // --- A patched base under the same tag.
-    add_layer(&layout, "base", "base-new", &tars.join("patch.tar"));
-    reg.push(&oci("base-new"), "platform/base:12", &[]);
+    // --- A patched base under the same tag: the fixture's `base-patched`, base plus one
+    // layer upgrading one package (PKG<TAB>OLD<TAB>NEW; `none` when apt offered nothing
+    // and the layer only adds a file).
+    let upgrade = std::fs::read_to_string(fx.join("base-patched-upgrade"))
+        .expect("base-patched-upgrade: rebuild the fixtures (scripts/build-fixtures.sh)");
+    let upgrade: Vec<&str> = upgrade.trim_end().split('\t').collect();
+    assert_eq!(upgrade.len(), 3, "base-patched-upgrade: {upgrade:?}");
+    let (pkg, old_ver, new_ver) = (upgrade[0], upgrade[1], upgrade[2]);
+    let inv_new = env.json(&["sbom", &oci("base-patched"), "--format", "json"]);
+    let layers = inv_new["image"]["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 2, "base + one layer: {}", inv_new["image"]);
+    if pkg != "none" {
+        let inv_old = env.json(&["sbom", &oci("base"), "--format", "json"]);
+        let find = |inv: &Value| -> Value {
+            inv["packages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == pkg)
+                .unwrap_or_else(|| panic!("{pkg} not in {}", inv["image"]["reference"]))
+                .clone()
+        };
+        assert_eq!(find(&inv_old)["version"], old_ver);
+        let p = find(&inv_new);
+        assert_eq!(p["version"], new_ver, "{p}");
+        assert_eq!(p["introduced"]["index"], 0, "{p}");
+        assert_eq!(p["last_changed"]["index"], 1, "{p}");
+        assert_eq!(p["last_changed"]["diff_id"], layers[1]["diff_id"], "{p}");
+        // The upgrade touched that package and no other.
+        let changed: Vec<&str> = inv_new["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["last_changed"]["index"] == 1)
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(changed, vec![pkg], "{}", inv_new["image"]);
+        assert!(
+            layers[1]["created_by"].as_str().unwrap().contains(pkg),
+            "{}",
+            layers[1]
+        );
+    } else {
+        eprintln!("note: the fixtures' base-patched upgrades no package; layer count only");
+    }
+    reg.push(&oci("base-patched"), "platform/base:12", &[]);
     show("outdated", &env.ok(&["outdated", insecure]));
     let od = env.json(&["outdated", "--format", "json", insecure]);
     let outdated: Vec<String> = od["outdated"]
@@ -532,7 +572,7 @@ images:
     // --- The rebuild, by script: the same layers on the new parents, new tags.
     add_layer(
         &layout,
-        "base-new",
+        "base-patched",
         "enterprise-new",
         &tars.join("enterprise.tar"),
     );
