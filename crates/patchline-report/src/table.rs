@@ -194,7 +194,7 @@ fn line(cells: &[String], widths: &[usize]) -> String {
 }
 
 /// Shortens to `max` characters, the last one an ellipsis, so a cut value is visibly cut.
-fn truncate(s: &str, max: usize) -> String {
+pub(crate) fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_string();
     }
@@ -204,7 +204,7 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 /// Escapes what could move the cursor, recolour or reorder the terminal's text.
-fn clean(s: &str) -> String {
+pub(crate) fn clean(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         let bidi = matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');

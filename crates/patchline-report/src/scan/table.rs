@@ -17,6 +17,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::{by_package, fix_for, state_word, upgrade_target};
+use crate::table::{clean, truncate};
 use crate::RenderOptions;
 
 const BOLD: &str = "\x1b[1m";
@@ -338,30 +339,6 @@ fn line(cells: &[String], widths: &[usize], style: impl Fn(usize, String) -> Str
         }
     }
     s
-}
-
-/// Shortens to `max` characters, the last one an ellipsis, so a cut value is visibly cut.
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-    t.push('…');
-    t
-}
-
-/// Escapes what could move the cursor, recolour or reorder the terminal's text.
-fn clean(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        let bidi = matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || bidi {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
