@@ -22,15 +22,12 @@
 
 use patchline_model::{Ecosystem, Package};
 
-use crate::extract::{ExtractError, Extracted, Extractor};
+use crate::extract::{lines, snippet, trim, CappedWarnings, ExtractError, Extracted, Extractor};
 
 /// The apk installed-database extractor.
 pub struct Apk;
 
 const INSTALLED: &str = "lib/apk/db/installed";
-
-/// Past this many warnings for one file the rest are only counted.
-const MAX_WARNINGS: usize = 100;
 
 impl Extractor for Apk {
     fn name(&self) -> &'static str {
@@ -52,7 +49,7 @@ pub fn parse_installed(path: &str, content: &[u8]) -> Result<Extracted, ExtractE
     let mut parser = Parser {
         path,
         out: Extracted::default(),
-        suppressed: 0,
+        warnings: CappedWarnings::default(),
         records_with_name: 0,
         bad_lines: 0,
         first_bad_line: None,
@@ -119,12 +116,7 @@ pub fn parse_installed(path: &str, content: &[u8]) -> Result<Extracted, ExtractE
             ),
         ));
     }
-    if parser.suppressed > 0 {
-        parser
-            .out
-            .warnings
-            .push(format!("{} further warnings not shown", parser.suppressed));
-    }
+    parser.out.warnings = parser.warnings.finish();
     Ok(parser.out)
 }
 
@@ -147,7 +139,7 @@ struct Record<'a> {
 struct Parser<'p> {
     path: &'p str,
     out: Extracted,
-    suppressed: usize,
+    warnings: CappedWarnings,
     records_with_name: usize,
     bad_lines: usize,
     first_bad_line: Option<(usize, String)>,
@@ -155,11 +147,7 @@ struct Parser<'p> {
 
 impl Parser<'_> {
     fn warn(&mut self, message: String) {
-        if self.out.warnings.len() < MAX_WARNINGS {
-            self.out.warnings.push(message);
-        } else {
-            self.suppressed += 1;
-        }
+        self.warnings.push(message);
     }
 
     fn finish(&mut self, record: Record<'_>) {
@@ -215,32 +203,4 @@ fn non_empty(value: Option<&[u8]>) -> Option<String> {
         .map(trim)
         .filter(|v| !v.is_empty())
         .map(|v| String::from_utf8_lossy(v).into_owned())
-}
-
-fn trim(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
-}
-
-fn lines(n: usize) -> String {
-    if n == 1 {
-        "1 line".to_string()
-    } else {
-        format!("{n} lines")
-    }
-}
-
-/// A short printable excerpt of a bad line for an error message.
-fn snippet(line: &[u8]) -> String {
-    let cut = &line[..line.len().min(40)];
-    let mut s = format!("{:?}", String::from_utf8_lossy(cut));
-    if line.len() > cut.len() {
-        s.push('…');
-    }
-    s
 }

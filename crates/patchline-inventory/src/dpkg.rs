@@ -36,7 +36,7 @@
 
 use patchline_model::{Ecosystem, Package};
 
-use crate::extract::{ExtractError, Extracted, Extractor};
+use crate::extract::{lines, snippet, trim, CappedWarnings, ExtractError, Extracted, Extractor};
 
 /// The dpkg database extractor.
 pub struct Dpkg;
@@ -66,10 +66,6 @@ const NON_STANZA_SUFFIXES: &[&str] = &[
     ".dpkg-bak",
     "~",
 ];
-
-/// Past this many warnings for one file, the rest are only counted: a garbage file must
-/// not produce a warning list as large as itself.
-const MAX_WARNINGS: usize = 100;
 
 impl Extractor for Dpkg {
     fn name(&self) -> &'static str {
@@ -103,7 +99,7 @@ pub fn parse_status(path: &str, content: &[u8]) -> Result<Extracted, ExtractErro
     let mut parser = Parser {
         path,
         out: Extracted::default(),
-        suppressed: 0,
+        warnings: CappedWarnings::default(),
         stanzas_with_package: 0,
         bad_lines: 0,
         first_bad_line: None,
@@ -184,12 +180,7 @@ pub fn parse_status(path: &str, content: &[u8]) -> Result<Extracted, ExtractErro
             ),
         ));
     }
-    if parser.suppressed > 0 {
-        parser
-            .out
-            .warnings
-            .push(format!("{} further warnings not shown", parser.suppressed));
-    }
+    parser.out.warnings = parser.warnings.finish();
     Ok(parser.out)
 }
 
@@ -288,7 +279,7 @@ impl<'a> Stanza<'a> {
 struct Parser<'p> {
     path: &'p str,
     out: Extracted,
-    suppressed: usize,
+    warnings: CappedWarnings,
     stanzas_with_package: usize,
     bad_lines: usize,
     first_bad_line: Option<(usize, String)>,
@@ -296,11 +287,7 @@ struct Parser<'p> {
 
 impl Parser<'_> {
     fn warn(&mut self, message: String) {
-        if self.out.warnings.len() < MAX_WARNINGS {
-            self.out.warnings.push(message);
-        } else {
-            self.suppressed += 1;
-        }
+        self.warnings.push(message);
     }
 
     fn bad_line(&mut self, stanza: &mut Stanza<'_>, line_no: usize, line: &[u8]) {
@@ -557,36 +544,8 @@ fn check_version(v: &[u8]) -> Result<Option<u32>, &'static str> {
     Ok(epoch)
 }
 
-fn trim(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
-}
-
 fn non_empty_lossy(value: &[u8]) -> Option<String> {
     (!value.is_empty()).then(|| String::from_utf8_lossy(value).into_owned())
-}
-
-fn lines(n: usize) -> String {
-    if n == 1 {
-        "1 line".to_string()
-    } else {
-        format!("{n} lines")
-    }
-}
-
-/// A short printable excerpt of a bad line for an error message.
-fn snippet(line: &[u8]) -> String {
-    let cut = &line[..line.len().min(40)];
-    let mut s = format!("{:?}", String::from_utf8_lossy(cut));
-    if line.len() > cut.len() {
-        s.push('…');
-    }
-    s
 }
 
 #[cfg(test)]

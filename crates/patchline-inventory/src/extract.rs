@@ -45,3 +45,63 @@ pub trait Extractor: Send + Sync {
     /// Reads the packages of one database file.
     fn extract(&self, path: &str, content: &[u8]) -> Result<Extracted, ExtractError>;
 }
+
+/// Past this many warnings for one file, the rest are only counted: a garbage file must
+/// not produce a warning list as large as itself.
+const MAX_WARNINGS: usize = 100;
+
+/// The warnings of one database file, capped at [`MAX_WARNINGS`].
+#[derive(Debug, Default)]
+pub(crate) struct CappedWarnings {
+    kept: Vec<String>,
+    suppressed: usize,
+}
+
+impl CappedWarnings {
+    pub(crate) fn push(&mut self, message: String) {
+        if self.kept.len() < MAX_WARNINGS {
+            self.kept.push(message);
+        } else {
+            self.suppressed += 1;
+        }
+    }
+
+    /// The kept warnings, then one line counting those not shown.
+    pub(crate) fn finish(mut self) -> Vec<String> {
+        if self.suppressed > 0 {
+            self.kept
+                .push(format!("{} further warnings not shown", self.suppressed));
+        }
+        self.kept
+    }
+}
+
+/// `s` without leading and trailing spaces and tabs.
+pub(crate) fn trim(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+/// `1 line`, `N lines`.
+pub(crate) fn lines(n: usize) -> String {
+    if n == 1 {
+        "1 line".to_string()
+    } else {
+        format!("{n} lines")
+    }
+}
+
+/// A short printable excerpt of a bad line for an error message.
+pub(crate) fn snippet(line: &[u8]) -> String {
+    let cut = &line[..line.len().min(40)];
+    let mut s = format!("{:?}", String::from_utf8_lossy(cut));
+    if line.len() > cut.len() {
+        s.push('…');
+    }
+    s
+}
