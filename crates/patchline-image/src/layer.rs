@@ -384,7 +384,7 @@ fn decompress(
             inner: src,
         },
     );
-    let decoder = match compression {
+    let mut decoder = match compression {
         Compression::Gzip => Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(raw))),
         Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(raw) {
             Ok(d) => Decoder::Zstd(d),
@@ -395,13 +395,11 @@ fn decompress(
         },
         Compression::None => Decoder::Plain(raw),
     };
-    let mut decoder = decoder;
-    let tx2 = tx.clone();
-    pump(&mut decoder, tx);
+    pump(&mut decoder, tx.clone());
     // Bytes after the compressed stream's end (e.g. zero padding) are part of the blob.
     let mut rest = decoder.into_inner();
     if let Err(e) = io::copy(&mut rest, &mut io::sink()) {
-        let _ = tx2.send(Err(e));
+        let _ = tx.send(Err(e));
     }
     compression
 }

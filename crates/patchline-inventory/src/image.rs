@@ -134,7 +134,6 @@ impl Collector<'_> {
         &mut self,
         path: &str,
         kind: &EntryKind,
-        size: u64,
         content: &mut dyn FnMut(u64) -> std::io::Result<Vec<u8>>,
     ) -> Result<(), String> {
         match kind {
@@ -190,7 +189,6 @@ impl Collector<'_> {
                     };
                     self.out.files.insert(path.to_string(), r);
                 }
-                let _ = size;
             }
             EntryKind::Dir | EntryKind::Other => {
                 if self.wanted(path) {
@@ -222,8 +220,7 @@ pub fn analyze_layer(
     let stats = layer::walk(blob, desc, &opts.limits, &mut |e| {
         let path = e.path.clone();
         let kind = e.kind.clone();
-        let size = e.size;
-        c.visit(&path, &kind, size, &mut |max| e.read_content(max))
+        c.visit(&path, &kind, &mut |max| e.read_content(max))
             .map_err(layer_err)
     })?;
     c.out.entries = stats.entries;
@@ -367,7 +364,7 @@ pub fn inventory_rootfs(
             };
             // Only wanted files are opened; a rootfs has no whiteouts.
             let p2 = abs_child.clone();
-            c.visit(&path, &kind, 0, &mut |max| {
+            c.visit(&path, &kind, &mut |max| {
                 let f = std::fs::File::open(&p2)?;
                 let mut buf = Vec::new();
                 f.take(max + 1).read_to_end(&mut buf)?;

@@ -13,13 +13,13 @@ pub struct LayerBars {
 
 impl LayerBars {
     /// `None` when stderr is not a terminal: machine-readable runs stay quiet.
-    pub fn for_stderr(layers_hint: usize) -> Option<LayerBars> {
+    pub fn for_stderr() -> Option<LayerBars> {
         if !std::io::stderr().is_terminal() {
             return None;
         }
         Some(LayerBars {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
-            bars: Mutex::new(vec![None; layers_hint]),
+            bars: Mutex::new(Vec::new()),
         })
     }
 
