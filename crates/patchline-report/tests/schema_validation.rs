@@ -4,56 +4,12 @@
 
 mod common;
 
-use std::collections::HashSet;
-use std::path::Path;
-
+use common::schemas::{assert_valid, cyclonedx_validator, load, spdx_validator};
 use common::{alpine, debian, empty, odd, render_json, rhel, shared_data};
-use jsonschema::{Draft, Resource, Validator};
 use patchline_model::Inventory;
 use patchline_report::SbomFormat;
 use serde_json::Value;
-
-fn load(path: &Path) -> Value {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// The bom schema `$ref`s its two companions by relative URL; they are registered under
-/// the URLs those resolve to (their own `$id`s), so nothing is fetched.
-fn cyclonedx_validator(data: &Path) -> Validator {
-    let dir = data.join("schemas/cyclonedx");
-    let mut opts = jsonschema::options();
-    opts.with_draft(Draft::Draft7).should_validate_formats(true);
-    for file in ["spdx.schema.json", "jsf-0.82.schema.json"] {
-        let schema = load(&dir.join(file));
-        let id = schema["$id"].as_str().expect("$id").to_string();
-        assert_eq!(id, format!("http://cyclonedx.org/schema/{file}"));
-        opts.with_resource(id, Resource::from_contents(schema).expect("resource"));
-    }
-    opts.build(&load(&dir.join("bom-1.6.schema.json")))
-        .expect("CycloneDX schema compiles")
-}
-
-fn spdx_validator(data: &Path) -> Validator {
-    jsonschema::options()
-        .with_draft(Draft::Draft7)
-        .should_validate_formats(true)
-        .build(&load(&data.join("schemas/spdx/spdx-schema-2.3.json")))
-        .expect("SPDX schema compiles")
-}
-
-fn assert_valid(v: &Validator, doc: &Value, what: &str) {
-    let errors: Vec<String> = v
-        .iter_errors(doc)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{what}: {} errors:\n{}",
-        errors.len(),
-        errors.join("\n")
-    );
-}
+use std::collections::HashSet;
 
 fn fixtures() -> Vec<(&'static str, Inventory)> {
     vec![

@@ -2,13 +2,16 @@
 //! with versions, sources and maintainers as the distributions publish them.
 #![allow(dead_code)] // each test crate uses a different subset
 
-use std::path::PathBuf;
-
 use patchline_model::{
     purl, Digest, Distro, Ecosystem, ImageInfo, Inventory, LayerInfo, LayerRef, Package, Tool,
     Warning,
 };
 use patchline_report::{render_sbom, RenderOptions, SbomFormat};
+
+#[path = "../schemas/mod.rs"]
+pub mod schemas;
+#[allow(unused_imports)] // each test crate uses a different subset
+pub use schemas::shared_data;
 
 pub const TIMESTAMP: time::OffsetDateTime = time::macros::datetime!(2024-05-01 12:00:00 UTC);
 pub const SERIAL: uuid::Uuid = uuid::uuid!("3e671687-395b-41f5-a30f-a58921a69b79");
@@ -275,18 +278,4 @@ pub fn odd() -> Inventory {
         message: "truncated tar stream\r\n".into(),
     });
     inv
-}
-
-/// `../shared/data` beside the repository, or `None` (after saying so) when it is absent
-/// outside CI. In CI its absence fails the test.
-pub fn shared_data() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"));
-    if p.is_dir() {
-        return Some(p);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{} not found and CI=true", p.display());
-    }
-    eprintln!("skipping: {} not found", p.display());
-    None
 }

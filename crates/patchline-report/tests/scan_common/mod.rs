@@ -3,14 +3,16 @@
 //! scores, CVSS vectors from NVD, the distro's own ratings, and a warning.
 #![allow(dead_code)] // each test crate uses a different subset
 
-use std::path::{Path, PathBuf};
-
-use jsonschema::{Draft, Resource, Validator};
 use patchline_model::vuln::{
     Cvss, DbInfo, Epss, Finding, FindingPackage, FixState, Kev, ScanReport, Severity, SCAN_SCHEMA,
 };
 use patchline_model::{Digest, Distro, Ecosystem, ImageInfo, LayerInfo, LayerRef, Tool, Warning};
 use patchline_report::{render_scan, RenderOptions, ScanFormat};
+
+#[path = "../schemas/mod.rs"]
+mod schemas;
+#[allow(unused_imports)] // each test crate uses a different subset
+pub use schemas::{assert_valid, cyclonedx_validator, sarif_validator, shared_data};
 use serde_json::Value;
 
 pub const TIMESTAMP: time::OffsetDateTime = time::macros::datetime!(2024-05-01 12:00:00 UTC);
@@ -423,60 +425,4 @@ pub fn clean_report() -> ScanReport {
     r.warnings.clear();
     r.db.updated_at = None;
     r
-}
-
-/// `../shared/data` beside the repository, or `None` (after saying so) when it is absent
-/// outside CI. In CI its absence fails the test.
-pub fn shared_data() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"));
-    if p.is_dir() {
-        return Some(p);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{} not found and CI=true", p.display());
-    }
-    eprintln!("skipping: {} not found", p.display());
-    None
-}
-
-fn load(path: &Path) -> Value {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// The bom schema `$ref`s its two companions by relative URL; they are registered under
-/// their own `$id`s so nothing is fetched.
-pub fn cyclonedx_validator(data: &Path) -> Validator {
-    let dir = data.join("schemas/cyclonedx");
-    let mut opts = jsonschema::options();
-    opts.with_draft(Draft::Draft7).should_validate_formats(true);
-    for file in ["spdx.schema.json", "jsf-0.82.schema.json"] {
-        let schema = load(&dir.join(file));
-        let id = schema["$id"].as_str().expect("$id").to_string();
-        opts.with_resource(id, Resource::from_contents(schema).expect("resource"));
-    }
-    opts.build(&load(&dir.join("bom-1.6.schema.json")))
-        .expect("CycloneDX schema compiles")
-}
-
-/// SARIF 2.1.0's schema is draft-04 and self-contained.
-pub fn sarif_validator(data: &Path) -> Validator {
-    jsonschema::options()
-        .with_draft(Draft::Draft4)
-        .should_validate_formats(true)
-        .build(&load(&data.join("schemas/sarif/sarif-schema-2.1.0.json")))
-        .expect("SARIF schema compiles")
-}
-
-pub fn assert_valid(v: &Validator, doc: &Value, what: &str) {
-    let errors: Vec<String> = v
-        .iter_errors(doc)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{what}: {} errors:\n{}",
-        errors.len(),
-        errors.join("\n")
-    );
 }

@@ -1,0 +1,73 @@
+//! The official JSON schemas in `../shared/data/schemas`, compiled offline, and the
+//! lookup of that data directory: shared by the SBOM and the scan renderer tests.
+#![allow(dead_code)] // each test crate uses a different subset
+
+use std::path::{Path, PathBuf};
+
+use jsonschema::{Draft, Resource, Validator};
+use serde_json::Value;
+
+/// `../shared/data` beside the repository, or `None` (after saying so) when it is absent
+/// outside CI. In CI its absence fails the test.
+pub fn shared_data() -> Option<PathBuf> {
+    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"));
+    if p.is_dir() {
+        return Some(p);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{} not found and CI=true", p.display());
+    }
+    eprintln!("skipping: {} not found", p.display());
+    None
+}
+
+pub fn load(path: &Path) -> Value {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The bom schema `$ref`s its two companions by relative URL; they are registered under
+/// the URLs those resolve to (their own `$id`s), so nothing is fetched.
+pub fn cyclonedx_validator(data: &Path) -> Validator {
+    let dir = data.join("schemas/cyclonedx");
+    let mut opts = jsonschema::options();
+    opts.with_draft(Draft::Draft7).should_validate_formats(true);
+    for file in ["spdx.schema.json", "jsf-0.82.schema.json"] {
+        let schema = load(&dir.join(file));
+        let id = schema["$id"].as_str().expect("$id").to_string();
+        assert_eq!(id, format!("http://cyclonedx.org/schema/{file}"));
+        opts.with_resource(id, Resource::from_contents(schema).expect("resource"));
+    }
+    opts.build(&load(&dir.join("bom-1.6.schema.json")))
+        .expect("CycloneDX schema compiles")
+}
+
+pub fn spdx_validator(data: &Path) -> Validator {
+    jsonschema::options()
+        .with_draft(Draft::Draft7)
+        .should_validate_formats(true)
+        .build(&load(&data.join("schemas/spdx/spdx-schema-2.3.json")))
+        .expect("SPDX schema compiles")
+}
+
+pub fn assert_valid(v: &Validator, doc: &Value, what: &str) {
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what}: {} errors:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
+}
+
+/// SARIF 2.1.0's schema is draft-04 and self-contained.
+pub fn sarif_validator(data: &Path) -> Validator {
+    jsonschema::options()
+        .with_draft(Draft::Draft4)
+        .should_validate_formats(true)
+        .build(&load(&data.join("schemas/sarif/sarif-schema-2.1.0.json")))
+        .expect("SARIF schema compiles")
+}
