@@ -304,9 +304,14 @@ pub fn walk(
                 limit: u64::MAX,
             };
             pump(&mut hashed, raw_tx);
+            // When a later stage gave up early, the rest of the blob is still hashed: a
+            // stream that fails to decode is most often a blob that is not the one the
+            // manifest names, and only the full digest can say so.
+            let whole = io::copy(&mut hashed, &mut io::sink()).is_ok();
             (
                 Digest::sha256_from_bytes(&hashed.hasher.finalize()),
                 hashed.count,
+                whole,
             )
         });
         let (plain_tx, plain_rx) = std::sync::mpsc::sync_channel(DEPTH);
@@ -320,10 +325,20 @@ pub fn walk(
         let walked = walk_tar(input, limits, visit, &layer_err, &sniffed);
         // On error the receivers are gone by now, so both stages stop at their next send.
         let compression = decoder.join().unwrap_or(Compression::None);
-        let (blob_digest, compressed_bytes) = reader
+        let (blob_digest, compressed_bytes, read_whole) = reader
             .join()
             .map_err(|_| layer_err("blob reader thread panicked".into()))?;
-        let (mut stats, diff_id) = walked?;
+        let blob_mismatch =
+            read_whole && layer.digest.is_some() && Some(&blob_digest) != layer.digest.as_ref();
+        let (mut stats, diff_id) = match walked {
+            Ok(w) => w,
+            Err(ImageError::Layer { reason, .. }) if blob_mismatch => {
+                return Err(layer_err(format!(
+                    "blob digest mismatch: content hashes to {blob_digest} (reading it failed first: {reason})"
+                )))
+            }
+            Err(e) => return Err(e),
+        };
         stats.compression = compression;
         stats.compressed_bytes = compressed_bytes;
         if layer.digest.is_some() && Some(&blob_digest) != layer.digest.as_ref() {
