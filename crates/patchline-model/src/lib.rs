@@ -16,6 +16,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub mod distro;
+pub mod ecosystem;
 pub mod purl;
 pub mod vuln;
 

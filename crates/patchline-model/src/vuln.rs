@@ -161,6 +161,11 @@ pub trait AdvisoryLookup {
     fn advisories(&self, ecosystem: &str, package: &str) -> Result<Vec<Advisory>, String>;
     /// Enrichment for a CVE id (or another id NVD/KEV/EPSS know).
     fn enrichment(&self, id: &str) -> Result<Option<Enrichment>, String>;
+    /// Whether the source holds any advisory for `ecosystem`, so a scan can say "no
+    /// advisory data for CentOS 7" instead of a clean result. `None`: it cannot tell.
+    fn has_ecosystem(&self, _ecosystem: &str) -> Result<Option<bool>, String> {
+        Ok(None)
+    }
 }
 
 /// Qualitative severity, as CVSS v3 bands it, plus the distro words that have no band.
