@@ -351,6 +351,18 @@ impl AdvisoryDb {
         serde_json::from_slice(&json).map_err(|e| self.err(format!("corrupt record: {e}")))
     }
 
+    /// Whether any advisory names a package in `ecosystem` (one probe of the index).
+    pub fn holds_ecosystem(&self, ecosystem: &str) -> Result<bool> {
+        let eco = normalize_ecosystem(ecosystem);
+        let inner = self.inner();
+        let mut st = inner
+            .conn
+            .prepare_cached("SELECT EXISTS(SELECT 1 FROM affected_index WHERE ecosystem = ?1)")
+            .map_err(|e| self.err(e))?;
+        st.query_row(params![eco.as_ref()], |r| r.get::<_, bool>(0))
+            .map_err(|e| self.err(e))
+    }
+
     /// Advisories with an `affected` entry for `package` in `ecosystem`, sorted by id then
     /// source.
     pub fn lookup(&self, ecosystem: &str, package: &str) -> Result<Vec<Advisory>> {
@@ -448,6 +460,11 @@ impl AdvisoryLookup for AdvisoryDb {
     }
     fn enrichment(&self, id: &str) -> Result<Option<Enrichment>, String> {
         self.enrichment_of(id).map_err(|e| e.to_string())
+    }
+    fn has_ecosystem(&self, ecosystem: &str) -> Result<Option<bool>, String> {
+        self.holds_ecosystem(ecosystem)
+            .map(Some)
+            .map_err(|e| e.to_string())
     }
 }
 

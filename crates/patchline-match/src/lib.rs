@@ -24,19 +24,18 @@
 //! # Which packages are matched, and against what
 //!
 //! OS packages match the **distro release's own data only**: no NVD/CPE guessing. The
-//! release comes from the inventory's os-release ([`distro::release`]):
+//! release, the OSV ecosystems it is looked up in, its version scheme, whose severity
+//! ratings count and its end of life all come from the distro registry
+//! ([`patchline_model::distro`]): `Debian:12`, `Ubuntu:22.04`, `Alpine:v3.18`,
+//! `Red Hat:8` (CentOS too: it publishes no feed; Trivy does the same), `Rocky Linux:8`,
+//! `AlmaLinux:8`, `Wolfi`, `Chainguard`, ...
 //!
-//! | os-release `ID` | looked up in |
-//! |---|---|
-//! | `debian` | `Debian:<VERSION_ID major>` (`12`; the code name when `VERSION_ID` is absent) |
-//! | `ubuntu` | `Ubuntu:22.04:LTS` (osv.dev's name for LTS releases), then `Ubuntu:22.04` |
-//! | `alpine` | `Alpine:v3.18` (major.minor of `VERSION_ID`) |
-//! | `rhel`, `rocky`, `almalinux` | `Red Hat:8`, `Rocky Linux:8`, `AlmaLinux:8` (major) |
-//! | `centos` | `Red Hat:<major>` (CentOS publishes no feed; Trivy does the same) |
-//!
-//! Any other distro, or a package database that does not belong to the release's family
-//! (a dpkg database in an Alpine image), is not matched and the report says so in a
-//! warning. NVD and CVE 5 data only **enrich** findings (CVSS vectors, description).
+//! A distro the registry does not know, a known distro whose release cannot be named
+//! (Debian sid, Alpine edge), one for which patchline reads no advisories (Oracle Linux,
+//! Amazon Linux, ...) or whose ecosystems the DB holds nothing for, and a package
+//! database that does not belong to the release's distro (a dpkg database in an Alpine
+//! image) are not matched, and the report says so in a warning ("no advisory data for
+//! Oracle Linux 8"). NVD and CVE 5 data only **enrich** findings (CVSS vectors, description).
 //!
 //! A package is looked up by its **source** package name (dpkg `Source:`, apk `origin`,
 //! rpm source rpm name), because distro feeds are keyed by source package, and reported
@@ -79,9 +78,9 @@
 //! * `fixed` or none: the ranges decide (`fixed` without any range states no version and
 //!   matches nothing; neither does an entry whose only ranges are `GIT` commit ranges).
 //!
-//! A release past its end of life (a small embedded table: Debian LTS ends, Ubuntu
-//! standard support, Alpine branches, Red Hat-family maintenance ends; see
-//! [`distro::eol_date`]) sets [`ScanReport::distro_eol`] and adds a warning: its feeds stop,
+//! A release past its end of life (the registry's tables: Debian LTS ends, Ubuntu
+//! standard support, Alpine branches, Red Hat-family maintenance ends) sets
+//! [`ScanReport::distro_eol`] and adds a warning: its feeds stop,
 //! so later vulnerabilities will be missing.
 //!
 //! # One finding per vulnerability and package
@@ -135,13 +134,12 @@ use patchline_model::vuln::{
 use patchline_model::{Ecosystem, Inventory, Package, Tool, Warning};
 use patchline_version::Scheme;
 
-pub mod distro;
 pub mod memory;
 pub mod range;
 pub mod severity;
 
-pub use distro::{release, Family, Release};
 pub use memory::MemoryDb;
+use patchline_model::distro::{Recognition, Registry, Release};
 pub use range::{evaluate, scheme_for_ecosystem, Evaluation, Installed};
 pub use severity::{score_vector, vendor_rating};
 
@@ -207,6 +205,7 @@ pub fn risk_order(a: &Finding, b: &Finding) -> Ordering {
 /// DB snapshot: the caches do not notice changes to the DB.
 pub struct Matcher<'db> {
     db: &'db dyn AdvisoryLookup,
+    registry: &'db Registry,
     advisories: HashMap<(String, String), Rc<Vec<Advisory>>>,
     enrichment: HashMap<String, Option<Rc<Enriched>>>,
     /// Findings per (ecosystems, looked-up names, compared version): the binaries of one
@@ -257,8 +256,14 @@ enum Verdict {
 
 impl<'db> Matcher<'db> {
     pub fn new(db: &'db dyn AdvisoryLookup) -> Self {
+        Matcher::with_registry(db, Registry::builtin())
+    }
+
+    /// A matcher that asks `registry` about distros (tests adding a distro).
+    pub fn with_registry(db: &'db dyn AdvisoryLookup, registry: &'db Registry) -> Self {
         Matcher {
             db,
+            registry,
             advisories: HashMap::new(),
             enrichment: HashMap::new(),
             sources: HashMap::new(),
@@ -271,50 +276,14 @@ impl<'db> Matcher<'db> {
             .today
             .unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
         let mut warnings = inv.warnings.clone();
-        let rel = inv.distro.as_ref().and_then(distro::release);
-        let mut distro_eol = false;
-        match (&inv.distro, &rel) {
-            (_, Some(r)) if r.is_eol(today) => {
-                distro_eol = true;
-                let name = inv
-                    .distro
-                    .as_ref()
-                    .and_then(|d| d.pretty_name.clone())
-                    .unwrap_or_else(|| format!("{:?} {}", r.family, r.version));
-                warnings.push(warning(
-                    "os-release",
-                    format!(
-                        "{name} reached its end of life on {}: its advisories have stopped, so vulnerabilities found since are missing",
-                        r.eol.map(|d| d.to_string()).unwrap_or_default()
-                    ),
-                ));
-            }
-            (_, Some(_)) => {}
-            (Some(d), None) if !inv.packages.is_empty() => warnings.push(warning(
-                "os-release",
-                format!(
-                    "no advisory data for the distro {:?} (VERSION_ID {:?}): its {} OS packages were not matched",
-                    d.id,
-                    d.version_id.as_deref().unwrap_or(""),
-                    inv.packages.len()
-                ),
-            )),
-            (None, None) if !inv.packages.is_empty() => warnings.push(warning(
-                "os-release",
-                format!(
-                    "the image names no distro release (no os-release): its {} OS packages were not matched",
-                    inv.packages.len()
-                ),
-            )),
-            _ => {}
-        }
+        let (rel, distro_eol) = self.release(inv, today, &mut warnings)?;
 
         let mut findings = Vec::new();
         let mut foreign: BTreeMap<Ecosystem, usize> = BTreeMap::new();
         let mut problems: BTreeMap<String, String> = BTreeMap::new();
         if let Some(rel) = &rel {
             for pkg in &inv.packages {
-                if pkg.ecosystem != rel.family.package_ecosystem() {
+                if pkg.ecosystem != rel.spec.packages {
                     *foreign.entry(pkg.ecosystem).or_default() += 1;
                     continue;
                 }
@@ -354,6 +323,121 @@ impl<'db> Matcher<'db> {
             inventory_complete: inv.complete,
             warnings,
         })
+    }
+
+    /// The inventory's distro release when its packages can be matched, and whether it
+    /// is past its end of life; every reason they cannot is a warning.
+    fn release(
+        &mut self,
+        inv: &Inventory,
+        today: time::Date,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<(Option<Release>, bool), MatchError> {
+        let n = inv.packages.len();
+        let Some(d) = &inv.distro else {
+            if n > 0 {
+                warnings.push(warning(
+                    "os-release",
+                    format!(
+                        "the image names no distro release (no os-release): its {n} OS packages were not matched"
+                    ),
+                ));
+            }
+            return Ok((None, false));
+        };
+        let rel = match self.registry.recognize(d) {
+            Recognition::Release(r) => r,
+            Recognition::UnknownRelease { spec } => {
+                if n > 0 {
+                    warnings.push(warning(
+                        "os-release",
+                        format!(
+                            "no advisory data for {} with VERSION_ID {:?} and code name {:?} (not a release patchline can name): its {n} OS packages were not matched",
+                            spec.name,
+                            d.version_id.as_deref().unwrap_or(""),
+                            d.version_codename.as_deref().unwrap_or("")
+                        ),
+                    ));
+                }
+                return Ok((None, false));
+            }
+            Recognition::Unknown => {
+                if n > 0 {
+                    warnings.push(warning(
+                        "os-release",
+                        format!(
+                            "no advisory data for the distro {:?} (VERSION_ID {:?}): patchline does not know it; its {n} OS packages were not matched",
+                            d.id,
+                            d.version_id.as_deref().unwrap_or("")
+                        ),
+                    ));
+                }
+                return Ok((None, false));
+            }
+        };
+        let mut eol = false;
+        if let Some(day) = rel.eol.and_then(to_date) {
+            if today > day {
+                eol = true;
+                let name = d.pretty_name.clone().unwrap_or_else(|| rel.display());
+                warnings.push(warning(
+                    "os-release",
+                    format!(
+                        "{name} reached its end of life on {day}: its advisories have stopped, so vulnerabilities found since are missing"
+                    ),
+                ));
+            }
+        }
+        if n == 0 {
+            return Ok((Some(rel), eol));
+        }
+        if rel.ecosystems.is_empty() {
+            warnings.push(warning(
+                "os-release",
+                format!(
+                    "no advisory data for {}: patchline reads no advisories for it yet; its {n} OS packages were not matched",
+                    rel.display()
+                ),
+            ));
+            return Ok((None, eol));
+        }
+        let mut known = None;
+        for eco in &rel.ecosystems {
+            let held = self
+                .db
+                .has_ecosystem(eco)
+                .map_err(|message| MatchError::Lookup {
+                    ecosystem: eco.clone(),
+                    package: String::new(),
+                    message,
+                })?;
+            match held {
+                Some(true) => {
+                    known = Some(true);
+                    break;
+                }
+                Some(false) => known = Some(false),
+                None => {}
+            }
+        }
+        if known == Some(false) {
+            warnings.push(warning(
+                "os-release",
+                format!(
+                    "no advisory data for {} in the advisory database (nothing in {}): its {n} OS packages were not matched; add a feed that carries it",
+                    rel.display(),
+                    rel.ecosystems.join(", ")
+                ),
+            ));
+            return Ok((None, eol));
+        }
+        Ok((Some(rel), eol))
+    }
+
+    /// Ecosystem strings as lookups compare them: in the spelling the DB stores
+    /// (Ubuntu's `:LTS` marker is optional).
+    fn same_ecosystem(&self, a: &str, b: &str) -> bool {
+        a == b || self.registry.normalize_ecosystem(a) == self.registry.normalize_ecosystem(b)
     }
 
     fn lookup(&mut self, ecosystem: &str, package: &str) -> Result<Rc<Vec<Advisory>>, MatchError> {
@@ -452,7 +536,7 @@ impl<'db> Matcher<'db> {
         let mut problems = BTreeMap::new();
         let problems = &mut problems;
         let mut findings = Vec::new();
-        let scheme = rel.family.scheme();
+        let scheme = rel.spec.scheme();
         let compared = compared_version(pkg);
         let installed = match Installed::parse(scheme, compared) {
             Ok(i) => i,
@@ -465,7 +549,7 @@ impl<'db> Matcher<'db> {
                 return Ok(None);
             }
         };
-        let vendor_kinds = vendor_kinds(rel.family);
+        let vendor_kinds = rel.spec.vendor_ratings;
         let mut hits: Vec<Hit> = Vec::new();
         let mut seen: HashMap<(String, String), usize> = HashMap::new();
         let mut negatives: HashSet<String> = HashSet::new();
@@ -479,7 +563,8 @@ impl<'db> Matcher<'db> {
                     let mut verdict: Option<Verdict> = None;
                     let mut entry_severities: Vec<&SeverityScore> = Vec::new();
                     for aff in adv.affected.iter().filter(|a| {
-                        same_ecosystem(&a.ecosystem, eco) && same_package(eco, &a.package, name)
+                        self.same_ecosystem(&a.ecosystem, eco)
+                            && same_package(eco, &a.package, name)
                     }) {
                         let v = judge(&installed, aff, adv, problems);
                         if matches!(v, Some(Verdict::Affected { .. })) {
@@ -622,7 +707,7 @@ impl<'db> Matcher<'db> {
 
         let vendor = members.iter().flat_map(|h| h.vendor.iter().copied()).max();
         let (sev, sev_source) = if let Some(v) = vendor {
-            (v, vendor_source(rel.family).to_string())
+            (v, rel.spec.vendor.to_string())
         } else if let Some(c) = severity::preferred(&nvd) {
             (severity::band(c), c.source.clone())
         } else if let Some(c) = severity::preferred(&osv) {
@@ -701,6 +786,10 @@ fn warning(location: &str, message: String) -> Warning {
     }
 }
 
+fn to_date((y, m, d): patchline_model::distro::Day) -> Option<time::Date> {
+    time::Date::from_calendar_date(y, time::Month::try_from(m).ok()?, d).ok()
+}
+
 /// The version compared with the advisories (see the crate documentation).
 pub fn compared_version(p: &Package) -> &str {
     match p.ecosystem {
@@ -727,38 +816,11 @@ pub fn lookup_names(p: &Package) -> Vec<&str> {
     names
 }
 
-/// Ecosystem names as lookups compare them: Ubuntu's `:LTS` suffix is optional (osv.dev
-/// writes it, other feeds and DBs do not).
-fn same_ecosystem(a: &str, b: &str) -> bool {
-    fn strip(s: &str) -> &str {
-        if s.starts_with("Ubuntu:") {
-            s.strip_suffix(":LTS").unwrap_or(s)
-        } else {
-            s
-        }
-    }
-    strip(a) == strip(b)
-}
-
 /// Package names as lookups compare them: exactly, except PyPI's (PEP 503).
 fn same_package(ecosystem: &str, a: &str, b: &str) -> bool {
-    if a == b {
-        return true;
-    }
-    if ecosystem != "PyPI" {
-        return false;
-    }
-    let norm = |s: &str| -> String {
-        let mut out = String::new();
-        for part in s.split(['-', '_', '.']).filter(|p| !p.is_empty()) {
-            if !out.is_empty() {
-                out.push('-');
-            }
-            out.push_str(&part.to_ascii_lowercase());
-        }
-        out
-    };
-    norm(a) == norm(b)
+    a == b
+        || patchline_model::ecosystem::normalize_package(ecosystem, a)
+            == patchline_model::ecosystem::normalize_package(ecosystem, b)
 }
 
 fn is_cve(id: &str) -> bool {
@@ -863,28 +925,6 @@ fn combine(a: Option<Verdict>, b: Option<Verdict>) -> Option<Verdict> {
             Some(v)
         }
         _ => Some(Verdict::NotAffected),
-    }
-}
-
-fn vendor_kinds(family: Family) -> &'static [&'static str] {
-    match family {
-        Family::Debian => &["debian"],
-        Family::Ubuntu => &["ubuntu"],
-        Family::Alpine => &["alpine"],
-        Family::RedHat | Family::CentOs => &["redhat"],
-        Family::Rocky => &["rocky"],
-        Family::Alma => &["alma"],
-    }
-}
-
-fn vendor_source(family: Family) -> &'static str {
-    match family {
-        Family::Debian => "debian",
-        Family::Ubuntu => "ubuntu",
-        Family::Alpine => "alpine",
-        Family::RedHat | Family::CentOs => "redhat",
-        Family::Rocky => "rocky",
-        Family::Alma => "alma",
     }
 }
 

@@ -3,7 +3,17 @@
 
 use std::collections::HashMap;
 
+use patchline_model::distro::Registry;
+use patchline_model::ecosystem::normalize_package;
 use patchline_model::vuln::{Advisory, AdvisoryLookup, Enrichment};
+
+/// The (ecosystem, package) key as the SQLite DB stores it: one spelling per ecosystem
+/// (Ubuntu without `:LTS`) and PyPI names normalised.
+fn key(ecosystem: &str, package: &str) -> (String, String) {
+    let eco = Registry::builtin().normalize_ecosystem(ecosystem);
+    let pkg = normalize_package(&eco, package).into_owned();
+    (eco.into_owned(), pkg)
+}
 
 /// Advisories indexed by (ecosystem, package) of each `affected` entry, and enrichment by
 /// id.
@@ -23,10 +33,7 @@ impl MemoryDb {
     pub fn insert(&mut self, advisory: Advisory) {
         let i = self.advisories.len();
         for a in &advisory.affected {
-            let slot = self
-                .index
-                .entry((a.ecosystem.clone(), a.package.clone()))
-                .or_default();
+            let slot = self.index.entry(key(&a.ecosystem, &a.package)).or_default();
             if slot.last() != Some(&i) {
                 slot.push(i);
             }
@@ -52,12 +59,17 @@ impl AdvisoryLookup for MemoryDb {
     fn advisories(&self, ecosystem: &str, package: &str) -> Result<Vec<Advisory>, String> {
         Ok(self
             .index
-            .get(&(ecosystem.to_string(), package.to_string()))
+            .get(&key(ecosystem, package))
             .map(|ix| ix.iter().map(|&i| self.advisories[i].clone()).collect())
             .unwrap_or_default())
     }
 
     fn enrichment(&self, id: &str) -> Result<Option<Enrichment>, String> {
         Ok(self.enrichment.get(id).cloned())
+    }
+
+    fn has_ecosystem(&self, ecosystem: &str) -> Result<Option<bool>, String> {
+        let eco = Registry::builtin().normalize_ecosystem(ecosystem);
+        Ok(Some(self.index.keys().any(|(e, _)| *e == eco)))
     }
 }

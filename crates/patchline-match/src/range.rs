@@ -26,25 +26,11 @@ use patchline_model::vuln::{Affected, Event, Range, RangeKind};
 use patchline_version::{InvalidVersion, Scheme, Version};
 
 /// The version scheme of an OSV ecosystem string (`Debian:12`, `Alpine:v3.18`, `PyPI`,
-/// `Red Hat:enterprise_linux:8::appstream`, ...). `None` for ecosystems without a
-/// scheme here (Packagist, Hex, Pub, ...).
+/// `Red Hat:enterprise_linux:8::appstream`, ...), as the distro registry and the
+/// ecosystem table of `patchline-model` say. `None` for ecosystems without a scheme here
+/// (Packagist, Hex, Pub, ...).
 pub fn scheme_for_ecosystem(ecosystem: &str) -> Option<Scheme> {
-    let base = ecosystem.split(':').next().unwrap_or(ecosystem).trim();
-    Some(match base {
-        "Debian" | "Ubuntu" => Scheme::Dpkg,
-        "Alpine" | "Wolfi" | "Chainguard" | "Alpaquita" | "BellSoft Hardened Containers" => {
-            Scheme::Apk
-        }
-        "Red Hat" | "Rocky Linux" | "AlmaLinux" | "SUSE" | "openSUSE" | "Mageia"
-        | "Azure Linux" | "openEuler" => Scheme::Rpm,
-        "PyPI" => Scheme::Pep440,
-        "npm" | "crates.io" => Scheme::Semver,
-        "Go" => Scheme::Go,
-        "Maven" => Scheme::Maven,
-        "RubyGems" => Scheme::Gem,
-        "NuGet" => Scheme::Nuget,
-        _ => return None,
-    })
+    patchline_model::ecosystem::scheme_for(patchline_model::distro::Registry::builtin(), ecosystem)
 }
 
 /// An installed version, parsed once in its ecosystem's scheme and, on demand, as

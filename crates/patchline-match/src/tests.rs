@@ -675,6 +675,40 @@ fn eol_release_unknown_distro_and_foreign_packages() {
         r.warnings
     );
 
+    // A known release whose ecosystem the DB holds nothing for is not reported clean.
+    let inv = inventory(
+        distro("debian", "12"),
+        vec![deb("bash", "5.2.15-2", "bash", "5.2.15-2")],
+    );
+    let r = scan(&inv, &db, &today()).unwrap();
+    assert!(
+        r.warnings.iter().any(|w| w.message.contains(
+            "no advisory data for Debian 12 in the advisory database (nothing in Debian:12)"
+        )),
+        "{:?}",
+        r.warnings
+    );
+    // Recognised, but patchline reads no feed for it.
+    let inv = inventory(
+        distro("ol", "8.9"),
+        vec![deb("bash", "5.2.15-2", "bash", "5.2.15-2")],
+    );
+    let r = scan(&inv, &db, &today()).unwrap();
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.message.contains("no advisory data for Oracle Linux 8:")),
+        "{:?}",
+        r.warnings
+    );
+
+    let mut db = MemoryDb::new();
+    db.insert(adv(
+        "DEBIAN-CVE-0",
+        &[],
+        "debian-tracker",
+        vec![aff("Debian:12", "other", vec![fixed_range("1")], None)],
+    ));
     let mut apk = Package::new(Ecosystem::Apk, "musl", "1.2.4-r2");
     apk.source_name = Some("musl".into());
     let inv = inventory(distro("debian", "12"), vec![apk]);
