@@ -24,7 +24,9 @@
 //! input, and nothing panics.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
+use patchline_model::distro::{alpine, debian, redhat, Registry, Spec};
 use patchline_model::Distro;
 
 const OS_RELEASE: &str = "etc/os-release";
@@ -37,17 +39,24 @@ const BOTTLEROCKET: [&str; 2] = [
 const ALPINE_RELEASE: &str = "etc/alpine-release";
 const LSB_RELEASE: &str = "etc/lsb-release";
 const DEBIAN_VERSION: &str = "etc/debian_version";
-/// Red Hat family release files, most specific first, with the ID their own distro uses
-/// when their text names nobody known.
-const REDHAT_FAMILY: [(&str, Option<&str>); 7] = [
-    ("etc/rocky-release", Some("rocky")),
-    ("etc/almalinux-release", Some("almalinux")),
-    ("etc/oracle-release", Some("ol")),
-    ("etc/centos-release", Some("centos")),
-    ("etc/fedora-release", Some("fedora")),
-    ("etc/redhat-release", None),
-    ("etc/system-release", None),
-];
+/// The `etc/*-release` one-line files, most specific first (the distro registry's own,
+/// in registry order), then the generic Red Hat-family ones, which name nobody by
+/// themselves: Oracle Linux's `redhat-release` claims to be Red Hat Enterprise Linux.
+fn release_files() -> impl Iterator<Item = (&'static str, Option<&'static Spec>)> {
+    // Asked for every path of every layer: built once.
+    static FILES: OnceLock<Vec<(&'static str, Option<&'static Spec>)>> = OnceLock::new();
+    FILES
+        .get_or_init(|| {
+            Registry::builtin()
+                .release_files()
+                .into_iter()
+                .map(|(path, spec)| (path, Some(spec)))
+                .chain(redhat::GENERIC_RELEASE_FILES.iter().map(|p| (*p, None)))
+                .collect()
+        })
+        .iter()
+        .copied()
+}
 
 /// Does the distro detection need this file?
 pub fn wants(path: &str) -> bool {
@@ -57,7 +66,7 @@ pub fn wants(path: &str) -> bool {
         || path == ALPINE_RELEASE
         || path == LSB_RELEASE
         || path == DEBIAN_VERSION
-        || REDHAT_FAMILY.iter().any(|(p, _)| *p == path)
+        || release_files().any(|(p, _)| p == path)
 }
 
 /// Reads an os-release file. `source` is its path in the image, kept in
@@ -183,7 +192,9 @@ pub fn detect(read: &dyn Fn(&str) -> Option<Vec<u8>>) -> Option<Distro> {
         .chain(BOTTLEROCKET)
         .find_map(|path| parse_os_release(&read(path)?, path).ok());
     if let Some(mut distro) = os_release {
-        if distro.id == "debian" && distro.version_id.is_none() && distro.version_codename.is_none()
+        if distro.id == debian::DEBIAN.id
+            && distro.version_id.is_none()
+            && distro.version_codename.is_none()
         {
             if let Some(from_file) = read(DEBIAN_VERSION).and_then(|c| debian_version(&c)) {
                 distro.version_id = from_file.version_id;
@@ -199,8 +210,8 @@ pub fn detect(read: &dyn Fn(&str) -> Option<Vec<u8>>) -> Option<Distro> {
     if let Some(d) = read(LSB_RELEASE).and_then(|c| lsb_release(&c)) {
         return Some(d);
     }
-    for (path, own_id) in REDHAT_FAMILY {
-        if let Some(d) = read(path).and_then(|c| redhat_release(&c, path, own_id)) {
+    for (path, own) in release_files() {
+        if let Some(d) = read(path).and_then(|c| redhat_release(&c, path, own)) {
             return Some(d);
         }
     }
@@ -213,7 +224,7 @@ fn alpine_release(content: &[u8]) -> Option<Distro> {
         return None;
     }
     Some(Distro {
-        id: "alpine".into(),
+        id: alpine::ALPINE.id.into(),
         version_id: Some(version),
         source: ALPINE_RELEASE.into(),
         ..Distro::default()
@@ -245,7 +256,7 @@ fn lsb_release(content: &[u8]) -> Option<Distro> {
 }
 
 /// `Rocky Linux release 8.9 (Green Obsidian)`: a name, the word `release`, a version.
-fn redhat_release(content: &[u8], path: &str, own_id: Option<&str>) -> Option<Distro> {
+fn redhat_release(content: &[u8], path: &str, own: Option<&'static Spec>) -> Option<Distro> {
     let line = first_line(content)?;
     let (name, rest) = line.split_once(" release ")?;
     let name = name.trim();
@@ -259,25 +270,28 @@ fn redhat_release(content: &[u8], path: &str, own_id: Option<&str>) -> Option<Di
         return None;
     }
     let lower = name.to_lowercase();
-    let id = match lower.as_str() {
-        "rocky" | "rocky linux" => "rocky",
-        "alma" | "almalinux" | "alma linux" => "almalinux",
-        "oracle" | "oracle linux" | "oracle linux server" => "ol",
-        "centos" | "centos linux" | "centos stream" => "centos",
-        "fedora" | "fedora linux" => "fedora",
-        "amazon linux" | "amazon linux ami" => "amzn",
-        "scientific linux" => "scientific",
-        n if n.starts_with("red hat") && !n.contains("coreos") => "rhel",
-        _ => own_id?,
+    // Red Hat's own line carries the variant: `Red Hat Enterprise Linux Server`.
+    let named = Registry::builtin().by_name(&lower).or_else(|| {
+        (lower.starts_with("red hat") && !lower.contains("coreos")).then_some(&redhat::RHEL)
+    });
+    let id = match named.or(own) {
+        Some(spec) => spec.id.to_string(),
+        // A rebuild the registry knows only as a derivative (`Scientific Linux`): its
+        // first word, as os-release would spell its id.
+        None => {
+            let first = lower.split_whitespace().next()?;
+            Registry::builtin().by_name_or_derivative(first)?;
+            first.to_string()
+        }
     };
     // CentOS's os-release VERSION_ID is the major release only.
-    let version_id = if id == "centos" {
+    let version_id = if id == redhat::CENTOS.id {
         version.split('.').next().unwrap_or(version)
     } else {
         version
     };
     Some(Distro {
-        id: id.into(),
+        id,
         version_id: Some(version_id.into()),
         name: Some(name.into()),
         pretty_name: Some(line.clone()),
@@ -290,7 +304,7 @@ fn redhat_release(content: &[u8], path: &str, own_id: Option<&str>) -> Option<Di
 fn debian_version(content: &[u8]) -> Option<Distro> {
     let text = first_line(content)?;
     let mut distro = Distro {
-        id: "debian".into(),
+        id: debian::DEBIAN.id.into(),
         source: DEBIAN_VERSION.into(),
         ..Distro::default()
     };
