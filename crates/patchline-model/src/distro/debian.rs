@@ -41,6 +41,7 @@ pub const DEBIAN: Spec = Spec {
     purl_namespace: "debian",
     codenames: CODENAMES,
     release: major,
+    version_id_is_release: true,
     ecosystems,
     osv_names: &["Debian"],
     feeds: &["debian-tracker"],

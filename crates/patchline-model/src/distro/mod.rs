@@ -108,6 +108,10 @@ pub struct Spec {
     pub release: fn(&str) -> Option<String>,
     /// A rolling distro has one release; its version ids are snapshots (`wolfi`).
     pub rolling: bool,
+    /// os-release's `VERSION_ID` is the release itself (Debian's `12`, CentOS's `7`), so
+    /// a longer spelling another tool read elsewhere (Trivy's `12.5` from
+    /// `/etc/debian_version`) is cut to it when an SBOM is read back.
+    pub version_id_is_release: bool,
     /// The OSV ecosystem strings a release's advisories are looked up in, most specific
     /// first (`Debian:12`, `Alpine:v3.16`). Empty when patchline knows of no such data.
     pub ecosystems: fn(&str) -> Vec<String>,
@@ -156,6 +160,7 @@ pub mod defaults {
         codenames: &[],
         release: none,
         rolling: false,
+        version_id_is_release: false,
         ecosystems: no_ecosystems,
         osv_names: &[],
         normalize_ecosystem: None,
@@ -469,6 +474,11 @@ impl Registry {
                 .filter(|r| r.starts_with(|c: char| c.is_ascii_digit()))
             {
                 d.version_id = Some(stripped.to_string());
+            }
+        }
+        if spec.version_id_is_release {
+            if let Some(rel) = d.version_id.as_deref().and_then(spec.release) {
+                d.version_id = Some(rel);
             }
         }
         if d.version_id.is_none() {

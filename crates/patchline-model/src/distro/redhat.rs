@@ -55,6 +55,7 @@ pub const CENTOS: Spec = Spec {
     aliases: &["centos linux", "centos stream"],
     purl_namespace: "centos",
     release_files: &["etc/centos-release"],
+    version_id_is_release: true,
     ecosystems: red_hat,
     eol: &[
         ("6", (2020, 11, 30)),

@@ -1,12 +1,6 @@
-//! package-url (purl) strings for OS packages, per the package-url specification:
-//! `pkg:TYPE/NAMESPACE/NAME@VERSION?QUALIFIERS`, qualifiers sorted by key, every
-//! component percent-encoded outside the unreserved set.
-//!
-//! Conventions where the spec leaves room (shared with Trivy and Syft so that SBOMs from
-//! either tool match ours): the epoch goes to an `epoch=` qualifier and is dropped from the
-//! version; the distro release goes to `distro=ID-VERSION_ID`; a source package that differs
-//! from the binary goes to `upstream=NAME` (or `NAME@VERSION` when its version differs too).
+//! Writing purls for OS packages.
 
+use crate::distro::Registry;
 use crate::{Distro, Ecosystem, Package};
 
 /// Percent-encodes `s`, keeping the purl unreserved characters `A-Z a-z 0-9 . - _ ~`.
@@ -23,19 +17,21 @@ pub fn encode(s: &str) -> String {
 }
 
 /// The purl namespace for a distro's packages: the vendor as the purl spec's examples
-/// name it (`debian`, `ubuntu`, `alpine`, `redhat`, `fedora`, ...).
+/// name it (`debian`, `ubuntu`, `alpine`, `redhat`, `fedora`, ...), from the distro
+/// registry. An unknown distro is named by its id; without a distro, the package type's
+/// best-known vendor (`debian`, `alpine`) or the bare type (`rpm`) is used.
 pub fn namespace(ecosystem: Ecosystem, distro: Option<&Distro>) -> String {
-    let id = distro.map(|d| d.id.as_str()).unwrap_or("");
-    match (ecosystem, id) {
-        (_, "rhel") => "redhat".into(),
-        (_, "sles" | "sled" | "sle-micro" | "sl-micro") => "suse".into(),
-        (_, id) if id.starts_with("opensuse") => "opensuse".into(),
-        (_, "") => match ecosystem {
+    let id = distro.map(|d| d.id.trim()).unwrap_or("");
+    if id.is_empty() {
+        return match ecosystem {
             Ecosystem::Deb => "debian".into(),
             Ecosystem::Apk => "alpine".into(),
             Ecosystem::Rpm => "rpm".into(),
-        },
-        (_, id) => id.to_string(),
+        };
+    }
+    match Registry::builtin().by_name(id) {
+        Some(spec) => spec.purl_namespace.to_string(),
+        None => id.to_ascii_lowercase(),
     }
 }
 

@@ -1,0 +1,157 @@
+//! Rules every reader shares to rebuild what the matcher reads from what a purl or a
+//! property says: the package type, the epoch, the source package, the layer.
+
+use super::*;
+
+pub(super) fn ecosystem_of(s: &str) -> Option<Ecosystem> {
+    match s {
+        "deb" => Some(Ecosystem::Deb),
+        "apk" => Some(Ecosystem::Apk),
+        "rpm" => Some(Ecosystem::Rpm),
+        _ => None,
+    }
+}
+
+/// `N:` at the start of a dpkg/rpm version.
+pub(super) fn leading_epoch(v: &str) -> Option<(u32, &str)> {
+    let (e, rest) = v.split_once(':')?;
+    if e.is_empty() || !e.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((e.parse().ok()?, rest))
+}
+
+/// The full version and epoch: a version that carries its epoch keeps it; otherwise a
+/// non-zero epoch from elsewhere (the purl qualifier, a property) is put in front, as
+/// the inventory's versions always carry it. apk has no epochs.
+pub(super) fn with_epoch(
+    eco: Ecosystem,
+    version: &str,
+    epoch: Option<u32>,
+) -> (String, Option<u32>) {
+    if eco == Ecosystem::Apk {
+        return (version.to_string(), None);
+    }
+    if let Some((e, _)) = leading_epoch(version) {
+        return (version.to_string(), Some(e));
+    }
+    match epoch {
+        Some(e) if e != 0 => (format!("{e}:{version}"), Some(e)),
+        _ => (version.to_string(), None),
+    }
+}
+
+/// Source name and version from a purl `upstream=NAME[@VERSION]` qualifier.
+pub(super) fn source_from_upstream(eco: Ecosystem, up: &str, p: &Package) -> (String, String) {
+    // Syft puts the source rpm's file name there: `openssl-1.1.1k-12.el8_9.src.rpm`.
+    if eco == Ecosystem::Rpm {
+        if let Some((n, v, r)) = patchline_rpmdb::split_source_rpm(up) {
+            return (n, with_epoch(eco, &format!("{v}-{r}"), p.epoch).0);
+        }
+    }
+    match up.rsplit_once('@') {
+        Some((n, v)) if !n.is_empty() && !v.is_empty() => {
+            (n.to_string(), with_epoch(eco, v, p.epoch).0)
+        }
+        _ => (up.to_string(), p.version.clone()),
+    }
+}
+
+/// A purl that names an OS package type even if it does not parse: losing such a
+/// package changes findings, so it is reported rather than counted as a language one.
+pub(super) fn looks_like_os_purl(s: &str) -> bool {
+    let s = s.trim().to_ascii_lowercase();
+    ["pkg:deb/", "pkg:apk/", "pkg:rpm/"]
+        .iter()
+        .any(|p| s.starts_with(p))
+}
+
+pub(super) fn parse_index(s: &str) -> Option<usize> {
+    s.trim().parse().ok()
+}
+
+pub(super) fn layer_ref(index: Option<&str>, diff_id: Option<&str>) -> Option<LayerRef> {
+    Some(LayerRef {
+        index: parse_index(index?)?,
+        diff_id: diff_id?.trim().parse().ok()?,
+    })
+}
+
+/// The layer with this diff_id, for formats that name a package's layer only by digest.
+pub(super) fn layer_by_diff_id(layers: &[LayerInfo], diff_id: &str) -> Option<LayerRef> {
+    let d: Digest = diff_id.trim().parse().ok()?;
+    layers.iter().find(|l| l.diff_id == d).map(|l| LayerRef {
+        index: l.index,
+        diff_id: d,
+    })
+}
+
+/// `var/lib/dpkg/status` from Syft's `/var/lib/dpkg/status`: paths in the inventory
+/// are relative to the image root.
+pub(super) fn image_path(p: &str) -> String {
+    p.trim().trim_start_matches('/').to_string()
+}
+
+/// Counts what was not read as an OS package, for one warning at the end.
+#[derive(Default)]
+pub(super) struct Skipped {
+    count: usize,
+    examples: Vec<String>,
+}
+
+impl Skipped {
+    pub(super) fn add(&mut self, what: &str) {
+        self.count += 1;
+        if self.examples.len() < 3 {
+            self.examples.push(what.chars().take(120).collect());
+        }
+    }
+
+    pub(super) fn warning(&self, origin: &str) -> Option<Warning> {
+        (self.count > 0).then(|| Warning {
+            source: "sbom".into(),
+            location: origin.into(),
+            message: format!(
+                "{} component{} that {} not OS packages (deb, apk, rpm) skipped: language \
+                 packages are not scanned yet (e.g. {})",
+                self.count,
+                if self.count == 1 { "" } else { "s" },
+                if self.count == 1 { "is" } else { "are" },
+                self.examples.join(", ")
+            ),
+        })
+    }
+}
+
+pub(super) fn warn(inv: &mut Inventory, origin: &str, message: String) {
+    inv.warnings.push(Warning {
+        source: "sbom".into(),
+        location: origin.into(),
+        message,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epochs() {
+        assert_eq!(
+            with_epoch(Ecosystem::Deb, "4.13+dfsg1-1", Some(1)),
+            ("1:4.13+dfsg1-1".into(), Some(1))
+        );
+        assert_eq!(
+            with_epoch(Ecosystem::Rpm, "1:1.1.1k-9.el8", Some(1)),
+            ("1:1.1.1k-9.el8".into(), Some(1))
+        );
+        assert_eq!(
+            with_epoch(Ecosystem::Rpm, "2.2.53-1.el8", Some(0)),
+            ("2.2.53-1.el8".into(), None)
+        );
+        assert_eq!(
+            with_epoch(Ecosystem::Apk, "1.2-r0", Some(3)),
+            ("1.2-r0".into(), None)
+        );
+    }
+}
