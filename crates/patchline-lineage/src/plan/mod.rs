@@ -32,7 +32,8 @@
 //! - **Upgrade steps** go after the final stage's last `RUN` (right after its FROM when
 //!   it has none), so packages the image installs itself are upgraded too, wrapped in
 //!   `USER root` / `USER <previous>` when the file leaves a non-root user in effect there
-//!   (see [`containerfile`](crate::containerfile)); one `RUN` line per image:
+//!   (see [`containerfile`](crate::containerfile)); one `RUN` line per image, the
+//!   command the distro registry ([`patchline_model::distro`]) gives for its distro:
 //!   Debian family `apt-get update && apt-get install --only-upgrade -y PKGS && rm -rf
 //!   /var/lib/apt/lists/*`; Alpine/Wolfi `apk upgrade --no-cache PKGS`; RHEL family
 //!   (rhel, rocky, almalinux, centos, fedora, ol) `dnf upgrade -y PKGS && dnf clean all`,
@@ -62,7 +63,7 @@
 //! - this module: the request and plan types and [`build_plan`], the entry point;
 //! - `waves`: parent links, cycles, build order, each image's fate, waves;
 //! - `tags`: new tags;
-//! - `upgrade`: upgrade commands by distro ([`upgrade_command`]);
+//! - `upgrade`: upgrade commands from the distro registry ([`upgrade_command`]);
 //! - `image`: one rebuilt image, its Containerfile patched ([`unified_diff`]);
 //! - `refs`: reference normalisation, digests, slugs;
 //! - `render`: JSON and Markdown ([`render_json`], [`render_markdown`]);

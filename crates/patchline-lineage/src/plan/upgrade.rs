@@ -1,6 +1,10 @@
-//! Upgrade steps: the `RUN` command a root of the fix gets, by distro id, with the
-//! minimal package manager (`microdnf`) when the image's base names say `minimal`. An
-//! unknown distro gets no command, and the plan a note instead of a guess.
+//! Upgrade steps: the `RUN` command a root of the fix gets, from the distro registry
+//! ([`patchline_model::distro`]): each distro's package manager and command, a derivative
+//! (`raspbian`, `kali`) upgraded like the distro it derives from, and the minimal package
+//! manager (`microdnf`) when the image's base names say `minimal`. An unknown distro gets
+//! no command, and the plan a note instead of a guess.
+
+use patchline_model::distro::Registry;
 
 use super::{PlanImage, UpgradeStep};
 
@@ -23,33 +27,17 @@ pub fn upgrade_command(
     names: &[&str],
 ) -> Option<UpgradeStep> {
     let id = distro_id.trim().to_ascii_lowercase();
-    let pkgs = packages.join(" ");
-    let minimal = names
-        .iter()
-        .any(|n| n.to_ascii_lowercase().contains("minimal"));
-    let (tool, command) = match id.as_str() {
-        "debian" | "ubuntu" | "raspbian" | "devuan" | "kali" | "linuxmint" | "pop" | "elementary" => (
-            "apt-get",
-            format!("apt-get update && apt-get install --only-upgrade -y {pkgs} && rm -rf /var/lib/apt/lists/*"),
-        ),
-        "alpine" | "wolfi" | "chainguard" | "postmarketos" => ("apk", format!("apk upgrade --no-cache {pkgs}")),
-        "rhel" | "rocky" | "almalinux" | "centos" | "fedora" | "ol" | "eurolinux" | "circle" => {
-            let tool = if minimal { "microdnf" } else { "dnf" };
-            (tool, format!("{tool} upgrade -y {pkgs} && {tool} clean all"))
-        }
-        "amzn" => ("yum", format!("yum upgrade -y {pkgs} && yum clean all")),
-        "photon" | "mariner" | "azurelinux" => ("tdnf", format!("tdnf upgrade -y {pkgs} && tdnf clean all")),
-        s if s == "opensuse" || s.starts_with("opensuse-") || s.starts_with("sle") || s == "suse" => (
-            "zypper",
-            format!("zypper --non-interactive update {pkgs} && zypper clean --all"),
-        ),
-        _ => return None,
-    };
+    let upgrade = Registry::builtin()
+        .by_name_or_derivative(&id)?
+        .upgrade_for(names);
+    if upgrade.tool.is_empty() {
+        return None;
+    }
     Some(UpgradeStep {
         distro: id,
-        tool: tool.to_string(),
+        tool: upgrade.tool.to_string(),
         packages: packages.to_vec(),
-        command,
+        command: upgrade.render(packages),
     })
 }
 
@@ -81,6 +69,116 @@ pub(super) fn upgrade_step(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The table plans used before the distro registry existed, kept as the oracle the
+    /// registry's answers are checked against.
+    fn table(distro_id: &str, packages: &[String], names: &[&str]) -> Option<(String, String)> {
+        let id = distro_id.trim().to_ascii_lowercase();
+        let pkgs = packages.join(" ");
+        let minimal = names
+            .iter()
+            .any(|n| n.to_ascii_lowercase().contains("minimal"));
+        let (tool, command) = match id.as_str() {
+            "debian" | "ubuntu" | "raspbian" | "devuan" | "kali" | "linuxmint" | "pop"
+            | "elementary" => (
+                "apt-get",
+                format!("apt-get update && apt-get install --only-upgrade -y {pkgs} && rm -rf /var/lib/apt/lists/*"),
+            ),
+            "alpine" | "wolfi" | "chainguard" | "postmarketos" => {
+                ("apk", format!("apk upgrade --no-cache {pkgs}"))
+            }
+            "rhel" | "rocky" | "almalinux" | "centos" | "fedora" | "ol" | "eurolinux"
+            | "circle" => {
+                let tool = if minimal { "microdnf" } else { "dnf" };
+                (tool, format!("{tool} upgrade -y {pkgs} && {tool} clean all"))
+            }
+            "amzn" => ("yum", format!("yum upgrade -y {pkgs} && yum clean all")),
+            "photon" | "mariner" | "azurelinux" => {
+                ("tdnf", format!("tdnf upgrade -y {pkgs} && tdnf clean all"))
+            }
+            s if s == "opensuse"
+                || s.starts_with("opensuse-")
+                || s.starts_with("sle")
+                || s == "suse" =>
+            {
+                (
+                    "zypper",
+                    format!("zypper --non-interactive update {pkgs} && zypper clean --all"),
+                )
+            }
+            _ => return None,
+        };
+        Some((tool.to_string(), command))
+    }
+
+    #[test]
+    fn registry_commands_match_the_old_table() {
+        let pkgs = vec!["openssl".to_string(), "libssl3".to_string()];
+        let ids = [
+            "debian",
+            "ubuntu",
+            "raspbian",
+            "devuan",
+            "kali",
+            "linuxmint",
+            "pop",
+            "elementary",
+            "alpine",
+            "wolfi",
+            "chainguard",
+            "postmarketos",
+            "rhel",
+            "rocky",
+            "almalinux",
+            "centos",
+            "fedora",
+            "ol",
+            "eurolinux",
+            "circle",
+            "amzn",
+            "photon",
+            "mariner",
+            "azurelinux",
+            "opensuse",
+            "opensuse-leap",
+            "opensuse-tumbleweed",
+            "opensuse-leap-micro",
+            "opensuse-microos",
+            "opensuse-slowroll",
+            "sles",
+            "sled",
+            "sles_sap",
+            "sle-micro",
+            "sle_hpc",
+            "suse",
+            " Debian ",
+            "RHEL",
+            "gentoo",
+            "arch",
+            "nixos",
+            "",
+        ];
+        let name_sets: [&[&str]; 3] = [
+            &[],
+            &["registry.access.redhat.com/ubi9/ubi-minimal:9.4"],
+            &["debian:12", "r.local/Fedora-Minimal:40"],
+        ];
+        let mut differ = Vec::new();
+        for id in ids {
+            for names in name_sets {
+                let new = upgrade_command(id, &pkgs, names).map(|s| {
+                    assert_eq!(s.distro, id.trim().to_ascii_lowercase());
+                    assert_eq!(s.packages, pkgs);
+                    (s.tool, s.command)
+                });
+                let old = table(id, &pkgs, names);
+                if new != old {
+                    differ.push(format!("{id:?} {names:?}: {new:?} != {old:?}"));
+                }
+            }
+        }
+        assert!(differ.is_empty(), "{}", differ.join("\n"));
+    }
 
     #[test]
     fn unknown_distro_gets_a_note() {
