@@ -15,9 +15,9 @@ use patchline_model::Digest;
 use serde::Deserialize;
 
 use crate::error::{ImageError, Result};
-use crate::layer::normalize_entry_path;
-use crate::manifest::{ImageConfig, ManifestDoc, OCI_INDEX};
-use crate::oci::{select_tagged, Fetched2};
+use crate::layer::{normalize_entry_path, resolve_link};
+use crate::layout::{self, blob_name};
+use crate::manifest::ImageConfig;
 use crate::source::{self, Fetched, ImageSource, LayerDesc, ManifestStore, ResolvedImage};
 
 enum Member {
@@ -69,7 +69,7 @@ impl TarIndex {
                     .map(|t| String::from_utf8_lossy(&t).into_owned())
                     .unwrap_or_default();
                 let resolved = if et.is_symlink() {
-                    crate::layer::resolve_link(&name, &target)
+                    resolve_link(&name, &target)
                 } else {
                     normalize_entry_path(target.as_bytes()).ok()
                 };
@@ -122,10 +122,6 @@ impl TarIndex {
     }
 }
 
-fn blob_name(d: &Digest) -> String {
-    format!("blobs/{}/{}", d.algorithm().as_str(), d.hex())
-}
-
 /// `oci-archive:FILE[:TAG]`.
 pub struct OciArchive {
     index: TarIndex,
@@ -166,19 +162,13 @@ impl ManifestStore for OciArchive {
     }
     fn root(&self) -> Result<Fetched> {
         let bytes = self.index.read_small("index.json", &self.raw)?;
-        let index = ManifestDoc::parse(&bytes, &format!("{}: index.json", self.raw))?;
-        match select_tagged(&index, &bytes, self.tag.as_deref(), &self.raw)? {
-            Fetched2::Descriptor(d) => Ok(Fetched {
-                bytes: self.blob_bytes(&d.digest)?,
-                media_type: Some(d.media_type.clone()),
-                expected: Some(d.digest),
-            }),
-            Fetched2::Index(bytes) => Ok(Fetched {
-                bytes,
-                media_type: Some(OCI_INDEX.into()),
-                expected: None,
-            }),
-        }
+        layout::root_from_index(
+            &bytes,
+            &format!("{}: index.json", self.raw),
+            self.tag.as_deref(),
+            &self.raw,
+            |d| self.blob_bytes(d),
+        )
     }
     fn manifest(&self, digest: &Digest) -> Result<Fetched> {
         Ok(Fetched {

@@ -8,83 +8,16 @@ use patchline_model::Digest;
 use serde::Deserialize;
 
 use crate::error::{ImageError, Result};
-use crate::manifest::{Descriptor, ManifestDoc, OCI_INDEX};
+use crate::layout::{self, blob_name};
 use crate::source::{Fetched, ManifestStore};
 
-pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// The tag annotation of `index.json` entries (see [`crate::layout`]).
+pub use crate::layout::REF_NAME;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct LayoutFile {
     image_layout_version: String,
-}
-
-/// Picks the entry of an OCI `index.json` a tag names: by `org.opencontainers.image.ref.name`
-/// (as skopeo and umoci write it), or containerd's full image name ending in `:TAG`.
-/// Without a tag, the index must hold exactly one entry, or be a platform index itself.
-pub(crate) fn select_tagged(
-    index: &ManifestDoc,
-    index_bytes: &[u8],
-    tag: Option<&str>,
-    what: &str,
-) -> Result<Fetched2> {
-    let entries = index.manifests.as_deref().unwrap_or(&[]);
-    let tags: Vec<&str> = entries
-        .iter()
-        .filter_map(|d| d.annotations.get(REF_NAME).map(|s| s.as_str()))
-        .collect();
-    match tag {
-        Some(tag) => {
-            let found = entries.iter().find(|d| {
-                d.annotations.get(REF_NAME).map(|s| s.as_str()) == Some(tag)
-                    || d.annotations
-                        .get("io.containerd.image.name")
-                        .is_some_and(|n| n.rsplit_once(':').map(|(_, t)| t) == Some(tag))
-            });
-            match found {
-                Some(d) => Ok(Fetched2::Descriptor(d.clone())),
-                None => Err(ImageError::invalid(
-                    what,
-                    format!(
-                        "no image tagged {tag:?} (tags: {})",
-                        if tags.is_empty() {
-                            "none".to_string()
-                        } else {
-                            tags.join(", ")
-                        }
-                    ),
-                )),
-            }
-        }
-        None => {
-            if entries.len() == 1 {
-                Ok(Fetched2::Descriptor(entries[0].clone()))
-            } else if !entries.is_empty()
-                && entries.iter().all(|d| d.platform.is_some())
-                && tags.is_empty()
-            {
-                Ok(Fetched2::Index(index_bytes.to_vec()))
-            } else {
-                Err(ImageError::invalid(
-                    what,
-                    format!(
-                        "holds {} images; name one with :TAG (tags: {})",
-                        entries.len(),
-                        if tags.is_empty() {
-                            "none".to_string()
-                        } else {
-                            tags.join(", ")
-                        }
-                    ),
-                ))
-            }
-        }
-    }
-}
-
-pub(crate) enum Fetched2 {
-    Descriptor(Descriptor),
-    Index(Vec<u8>),
 }
 
 pub struct OciLayout {
@@ -131,10 +64,7 @@ impl OciLayout {
     }
 
     fn blob_path(&self, d: &Digest) -> PathBuf {
-        self.dir
-            .join("blobs")
-            .join(d.algorithm().as_str())
-            .join(d.hex())
+        self.dir.join(blob_name(d))
     }
 
     fn read_blob_small(&self, d: &Digest, what: &str) -> Result<Vec<u8>> {
@@ -170,19 +100,13 @@ impl ManifestStore for OciLayout {
     fn root(&self) -> Result<Fetched> {
         let index_path = self.dir.join("index.json");
         let bytes = std::fs::read(&index_path).map_err(|e| ImageError::io(&index_path, e))?;
-        let index = ManifestDoc::parse(&bytes, &index_path.display().to_string())?;
-        match select_tagged(&index, &bytes, self.tag.as_deref(), &self.raw)? {
-            Fetched2::Descriptor(d) => Ok(Fetched {
-                bytes: self.read_blob_small(&d.digest, &self.raw)?,
-                media_type: Some(d.media_type.clone()),
-                expected: Some(d.digest),
-            }),
-            Fetched2::Index(bytes) => Ok(Fetched {
-                bytes,
-                media_type: Some(OCI_INDEX.into()),
-                expected: None,
-            }),
-        }
+        layout::root_from_index(
+            &bytes,
+            &index_path.display().to_string(),
+            self.tag.as_deref(),
+            &self.raw,
+            |d| self.read_blob_small(d, &self.raw),
+        )
     }
 
     fn manifest(&self, digest: &Digest) -> Result<Fetched> {

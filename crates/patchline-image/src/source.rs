@@ -1,5 +1,8 @@
-//! Image sources: from a reference to the resolved image (config, layer list) and a way
-//! to open each layer's blob.
+//! Image sources: the traits every transport implements ([`ImageSource`],
+//! [`ManifestStore`]), the types they share, the options they are opened with, and the
+//! resolver shared by manifest-based sources ([`ManifestSource`]).
+//!
+//! This module knows no transport: [`crate::transport::open`] picks one for a reference.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -10,7 +13,6 @@ use sha2::{Digest as _, Sha256};
 
 use crate::error::{ImageError, Result};
 use crate::manifest::{self, ImageConfig, ManifestDoc, Platform};
-use crate::reference::ImageRef;
 
 /// Bytes fetched for a manifest or index.
 pub struct Fetched {
@@ -106,46 +108,6 @@ impl Default for OpenOptions {
             platform: Platform::host(),
             registry: RegistryOptions::default(),
         }
-    }
-}
-
-/// Opens the source a reference names. `dir:` references have no layers and are
-/// handled by the caller (see [`crate::rootfs`]); asking for one here is an error.
-pub fn open(reference: &ImageRef, raw: &str, opts: &OpenOptions) -> Result<Box<dyn ImageSource>> {
-    match reference {
-        ImageRef::OciLayout { dir, tag } => {
-            let store = crate::oci::OciLayout::open(dir, tag.clone(), raw)?;
-            Ok(Box::new(ManifestSource::new(
-                store,
-                raw,
-                opts.platform.clone(),
-            )))
-        }
-        ImageRef::OciArchive { file, tag } => {
-            let store = crate::archive::OciArchive::open(file, tag.clone(), raw)?;
-            Ok(Box::new(ManifestSource::new(
-                store,
-                raw,
-                opts.platform.clone(),
-            )))
-        }
-        ImageRef::DockerArchive { file, tag } => Ok(Box::new(crate::archive::DockerArchive::open(
-            file,
-            tag.clone(),
-            raw,
-        )?)),
-        ImageRef::Registry(r) => {
-            let store = crate::registry::RegistryStore::new(r.clone(), &opts.registry)?;
-            Ok(Box::new(ManifestSource::new(
-                store,
-                raw,
-                opts.platform.clone(),
-            )))
-        }
-        ImageRef::RootFs { .. } => Err(ImageError::invalid(
-            raw,
-            "a root filesystem has no layers to open",
-        )),
     }
 }
 

@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use patchline_image::layer::{self, EntryKind, Limits};
-use patchline_image::source::{self, ImageSource, OpenOptions};
+use patchline_image::source::{ImageSource, OpenOptions};
 use patchline_image::{ImageError, ImageRef};
 use patchline_model::Digest;
 use sha2::{Digest as _, Sha256};
@@ -108,7 +108,7 @@ fn write_layout(dir: &Path, layers: &[(Vec<u8>, Digest)]) {
 
 fn open(dir: &Path) -> Box<dyn ImageSource> {
     let raw = format!("oci:{}:t", dir.display());
-    source::open(
+    patchline_image::open(
         &ImageRef::parse(&raw).unwrap(),
         &raw,
         &OpenOptions::default(),
@@ -297,7 +297,7 @@ fn missing_blob_and_unknown_tag() {
     );
 
     let raw = format!("oci:{}:nope", dir.path().display());
-    let src = source::open(
+    let src = patchline_image::open(
         &ImageRef::parse(&raw).unwrap(),
         &raw,
         &OpenOptions::default(),
@@ -314,7 +314,7 @@ fn missing_blob_and_unknown_tag() {
 fn not_a_layout_and_unknown_transport() {
     let dir = tempfile::tempdir().unwrap();
     let raw = format!("oci:{}", dir.path().display());
-    let e = match source::open(
+    let e = match patchline_image::open(
         &ImageRef::parse(&raw).unwrap(),
         &raw,
         &OpenOptions::default(),

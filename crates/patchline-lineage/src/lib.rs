@@ -26,7 +26,7 @@
 //!
 //! ```text
 //! catalog add IMAGE --tier T --owner O [--containerfile F]
-//!     info  = patchline_image::source::open(&r, IMAGE, &opts)?.resolve()?.info
+//!     info  = patchline_image::open(&r, IMAGE, &opts)?.resolve()?.info
 //!     entry = CatalogEntry::from_image_info(IMAGE, tier, &info); entry.owner = ...; entry.containerfile = ...
 //!     (with a Containerfile) cf = containerfile::parse(&text)?;
 //!         entry.declared_base = Some(cf.final_base(&entry.build_args)?.map(|b| b.0).unwrap_or("scratch".into()));

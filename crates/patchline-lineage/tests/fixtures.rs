@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use patchline_image::{source, ImageRef, OpenOptions};
+use patchline_image::{ImageRef, OpenOptions};
 use patchline_lineage::graph::ChosenBy;
 use patchline_lineage::render::{self, RenderOptions};
 use patchline_lineage::{Catalog, CatalogEntry, Graph, Tier};
@@ -52,7 +52,7 @@ fn fixtures() -> Option<PathBuf> {
 
 fn resolve(reference: &str) -> ImageInfo {
     let r = ImageRef::parse(reference).unwrap();
-    source::open(&r, reference, &OpenOptions::default())
+    patchline_image::open(&r, reference, &OpenOptions::default())
         .unwrap_or_else(|e| panic!("open {reference}: {e}"))
         .resolve()
         .unwrap_or_else(|e| panic!("resolve {reference}: {e}"))

@@ -3,19 +3,23 @@
 //!
 //! The client starts anonymous. The first 401 tells which scheme the registry wants;
 //! from then on every request of the client carries Basic credentials, or a Bearer
-//! token fetched for the request's scope and cached until it expires.
+//! token fetched for the request's scope and cached until it expires. [`Auth`] keeps
+//! that state; token requests go out through the [`Http`] it is handed.
 
 use std::collections::HashMap;
 use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde::Deserialize;
 use url::Url;
 
-use super::client::{Client, Step};
 use super::dockerconfig::{self, Found, Secret};
+use super::http::{retry_after, Http, Step};
 use crate::error::{ImageError, Result};
+use crate::source::RegistryOptions;
 
 /// One challenge of a `WWW-Authenticate` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -175,21 +179,17 @@ struct CachedToken {
     expires: Instant,
 }
 
-pub(crate) struct AuthState {
-    pub(crate) mode: Mode,
+struct AuthState {
+    mode: Mode,
     tokens: HashMap<String, CachedToken>,
     /// Credentials once looked up: `Some(None)` means "looked, found none".
     creds: Option<Option<Found>>,
 }
 
-impl AuthState {
-    pub(crate) fn new(explicit: Option<Found>) -> Self {
-        AuthState {
-            mode: Mode::Anonymous,
-            tokens: HashMap::new(),
-            creds: explicit.map(Some),
-        }
-    }
+/// The authentication state of one registry client.
+pub(crate) struct Auth {
+    docker_config: Option<PathBuf>,
+    state: Mutex<AuthState>,
 }
 
 #[derive(Deserialize)]
@@ -214,7 +214,44 @@ fn basic_header(username: &str, password: &str) -> String {
     )
 }
 
-impl Client {
+/// The error for a refused request.
+pub(crate) fn unauthorized(registry: &str, repository: &str, reason: String) -> ImageError {
+    ImageError::Unauthorized {
+        registry: registry.to_string(),
+        repository: repository.to_string(),
+        reason,
+    }
+}
+
+impl Auth {
+    /// Starts anonymous, with the options' username and password when they name both.
+    pub(crate) fn new(registry: &str, opts: &RegistryOptions) -> Result<Auth> {
+        let explicit = match (&opts.username, &opts.password) {
+            (Some(u), Some(p)) => Some(Found {
+                secret: Secret::Basic {
+                    username: u.clone(),
+                    password: p.clone(),
+                },
+                source: "the given username/password".into(),
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(ImageError::Registry {
+                    registry: registry.to_string(),
+                    reason: "a username needs a password and a password a username".into(),
+                })
+            }
+        };
+        Ok(Auth {
+            docker_config: opts.docker_config.clone(),
+            state: Mutex::new(AuthState {
+                mode: Mode::Anonymous,
+                tokens: HashMap::new(),
+                creds: explicit.map(Some),
+            }),
+        })
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, AuthState> {
         // A panic elsewhere cannot leave the state inconsistent: every write is one
         // assignment, so a poisoned lock is still usable.
@@ -223,19 +260,24 @@ impl Client {
 
     /// Credentials for this registry, looked up once (options, then the Docker config
     /// and its credential helpers).
-    pub(crate) fn credentials(&self) -> Result<Option<Found>> {
+    fn credentials(&self, http: &Http) -> Result<Option<Found>> {
         if let Some(c) = &self.lock().creds {
             return Ok(c.clone());
         }
         let found =
-            dockerconfig::lookup(&self.registry, self.docker_config.as_deref(), self.timeout)?;
+            dockerconfig::lookup(&http.registry, self.docker_config.as_deref(), http.timeout)?;
         self.lock().creds = Some(found.clone());
         Ok(found)
     }
 
     /// The `Authorization` value for a request needing `scope`, fetching a token
     /// when the registry is known to want Bearer and none is cached.
-    pub(crate) fn auth_header(&self, scope: &str, repository: &str) -> Result<Option<String>> {
+    pub(crate) fn header(
+        &self,
+        http: &Http,
+        scope: &str,
+        repository: &str,
+    ) -> Result<Option<String>> {
         let mode = {
             let st = self.lock();
             if let Mode::Bearer { .. } = st.mode {
@@ -249,7 +291,7 @@ impl Client {
         };
         match mode {
             Mode::Anonymous => Ok(None),
-            Mode::Basic => match self.credentials()? {
+            Mode::Basic => match self.credentials(http)? {
                 Some(Found {
                     secret: Secret::Basic { username, password },
                     ..
@@ -258,16 +300,17 @@ impl Client {
             },
             Mode::Bearer { realm, service } => {
                 let token =
-                    self.fetch_token(&realm, service.as_deref(), scope, scope, repository)?;
+                    self.fetch_token(http, &realm, service.as_deref(), scope, scope, repository)?;
                 Ok(Some(format!("Bearer {token}")))
             }
         }
     }
 
     /// Reacts to a 401: picks the challenge to answer and prepares the state so that
-    /// the next [`Client::auth_header`] answers it.
+    /// the next [`Auth::header`] answers it.
     pub(crate) fn authenticate(
         &self,
+        http: &Http,
         headers: &[String],
         scope: &str,
         repository: &str,
@@ -280,13 +323,18 @@ impl Client {
         let basic = challenges.iter().find(|c| c.scheme == "basic");
         if let Some(b) = bearer {
             let realm_raw = b.param("realm").ok_or_else(|| {
-                self.unauthorized(repository, "Bearer challenge without a realm".into())
+                unauthorized(
+                    &http.registry,
+                    repository,
+                    "Bearer challenge without a realm".into(),
+                )
             })?;
             let realm = Url::parse(realm_raw)
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https"))
                 .ok_or_else(|| {
-                    self.unauthorized(
+                    unauthorized(
+                        &http.registry,
                         repository,
                         format!("Bearer challenge names an unusable realm {realm_raw:?}"),
                     )
@@ -296,12 +344,12 @@ impl Client {
             let wanted = b.param("scope").unwrap_or(scope).to_string();
             self.lock().tokens.remove(scope);
             // fetch_token caches the token under `scope` for the retried request.
-            self.fetch_token(&realm, service.as_deref(), &wanted, scope, repository)?;
+            self.fetch_token(http, &realm, service.as_deref(), &wanted, scope, repository)?;
             self.lock().mode = Mode::Bearer { realm, service };
             return Ok(());
         }
         if basic.is_some() {
-            return match self.credentials()? {
+            return match self.credentials(http)? {
                 Some(Found {
                     secret: Secret::Basic { .. },
                     ..
@@ -312,15 +360,21 @@ impl Client {
                 Some(Found {
                     secret: Secret::IdentityToken(_),
                     source,
-                }) => Err(self.unauthorized(
+                }) => Err(unauthorized(
+                    &http.registry,
                     repository,
                     format!("the registry wants Basic credentials but {source} holds only an identity token"),
                 )),
-                None => Err(self.unauthorized(repository, self.no_credentials_reason())),
+                None => Err(unauthorized(
+                    &http.registry,
+                    repository,
+                    self.no_credentials_reason(http),
+                )),
             };
         }
         let schemes: Vec<&str> = challenges.iter().map(|c| c.scheme.as_str()).collect();
-        Err(self.unauthorized(
+        Err(unauthorized(
+            &http.registry,
             repository,
             if schemes.is_empty() {
                 "401 without a usable WWW-Authenticate challenge".to_string()
@@ -333,10 +387,10 @@ impl Client {
         ))
     }
 
-    pub(crate) fn no_credentials_reason(&self) -> String {
+    fn no_credentials_reason(&self, http: &Http) -> String {
         format!(
             "no credentials for {} in the options or {}",
-            self.registry,
+            http.registry,
             dockerconfig::config_path(self.docker_config.as_deref())
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|| "a Docker config (no $HOME, $DOCKER_CONFIG)".into())
@@ -344,35 +398,32 @@ impl Client {
     }
 
     /// Explains a 401 that came back although we answered the challenge.
-    pub(crate) fn refused(&self, repository: &str) -> ImageError {
-        let reason = match self.credentials() {
+    pub(crate) fn refused(&self, http: &Http, repository: &str) -> ImageError {
+        let reason = match self.credentials(http) {
             Ok(Some(f)) => format!("the credentials from {} were refused", f.source),
-            Ok(None) => format!("anonymous access refused; {}", self.no_credentials_reason()),
+            Ok(None) => format!(
+                "anonymous access refused; {}",
+                self.no_credentials_reason(http)
+            ),
             Err(e) => return e,
         };
-        self.unauthorized(repository, reason)
-    }
-
-    pub(crate) fn unauthorized(&self, repository: &str, reason: String) -> ImageError {
-        ImageError::Unauthorized {
-            registry: self.registry.clone(),
-            repository: repository.to_string(),
-            reason,
-        }
+        unauthorized(&http.registry, repository, reason)
     }
 
     /// Gets a Bearer token for `wanted` from `realm` and caches it under `cache_key`.
     fn fetch_token(
         &self,
+        http: &Http,
         realm: &Url,
         service: Option<&str>,
         wanted: &str,
         cache_key: &str,
         repository: &str,
     ) -> Result<String> {
-        let creds = self.credentials()?;
-        if creds.is_some() && realm.scheme() == "http" && !self.insecure {
-            return Err(self.unauthorized(
+        let creds = self.credentials(http)?;
+        if creds.is_some() && realm.scheme() == "http" && !http.insecure {
+            return Err(unauthorized(
+                &http.registry,
                 repository,
                 format!("token realm {realm} is plain HTTP; refusing to send credentials to it (the registry must be marked insecure)"),
             ));
@@ -415,8 +466,8 @@ impl Client {
         };
         let form_ref: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let source = creds.as_ref().map(|f| f.source.clone());
-        let parsed: TokenResponse = self.attempts(method, &url, || {
-            let resp = match self.exchange(
+        let parsed: TokenResponse = http.attempts(method, &url, || {
+            let resp = match http.exchange(
                 method,
                 &url,
                 None,
@@ -424,7 +475,7 @@ impl Client {
                 (method == "POST").then_some(form_ref.as_slice()),
             ) {
                 Ok(r) => r,
-                Err(e) => return e.into_step(&self.registry),
+                Err(e) => return e.into_step(&http.registry),
             };
             let status = resp.status();
             match status {
@@ -442,7 +493,7 @@ impl Client {
                     }
                     if buf.len() as u64 > MAX_TOKEN_RESPONSE {
                         return Err(ImageError::Registry {
-                            registry: self.registry.clone(),
+                            registry: http.registry.clone(),
                             reason: format!("token response from {realm} larger than 1 MiB"),
                         });
                     }
@@ -451,12 +502,13 @@ impl Client {
                         .map_err(|source| ImageError::Json {
                             what: format!(
                                 "registry {}: token response from {realm}",
-                                self.registry
+                                http.registry
                             ),
                             source,
                         })
                 }
-                401 | 403 => Err(self.unauthorized(
+                401 | 403 => Err(unauthorized(
+                    &http.registry,
                     repository,
                     match &source {
                         Some(s) => format!(
@@ -464,16 +516,16 @@ impl Client {
                         ),
                         None => format!(
                             "token server {realm} refused anonymous access (HTTP {status}); {}",
-                            self.no_credentials_reason()
+                            self.no_credentials_reason(http)
                         ),
                     },
                 )),
                 429 | 500..=599 => Ok(Step::Retry {
-                    wait: super::client::retry_after(&resp),
+                    wait: retry_after(&resp),
                     reason: format!("token server {realm} answered HTTP {status}"),
                 }),
                 _ => Err(ImageError::Registry {
-                    registry: self.registry.clone(),
+                    registry: http.registry.clone(),
                     reason: format!("token server {realm} answered HTTP {status}"),
                 }),
             }
@@ -483,12 +535,12 @@ impl Client {
             .filter(|t| !t.is_empty())
             .or(parsed.access_token.filter(|t| !t.is_empty()))
             .ok_or_else(|| ImageError::Registry {
-                registry: self.registry.clone(),
+                registry: http.registry.clone(),
                 reason: format!("token response from {realm} holds neither token nor access_token"),
             })?;
         if token.chars().any(|c| c.is_ascii_control() || c == ' ') {
             return Err(ImageError::Registry {
-                registry: self.registry.clone(),
+                registry: http.registry.clone(),
                 reason: format!("token from {realm} contains characters not allowed in a header"),
             });
         }

@@ -1,71 +1,17 @@
-//! The HTTP side of the registry client: one agent per registry, manual redirects (so
-//! credentials never follow a request to another host), retries with backoff, and the
-//! 401 → authenticate → retry dance.
+//! Registry requests: a [`Req`] is sent with the `Authorization` the registry wants,
+//! answering a 401 once by authenticating, retrying transient failures, and turning
+//! error answers into [`ImageError`]s.
 
-use std::io::Read;
-use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::Duration;
-
-use serde::Deserialize;
 use url::Url;
 
-use super::auth::AuthState;
-use super::dockerconfig::{Found, Secret};
+use super::auth::{unauthorized, Auth};
+use super::http::{describe_error, drain, retry_after, Http, Step};
 use crate::error::{ImageError, Result};
 use crate::source::RegistryOptions;
 
-pub(crate) const USER_AGENT: &str = concat!("patchline/", env!("CARGO_PKG_VERSION"));
-const MAX_REDIRECTS: usize = 5;
-const MAX_ERROR_BODY: u64 = 64 << 10;
-/// Backoff before retry n is BASE·2ⁿ, capped; a server's Retry-After is honoured up to
-/// the cap so a rate-limited scan waits a little but never stalls for minutes.
-const BACKOFF_BASE: Duration = Duration::from_millis(200);
-const BACKOFF_CAP: Duration = Duration::from_secs(10);
-
-/// What one attempt of a request came to.
-pub(crate) enum Step<T> {
-    Done(T),
-    /// A transient failure; retried while attempts remain.
-    Retry {
-        reason: String,
-        wait: Option<Duration>,
-    },
-    /// Try again at once without spending an attempt (after authenticating).
-    Again,
-}
-
-/// Failure of one HTTP exchange.
-pub(crate) enum ExchangeError {
-    Transport(String, bool),
-    Fatal(ImageError),
-}
-
-impl ExchangeError {
-    /// Retryable transport failures become a retry, others end the request.
-    pub(crate) fn into_step<T>(self, registry: &str) -> Result<Step<T>> {
-        match self {
-            ExchangeError::Transport(reason, true) => Ok(Step::Retry { reason, wait: None }),
-            ExchangeError::Transport(reason, false) => Err(ImageError::Registry {
-                registry: registry.to_string(),
-                reason,
-            }),
-            ExchangeError::Fatal(e) => Err(e),
-        }
-    }
-}
-
 pub(crate) struct Client {
-    agent: ureq::Agent,
-    /// `host[:port]` as the reference names it (for messages and credential lookup).
-    pub(crate) registry: String,
-    /// `scheme://host[:port]/`.
-    pub(crate) base: Url,
-    pub(crate) insecure: bool,
-    retries: u32,
-    pub(crate) timeout: Duration,
-    pub(crate) docker_config: Option<PathBuf>,
-    pub(crate) state: Mutex<AuthState>,
+    http: Http,
+    auth: Auth,
 }
 
 /// A registry request: what to ask and how to describe it in errors.
@@ -80,231 +26,25 @@ pub(crate) struct Req<'a> {
     pub what: &'a str,
 }
 
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    errors: Vec<ErrorEntry>,
-}
-
-#[derive(Deserialize)]
-struct ErrorEntry {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    message: String,
-}
-
-/// Validates `host[:port]` so that it cannot smuggle a path, user info or query into
-/// the URLs built from it.
-fn check_host(registry: &str) -> std::result::Result<(), String> {
-    let ok = !registry.is_empty()
-        && registry
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("invalid registry host {registry:?}"))
-    }
-}
-
-/// `Retry-After` in seconds (the HTTP-date form is rare for registries and ignored).
-pub(crate) fn retry_after(resp: &ureq::Response) -> Option<Duration> {
-    resp.header("retry-after")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|s| Duration::from_secs(s.min(BACKOFF_CAP.as_secs())))
-}
-
-fn backoff(attempt: u32, hint: Option<Duration>) -> Duration {
-    let exp = BACKOFF_BASE.saturating_mul(1u32 << attempt.min(16));
-    exp.max(hint.unwrap_or_default()).min(BACKOFF_CAP)
-}
-
-fn origin(u: &Url) -> (String, Option<String>, Option<u16>) {
-    (
-        u.scheme().to_string(),
-        u.host_str().map(str::to_ascii_lowercase),
-        u.port_or_known_default(),
-    )
-}
-
 impl Client {
     pub(crate) fn new(registry: &str, opts: &RegistryOptions) -> Result<Client> {
-        check_host(registry).map_err(|reason| ImageError::Registry {
-            registry: registry.to_string(),
-            reason,
-        })?;
-        let scheme = if opts.insecure { "http" } else { "https" };
-        let base =
-            Url::parse(&format!("{scheme}://{registry}/")).map_err(|e| ImageError::Registry {
-                registry: registry.to_string(),
-                reason: format!("invalid registry address: {e}"),
-            })?;
-        let mut builder = ureq::AgentBuilder::new()
-            .user_agent(USER_AGENT)
-            .redirects(0)
-            .https_only(!opts.insecure);
-        // A zero timeout would be refused by the socket API: it means "none".
-        if !opts.timeout.is_zero() {
-            builder = builder
-                .timeout_connect(opts.timeout)
-                .timeout_read(opts.timeout)
-                .timeout_write(opts.timeout);
-        }
-        let explicit = match (&opts.username, &opts.password) {
-            (Some(u), Some(p)) => Some(Found {
-                secret: Secret::Basic {
-                    username: u.clone(),
-                    password: p.clone(),
-                },
-                source: "the given username/password".into(),
-            }),
-            (None, None) => None,
-            _ => {
-                return Err(ImageError::Registry {
-                    registry: registry.to_string(),
-                    reason: "a username needs a password and a password a username".into(),
-                })
-            }
-        };
-        Ok(Client {
-            agent: builder.build(),
-            registry: registry.to_string(),
-            base,
-            insecure: opts.insecure,
-            retries: opts.retries,
-            timeout: opts.timeout,
-            docker_config: opts.docker_config.clone(),
-            state: Mutex::new(AuthState::new(explicit)),
-        })
+        let http = Http::new(registry, opts)?;
+        let auth = Auth::new(registry, opts)?;
+        Ok(Client { http, auth })
+    }
+
+    /// `host[:port]` as the reference names it.
+    pub(crate) fn registry(&self) -> &str {
+        &self.http.registry
+    }
+
+    /// `scheme://host[:port]/`.
+    pub(crate) fn base(&self) -> &Url {
+        &self.http.base
     }
 
     pub(crate) fn url(&self, path: &str) -> Result<Url> {
-        self.base.join(path).map_err(|e| ImageError::Registry {
-            registry: self.registry.clone(),
-            reason: format!("cannot build URL for {path:?}: {e}"),
-        })
-    }
-
-    /// One request with redirects followed by hand: `Authorization` is kept only while
-    /// the request stays on the origin it was meant for (blob downloads are commonly
-    /// redirected to a storage host that must not see registry credentials).
-    pub(crate) fn exchange(
-        &self,
-        method: &str,
-        url: &Url,
-        accept: Option<&str>,
-        authorization: Option<&str>,
-        form: Option<&[(&str, &str)]>,
-    ) -> std::result::Result<ureq::Response, ExchangeError> {
-        let mut url = url.clone();
-        let mut authorization = authorization;
-        let mut method = method;
-        for _ in 0..=MAX_REDIRECTS {
-            let mut req = self
-                .agent
-                .request_url(method, &url)
-                // The digest covers the bytes as stored: never let a transfer encoding
-                // rewrite them.
-                .set("Accept-Encoding", "identity");
-            if let Some(a) = accept {
-                req = req.set("Accept", a);
-            }
-            if let Some(a) = authorization {
-                req = req.set("Authorization", a);
-            }
-            let result = match (method, form) {
-                ("POST", Some(f)) => req.send_form(f),
-                _ => req.call(),
-            };
-            let resp = match result {
-                Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-                Err(ureq::Error::Transport(t)) => {
-                    let retry = matches!(
-                        t.kind(),
-                        ureq::ErrorKind::ConnectionFailed
-                            | ureq::ErrorKind::Io
-                            | ureq::ErrorKind::Dns
-                            | ureq::ErrorKind::ProxyConnect
-                            | ureq::ErrorKind::BadStatus
-                            | ureq::ErrorKind::BadHeader
-                    );
-                    return Err(ExchangeError::Transport(
-                        format!("{method} {url}: {t}"),
-                        retry,
-                    ));
-                }
-            };
-            if !matches!(resp.status(), 301 | 302 | 303 | 307 | 308) {
-                return Ok(resp);
-            }
-            let location = resp.header("location").unwrap_or("").to_string();
-            let next = url.join(&location).map_err(|e| {
-                ExchangeError::Fatal(ImageError::Registry {
-                    registry: self.registry.clone(),
-                    reason: format!("{method} {url}: bad redirect Location {location:?}: {e}"),
-                })
-            })?;
-            if !matches!(next.scheme(), "http" | "https")
-                || (next.scheme() == "http" && !self.insecure)
-            {
-                return Err(ExchangeError::Fatal(ImageError::Registry {
-                    registry: self.registry.clone(),
-                    reason: format!("{method} {url}: refusing redirect to {next}"),
-                }));
-            }
-            if origin(&next) != origin(&url) {
-                authorization = None;
-            }
-            if resp.status() == 303 && method == "POST" {
-                method = "GET";
-            }
-            url = next;
-        }
-        Err(ExchangeError::Fatal(ImageError::Registry {
-            registry: self.registry.clone(),
-            reason: format!("{method} {url}: more than {MAX_REDIRECTS} redirects"),
-        }))
-    }
-
-    /// Runs `step` until it is done, retrying transient failures with backoff.
-    pub(crate) fn attempts<T>(
-        &self,
-        method: &str,
-        url: &Url,
-        mut step: impl FnMut() -> Result<Step<T>>,
-    ) -> Result<T> {
-        let mut attempt = 0u32;
-        let mut agains = 0u32;
-        loop {
-            let (reason, wait) = match step()? {
-                Step::Done(v) => return Ok(v),
-                Step::Again => {
-                    agains += 1;
-                    if agains > 3 {
-                        return Err(ImageError::Registry {
-                            registry: self.registry.clone(),
-                            reason: format!("{method} {url}: authentication does not settle"),
-                        });
-                    }
-                    continue;
-                }
-                Step::Retry { reason, wait } => (reason, wait),
-            };
-            if attempt >= self.retries {
-                let tries = if attempt == 0 {
-                    String::new()
-                } else {
-                    format!(" (gave up after {} attempts)", attempt + 1)
-                };
-                return Err(ImageError::Registry {
-                    registry: self.registry.clone(),
-                    reason: format!("{reason}{tries}"),
-                });
-            }
-            std::thread::sleep(backoff(attempt, wait));
-            attempt += 1;
-        }
+        self.http.url(path)
     }
 
     /// Sends a registry request, authenticating when asked to and retrying transient
@@ -316,12 +56,13 @@ impl Client {
         mut finish: impl FnMut(ureq::Response) -> Result<Step<T>>,
     ) -> Result<T> {
         let mut reauthed = false;
-        self.attempts(req.method, &req.url, || {
-            let auth = self.auth_header(req.scope, req.repository)?;
-            let resp = match self.exchange(req.method, &req.url, req.accept, auth.as_deref(), None)
+        let http = &self.http;
+        http.attempts(req.method, &req.url, || {
+            let auth = self.auth.header(http, req.scope, req.repository)?;
+            let resp = match http.exchange(req.method, &req.url, req.accept, auth.as_deref(), None)
             {
                 Ok(r) => r,
-                Err(e) => return e.into_step(&self.registry),
+                Err(e) => return e.into_step(&http.registry),
             };
             let status = resp.status();
             match status {
@@ -333,13 +74,14 @@ impl Client {
                         .map(str::to_string)
                         .collect();
                     drain(resp);
-                    self.authenticate(&challenges, req.scope, req.repository)?;
+                    self.auth
+                        .authenticate(http, &challenges, req.scope, req.repository)?;
                     reauthed = true;
                     Ok(Step::Again)
                 }
                 401 => {
                     drain(resp);
-                    Err(self.refused(req.repository))
+                    Err(self.auth.refused(http, req.repository))
                 }
                 429 | 500..=599 => Ok(Step::Retry {
                     wait: retry_after(&resp),
@@ -348,131 +90,20 @@ impl Client {
                 404 => {
                     drain(resp);
                     Err(ImageError::NotFound {
-                        registry: self.registry.clone(),
+                        registry: http.registry.clone(),
                         what: req.what.to_string(),
                     })
                 }
-                403 => Err(self.unauthorized(
+                403 => Err(unauthorized(
+                    &http.registry,
                     req.repository,
                     format!("access denied: {}", describe_error(resp)),
                 )),
                 _ => Err(ImageError::Registry {
-                    registry: self.registry.clone(),
+                    registry: http.registry.clone(),
                     reason: format!("{} {}: {}", req.method, req.url, describe_error(resp)),
                 }),
             }
         })
-    }
-}
-
-/// Reads a short error body so the connection can be reused.
-fn drain(resp: ureq::Response) {
-    let _ = std::io::copy(
-        &mut resp.into_reader().take(MAX_ERROR_BODY),
-        &mut std::io::sink(),
-    );
-}
-
-/// `HTTP 500 Internal Server Error (UNKNOWN: detail)` from a registry error answer.
-fn describe_error(resp: ureq::Response) -> String {
-    let head = format!("HTTP {} {}", resp.status(), resp.status_text());
-    let mut body = Vec::new();
-    let _ = resp
-        .into_reader()
-        .take(MAX_ERROR_BODY)
-        .read_to_end(&mut body);
-    let codes: Vec<String> = serde_json::from_slice::<ErrorBody>(&body)
-        .map(|b| {
-            b.errors
-                .into_iter()
-                .take(4)
-                .map(|e| {
-                    let msg: String = e.message.chars().take(200).collect();
-                    if msg.is_empty() {
-                        e.code
-                    } else {
-                        format!("{}: {msg}", e.code)
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if codes.is_empty() {
-        head
-    } else {
-        format!("{head} ({})", codes.join("; "))
-    }
-}
-
-/// Parses a `Link` header for the `rel="next"` target.
-pub(crate) fn next_link(header: &str) -> Option<&str> {
-    let mut rest = header;
-    while let Some(start) = rest.find('<') {
-        let after = &rest[start + 1..];
-        let end = after.find('>')?;
-        let target = &after[..end];
-        let params_end = after[end..]
-            .find('<')
-            .map(|i| end + i)
-            .unwrap_or(after.len());
-        let params = &after[end + 1..params_end];
-        let is_next = params.split(';').any(|p| {
-            let p = p.trim().trim_end_matches(',').trim();
-            p.split_once('=').is_some_and(|(k, v)| {
-                k.trim().eq_ignore_ascii_case("rel")
-                    && v.trim()
-                        .trim_matches('"')
-                        .split_ascii_whitespace()
-                        .any(|r| r.eq_ignore_ascii_case("next"))
-            })
-        });
-        if is_next {
-            return Some(target.trim());
-        }
-        rest = &after[params_end..];
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn links() {
-        assert_eq!(
-            next_link(r#"</v2/_catalog?last=test%2Fimg&n=1>; rel="next""#),
-            Some("/v2/_catalog?last=test%2Fimg&n=1")
-        );
-        assert_eq!(
-            next_link(r#"<https://a/prev>; rel="prev", <https://a/n?x=1;y>; title="t"; rel=next"#),
-            Some("https://a/n?x=1;y")
-        );
-        assert_eq!(next_link(r#"<https://a/p>; rel="prev""#), None);
-        assert_eq!(next_link("garbage <unterminated"), None);
-        assert_eq!(next_link(""), None);
-        assert_eq!(next_link(r#"<x>; rel="previous next""#), Some("x"));
-    }
-
-    #[test]
-    fn hosts() {
-        assert!(check_host("127.0.0.1:5000").is_ok());
-        assert!(check_host("registry-1.docker.io").is_ok());
-        assert!(check_host("[::1]:5000").is_ok());
-        for bad in ["", "a/b", "user@host", "h?x", "h#x", "h b"] {
-            assert!(check_host(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn backoff_grows_and_caps() {
-        assert_eq!(backoff(0, None), BACKOFF_BASE);
-        assert_eq!(backoff(2, None), BACKOFF_BASE * 4);
-        assert_eq!(backoff(40, None), BACKOFF_CAP);
-        assert_eq!(
-            backoff(0, Some(Duration::from_secs(3))),
-            Duration::from_secs(3)
-        );
-        assert_eq!(backoff(0, Some(Duration::from_secs(999))), BACKOFF_CAP);
     }
 }

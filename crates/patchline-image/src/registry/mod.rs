@@ -15,6 +15,7 @@
 mod auth;
 mod client;
 mod dockerconfig;
+mod http;
 
 use std::io::Read;
 
@@ -22,7 +23,8 @@ use patchline_model::Digest;
 use url::Url;
 
 pub use auth::{parse_www_authenticate, Challenge};
-use client::{next_link, Client, Req, Step};
+use client::{Client, Req};
+use http::{next_link, Step};
 
 use crate::error::{ImageError, Result};
 use crate::manifest::ACCEPTED_MANIFESTS;
@@ -178,7 +180,7 @@ impl RegistryStore {
             repository: &self.r.repository,
             what: &what,
         };
-        let body_what = format!("registry {}: {what}", self.client.registry);
+        let body_what = format!("registry {}: {what}", self.client.registry());
         self.client.send(&req, |resp| {
             let media_type = media_type(&resp);
             // A malformed header is ignored: the resolver hashes the bytes anyway.
@@ -212,7 +214,7 @@ impl RegistryStore {
             None => Ok(Step::Done(None)),
             Some(Ok(d)) => Ok(Step::Done(Some(d))),
             Some(Err(e)) => Err(ImageError::invalid(
-                format!("registry {}: {what}", self.client.registry),
+                format!("registry {}: {what}", self.client.registry()),
                 format!("malformed Docker-Content-Digest {e}"),
             )),
         })
@@ -307,17 +309,17 @@ fn paginate(
     while let Some(url) = next.take() {
         if !seen.insert(url.to_string()) {
             return Err(ImageError::invalid(
-                format!("registry {}: {what}", client.registry),
+                format!("registry {}: {what}", client.registry()),
                 format!("pagination loops back to {url}"),
             ));
         }
         if seen.len() > MAX_PAGES {
             return Err(ImageError::invalid(
-                format!("registry {}: {what}", client.registry),
+                format!("registry {}: {what}", client.registry()),
                 format!("more than {MAX_PAGES} pages"),
             ));
         }
-        let page_what = format!("registry {}: {what} page {}", client.registry, seen.len());
+        let page_what = format!("registry {}: {what} page {}", client.registry(), seen.len());
         let req = Req {
             method: "GET",
             url: url.clone(),
@@ -344,7 +346,7 @@ fn paginate(
                 ImageError::invalid(&page_what, format!("bad Link target {l:?}: {e}"))
             })?;
             // Our credentials go with the next request: it must stay on the registry.
-            if target.origin() != client.base.origin() {
+            if target.origin() != client.base().origin() {
                 return Err(ImageError::invalid(
                     &page_what,
                     format!("Link points to another origin: {target}"),
@@ -395,7 +397,7 @@ impl ManifestStore for RegistryStore {
             repository: &self.r.repository,
             what: &what,
         };
-        let context = format!("registry {}: {what}", self.client.registry);
+        let context = format!("registry {}: {what}", self.client.registry());
         // Handing out the reader ends the retry loop: a stream that breaks later is the
         // caller's error, never silently restarted.
         self.client.send(&req, |resp| {
@@ -441,7 +443,7 @@ mod tests {
         let mut hub = rr("library/debian", "12");
         hub.registry = "docker.io".into();
         let s = RegistryStore::new(hub, &opts).unwrap();
-        assert_eq!(s.client.base.as_str(), "https://registry-1.docker.io/");
+        assert_eq!(s.client.base().as_str(), "https://registry-1.docker.io/");
         assert_eq!(s.describe(), "docker://docker.io/library/debian:12");
     }
 
@@ -452,7 +454,7 @@ mod tests {
             ..Default::default()
         };
         let s = RegistryStore::new(rr("a", "1"), &opts).unwrap();
-        assert_eq!(s.client.base.as_str(), "http://127.0.0.1:5000/");
+        assert_eq!(s.client.base().as_str(), "http://127.0.0.1:5000/");
         let half = RegistryOptions {
             username: Some("u".into()),
             ..Default::default()

@@ -209,7 +209,7 @@ pub fn resolve(image: &str, docs: &DocArgs, a: &ImageArgs) -> Result<Resolved> {
 /// Manifest and config of an image, no layer read.
 pub fn resolve_info(image: &str, a: &ImageArgs) -> Result<ImageInfo> {
     let reference = ImageRef::parse(image)?;
-    let source = patchline_image::source::open(&reference, image, &a.open_options()?)?;
+    let source = patchline_image::open(&reference, image, &a.open_options()?)?;
     Ok(source
         .resolve()
         .with_context(|| format!("resolving the image {image}"))?

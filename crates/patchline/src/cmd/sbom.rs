@@ -33,7 +33,7 @@ pub fn inventory(image: &str, a: &ImageArgs) -> Result<Inventory> {
     if let ImageRef::RootFs { dir } = &reference {
         return Ok(patchline_inventory::inventory_rootfs(dir, image, &opts)?);
     }
-    let source = patchline_image::source::open(&reference, image, &a.open_options()?)?;
+    let source = patchline_image::open(&reference, image, &a.open_options()?)?;
     let bars = LayerBars::for_stderr();
     let progress: &dyn Progress = match &bars {
         Some(b) => b,
