@@ -50,7 +50,7 @@ const SAMPLES: &[(Format, &str, &str)] = &[
     (
         Format::DebianTracker,
         "tracker.json",
-        r#"{"curl":{"TEMP-0000000-1":{"description":"x","releases":{"bookworm":{"status":"open"}}}}}"#,
+        r#"{"curl":{"TEMP-0000000-1":{"description":"x","releases":{"trixie":{"status":"open"}}}}}"#,
     ),
     (
         Format::AlpineSecdb,
