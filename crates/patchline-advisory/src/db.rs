@@ -17,7 +17,7 @@
 //! `affected_index` has one row per distinct (ecosystem, package) of an advisory's
 //! `affected` entries, ecosystems as the distro registry normalises them
 //! ([`Registry::normalize_ecosystem`]) and names by
-//! [`normalize_package`](patchline_model::ecosystem::normalize_package).
+//! [`normalize_package`].
 //!
 //! # Sources and merging
 //! Every record belongs to one named source (`osv-Debian`, `kev`, or for `db import` the

@@ -7,7 +7,7 @@
 //! (`DEBIAN-CVE-2023-38545`, alias `CVE-2023-38545`), with one `affected` entry per
 //! (source package, release). The ecosystem is `Debian:<number>`, the release the
 //! distro registry gives the tracker's code name
-//! ([`tracker_release`](patchline_model::distro::debian::tracker_release)); a code name
+//! ([`tracker_release`]); a code name
 //! it does not know is kept as is (`Debian:<codename>`) with a warning.
 //!
 //! | tracker | patchline |
