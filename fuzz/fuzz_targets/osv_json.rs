@@ -1,11 +1,12 @@
 #![no_main]
 //! Feed parsing must not panic nor allocate without bound, whatever the bytes: every
-//! format patchline-advisory detects (OSV, Debian tracker, Alpine secdb, NVD, CVE 5, KEV,
-//! EPSS CSV, gzip of those), through the same entry point `db import` uses, with small
-//! size limits so the fuzzer explores bounds too.
+//! format patchline-advisory's feeds detect (OSV, Debian tracker, Alpine secdb, parts,
+//! NVD, CVE 5, KEV, EPSS CSV, gzip of those), through the same entry point `db import`
+//! uses, with small size limits so the fuzzer explores bounds too.
 
 use libfuzzer_sys::fuzz_target;
-use patchline_advisory::{import_bytes, osv, Collected, Limits, Origin};
+use patchline_advisory::feeds::osv;
+use patchline_advisory::{import_bytes, Collected, Limits, Origin};
 
 fuzz_target!(|data: &[u8]| {
     let limits = Limits {

@@ -15,7 +15,9 @@
 //! compressed as one zstd frame (with its content size; records are ~1-2 KiB of JSON
 //! that compress about 3:1, and a smaller file is also a faster one).
 //! `affected_index` has one row per distinct (ecosystem, package) of an advisory's
-//! `affected` entries, with names normalised by [`crate::normalize_package`].
+//! `affected` entries, ecosystems as the distro registry normalises them
+//! ([`Registry::normalize_ecosystem`]) and names by
+//! [`normalize_package`].
 //!
 //! # Sources and merging
 //! Every record belongs to one named source (`osv-Debian`, `kev`, or for `db import` the
@@ -41,14 +43,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use patchline_model::distro::Registry;
+use patchline_model::ecosystem::normalize_package;
 use patchline_model::vuln::{Advisory, AdvisoryLookup, DbInfo, Enrichment};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::error::{Error, Origin, Result};
-use crate::feed::{Format, Sink};
-use crate::util::{normalize_ecosystem, normalize_package, push_unique, push_unique_severity};
+use crate::feeds::{Format, Sink};
+use crate::util::{push_unique, push_unique_severity};
 
 /// Version of the database layout this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -353,7 +357,7 @@ impl AdvisoryDb {
 
     /// Whether any advisory names a package in `ecosystem` (one probe of the index).
     pub fn holds_ecosystem(&self, ecosystem: &str) -> Result<bool> {
-        let eco = normalize_ecosystem(ecosystem);
+        let eco = Registry::builtin().normalize_ecosystem(ecosystem);
         let inner = self.inner();
         let mut st = inner
             .conn
@@ -366,7 +370,7 @@ impl AdvisoryDb {
     /// Advisories with an `affected` entry for `package` in `ecosystem`, sorted by id then
     /// source.
     pub fn lookup(&self, ecosystem: &str, package: &str) -> Result<Vec<Advisory>> {
-        let eco = normalize_ecosystem(ecosystem);
+        let eco = Registry::builtin().normalize_ecosystem(ecosystem);
         let pkg = normalize_package(&eco, package);
         let mut inner = self.inner();
         let Inner { conn, dctx } = &mut *inner;

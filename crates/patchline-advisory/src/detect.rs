@@ -1,30 +1,13 @@
-//! Telling feed formats apart by content.
+//! The shape of a JSON document, for telling feed formats apart by content.
 //!
 //! A JSON document is scanned once without building it ([`Shape`]): its top-level keys,
 //! the string values among them, and the same for the first value, three levels deep.
-//! That is enough to tell every supported format apart, whatever the file is called.
+//! That is enough for every feed's [`detect`](crate::feeds::Feed::detect) to tell its
+//! own documents apart, whatever the file is called.
 
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-
-use crate::nvd;
-
-/// What [`detect_json`] decided.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum JsonFormat {
-    Osv,
-    /// An array of OSV records (`wrapped`: inside `{"vulns": […]}`).
-    OsvList {
-        wrapped: bool,
-    },
-    DebianTracker,
-    AlpineSecdb,
-    Nvd(nvd::Layout),
-    Cve5,
-    Kev,
-    OsvParts,
-}
 
 #[derive(Debug, Default)]
 pub(crate) struct Shape {
@@ -45,10 +28,10 @@ const MAX_KEYS: usize = 64;
 const MAX_DEPTH: u8 = 3;
 
 impl Shape {
-    fn has(&self, k: &str) -> bool {
+    pub(crate) fn has(&self, k: &str) -> bool {
         self.keys.iter().any(|x| x == k)
     }
-    fn string(&self, k: &str) -> Option<&str> {
+    pub(crate) fn string(&self, k: &str) -> Option<&str> {
         self.strings
             .iter()
             .find(|(key, _)| key == k)
@@ -160,112 +143,43 @@ pub(crate) fn shape(bytes: &[u8]) -> Result<Shape, serde_json::Error> {
     Ok(s)
 }
 
-fn looks_osv(s: &Shape) -> bool {
-    s.is_object
-        && s.has("id")
-        && (s.has("affected") || s.has("modified") || s.has("schema_version") || s.has("withdrawn"))
-}
-
-/// The format of a JSON document, or a description of what it looked like.
-pub(crate) fn detect_json(s: &Shape) -> Result<JsonFormat, String> {
+/// What a JSON document that no feed claimed looks like, for the error message.
+pub(crate) fn describe(s: &Shape) -> String {
     if s.is_array {
-        let Some(first) = s.first.as_deref() else {
-            return Err("an empty JSON array".into());
+        return match s.first.as_deref() {
+            None => "an empty JSON array".into(),
+            Some(first) => format!("a JSON array whose first element has keys {:?}", first.keys),
         };
-        if first.is_object && (first.has("pkg_name") || first.has("fixed_version")) {
-            return Ok(JsonFormat::OsvParts);
-        }
-        if looks_osv(first) {
-            return Ok(JsonFormat::OsvList { wrapped: false });
-        }
-        return Err(format!(
-            "a JSON array whose first element has keys {:?}",
-            first.keys
-        ));
     }
     if !s.is_object {
-        return Err("a JSON scalar".into());
+        return "a JSON scalar".into();
     }
     if s.is_empty {
-        return Err("an empty JSON object".into());
-    }
-    if s.has("cveMetadata") || s.string("dataType") == Some("CVE_RECORD") {
-        return Ok(JsonFormat::Cve5);
-    }
-    if s.has("catalogVersion") && s.has("vulnerabilities") {
-        return Ok(JsonFormat::Kev);
-    }
-    if s.has("vulnerabilities")
-        && (s.string("format") == Some("NVD_CVE") || s.has("resultsPerPage"))
-    {
-        return Ok(JsonFormat::Nvd(nvd::Layout::Page));
-    }
-    if s.has("cve") && s.keys.len() <= 4 {
-        return Ok(JsonFormat::Nvd(nvd::Layout::Wrapped));
-    }
-    if s.has("id") && s.has("sourceIdentifier") && (s.has("metrics") || s.has("descriptions")) {
-        return Ok(JsonFormat::Nvd(nvd::Layout::Bare));
-    }
-    if s.has("distroversion") && s.has("packages") {
-        return Ok(JsonFormat::AlpineSecdb);
-    }
-    if looks_osv(s) {
-        return Ok(JsonFormat::Osv);
-    }
-    if s.has("vulns") && s.keys.len() <= 2 {
-        return Ok(JsonFormat::OsvList { wrapped: true });
-    }
-    // Debian tracker: package → id → {releases: …}.
-    if let Some(pkg) = s.first.as_deref() {
-        if pkg.is_object {
-            if let Some(entry) = pkg.first.as_deref() {
-                if entry.is_object && (entry.has("releases") || entry.has("description")) {
-                    return Ok(JsonFormat::DebianTracker);
-                }
-            }
-        }
+        return "an empty JSON object".into();
     }
     let mut keys = s.keys.clone();
     keys.truncate(8);
-    Err(format!("a JSON object with keys {keys:?}"))
+    format!("a JSON object with keys {keys:?}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn d(j: &str) -> Result<JsonFormat, String> {
-        detect_json(&shape(j.as_bytes()).unwrap())
+    fn d(j: &str) -> String {
+        describe(&shape(j.as_bytes()).unwrap())
     }
 
     #[test]
     fn shapes() {
-        assert_eq!(d(r#"{"id":"X-1","affected":[]}"#), Ok(JsonFormat::Osv));
-        assert_eq!(
-            d(r#"[{"id":"X-1","modified":"x"}]"#),
-            Ok(JsonFormat::OsvList { wrapped: false })
-        );
-        assert_eq!(
-            d(r#"{"curl":{"CVE-1":{"releases":{}}}}"#),
-            Ok(JsonFormat::DebianTracker)
-        );
-        assert_eq!(
-            d(r#"{"distroversion":"v3.1","packages":[]}"#),
-            Ok(JsonFormat::AlpineSecdb)
-        );
-        assert_eq!(
-            d(r#"{"catalogVersion":"1","vulnerabilities":[]}"#),
-            Ok(JsonFormat::Kev)
-        );
-        assert_eq!(
-            d(r#"{"format":"NVD_CVE","vulnerabilities":[]}"#),
-            Ok(JsonFormat::Nvd(nvd::Layout::Page))
-        );
-        assert_eq!(d(r#"{"dataType":"CVE_RECORD"}"#), Ok(JsonFormat::Cve5));
-        assert!(d(r#"{"hello":1}"#).is_err());
-        assert!(d("[]").is_err());
-        assert!(d("{}").is_err());
-        assert!(d("3").is_err());
+        let s = shape(br#"{"curl":{"CVE-1":{"releases":{}}},"x":"y"}"#).unwrap();
+        assert!(s.is_object && s.has("curl") && s.string("x") == Some("y"));
+        let entry = s.first.as_deref().and_then(|p| p.first.as_deref()).unwrap();
+        assert!(entry.is_object && entry.has("releases"));
+        assert_eq!(d(r#"{"hello":1}"#), r#"a JSON object with keys ["hello"]"#);
+        assert_eq!(d("[]"), "an empty JSON array");
+        assert_eq!(d("{}"), "an empty JSON object");
+        assert_eq!(d("3"), "a JSON scalar");
         assert!(shape(b"{\"a\":").is_err());
     }
 }

@@ -56,7 +56,7 @@ pub enum Error {
     #[error("{origin}: {message}")]
     Input { origin: Origin, message: String },
     /// The input's shape is none of the supported feed formats.
-    #[error("{origin}: unrecognised feed format ({detail}); expected OSV JSON or all.zip, Debian security tracker JSON, Alpine secdb JSON, NVD CVE API 2.0 JSON, CVE JSON 5, CISA KEV JSON or an EPSS CSV (plain or gzip)")]
+    #[error("{origin}: unrecognised feed format ({detail}); expected {expected}", expected = crate::feeds::titles())]
     UnknownFormat { origin: Origin, detail: String },
     /// A size bound was exceeded (huge file, zip bomb).
     #[error("{origin}: {message}")]

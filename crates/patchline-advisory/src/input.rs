@@ -1,11 +1,12 @@
 //! Reading feed inputs: files, directories (recursively), zip archives (osv.dev's
-//! `all.zip`) and gzip files, with the format told by content, within size bounds.
+//! `all.zip`) and gzip files, within size bounds; each document goes to the one feed of
+//! [`FEEDS`](crate::feeds::FEEDS) that recognises its content.
 //!
 //! A path named explicitly must be a feed: an unrecognised shape is an error naming it.
-//! Inside a directory or an archive, files whose names do not end in `.json`, `.csv`,
-//! `.gz` or `.zip` are skipped (READMEs, YAML originals, licences), and JSON of an
-//! unrecognised shape (a JSON schema beside the data) is skipped with a warning. Broken
-//! content of a recognised format is always an error.
+//! Inside a directory or an archive, files whose names end in none of the feeds'
+//! extensions (`.json`, `.csv`) nor `.gz` or `.zip` are skipped (READMEs, YAML originals,
+//! licences), and JSON of an unrecognised shape (a JSON schema beside the data) is skipped
+//! with a warning. Broken content of a recognised format is always an error.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -14,10 +15,8 @@ use std::path::Path;
 
 use patchline_model::vuln::{Advisory, Enrichment};
 
-use crate::detect::{self, JsonFormat};
 use crate::error::{Error, Origin, Result};
-use crate::feed::{Format, Sink};
-use crate::{alpine, cve5, debian, epss, kev, nvd, osv, parts};
+use crate::feeds::{self, Document, Feed, Format, Sink};
 
 /// Size bounds on untrusted input.
 #[derive(Clone, Debug)]
@@ -62,14 +61,14 @@ impl ImportStats {
     pub fn advisories(&self) -> usize {
         self.records
             .iter()
-            .filter(|(f, _)| is_advisory_format(**f))
+            .filter(|(f, _)| f.is_advisory())
             .map(|(_, n)| n)
             .sum()
     }
     pub fn enrichments(&self) -> usize {
         self.records
             .iter()
-            .filter(|(f, _)| !is_advisory_format(**f))
+            .filter(|(f, _)| !f.is_advisory())
             .map(|(_, n)| n)
             .sum()
     }
@@ -80,13 +79,6 @@ impl ImportStats {
             *self.records.entry(*f).or_default() += n;
         }
     }
-}
-
-fn is_advisory_format(f: Format) -> bool {
-    matches!(
-        f,
-        Format::Osv | Format::DebianTracker | Format::AlpineSecdb | Format::OsvParts
-    )
 }
 
 /// Imports a file or a directory tree into `sink`.
@@ -101,12 +93,9 @@ pub fn import_path(path: &Path, limits: &Limits, sink: &mut dyn Sink) -> Result<
     Ok(stats)
 }
 
-fn feed_like_name(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    [".json", ".csv", ".gz", ".zip"]
-        .iter()
-        .any(|ext| n.ends_with(ext))
-}
+/// Extensions of the wrappers read around feed documents (the feeds' own extensions are
+/// [`Feed::extensions`]).
+pub(crate) const CONTAINER_EXTENSIONS: &[&str] = &["gz", "zip"];
 
 fn walk(dir: &Path, limits: &Limits, sink: &mut dyn Sink, stats: &mut ImportStats) -> Result<()> {
     let mut entries = Vec::new();
@@ -126,7 +115,7 @@ fn walk(dir: &Path, limits: &Limits, sink: &mut dyn Sink, stats: &mut ImportStat
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if name.starts_with('.') || !feed_like_name(&name) {
+        if name.starts_with('.') || !feeds::feed_like_name(&name) {
             stats.skipped += 1;
             continue;
         }
@@ -190,7 +179,7 @@ fn import_file(
     if bytes.len() as u64 > limits.max_document {
         return Err(too_large_document(&origin, limits));
     }
-    import_document(&origin, &bytes, contained, true, limits, sink, stats)
+    import_document(&origin, &bytes, contained, true, limits, sink, stats).map(|_| ())
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -317,9 +306,10 @@ fn read_zip<R: Read + Seek>(
     }
     let mut total: u64 = 0;
     let mut buf = Vec::new();
-    // An osv.dev archive holds one format: once a member was OSV, the next ones are
-    // parsed as OSV directly, and only one that does not parse as OSV is probed.
-    let mut osv_seen = false;
+    // An osv.dev archive holds one format: once a member was a feed's, the next ones are
+    // offered to that feed directly (OSV parses them without probing), and only one it
+    // does not take is probed.
+    let mut last: Option<&'static dyn Feed> = None;
     for i in 0..zip.len() {
         let mut member = zip
             .by_index(i)
@@ -333,7 +323,7 @@ fn read_zip<R: Read + Seek>(
             .into_owned();
         let morigin = origin.with_member(&name);
         let leaf = name.rsplit('/').next().unwrap_or(&name);
-        if leaf.starts_with('.') || !feed_like_name(leaf) {
+        if leaf.starts_with('.') || !feeds::feed_like_name(leaf) {
             stats.skipped += 1;
             continue;
         }
@@ -383,17 +373,15 @@ fn read_zip<R: Read + Seek>(
                 "nested zip archives are not supported",
             ));
         }
-        if osv_seen {
-            if let Some(a) = osv::parse_if_osv(&morigin, &buf) {
-                sink.advisory(a?)?;
+        if let Some(feed) = last {
+            if let Some(n) = feed.parse_unprobed(&morigin, &buf, sink) {
+                let n = n?;
                 stats.documents += 1;
-                *stats.records.entry(Format::Osv).or_default() += 1;
+                *stats.records.entry(feed.format()).or_default() += n;
                 continue;
             }
         }
-        let before = stats.records.get(&Format::Osv).copied();
-        import_document(&morigin, &buf, true, true, limits, sink, stats)?;
-        osv_seen = stats.records.get(&Format::Osv).copied() != before;
+        last = import_document(&morigin, &buf, true, true, limits, sink, stats)?;
     }
     Ok(())
 }
@@ -412,6 +400,7 @@ pub fn import_bytes(
     Ok(stats)
 }
 
+/// Imports one document; returns the feed that read it (`None`: skipped as unknown).
 fn import_document(
     origin: &Origin,
     bytes: &[u8],
@@ -420,7 +409,7 @@ fn import_document(
     limits: &Limits,
     sink: &mut dyn Sink,
     stats: &mut ImportStats,
-) -> Result<()> {
+) -> Result<Option<&'static dyn Feed>> {
     if bytes.starts_with(GZIP_MAGIC) {
         if !may_gunzip {
             return Err(Error::input(origin, "gzip inside gzip is not supported"));
@@ -441,69 +430,26 @@ fn import_document(
             "a zip archive inside a gzip or zip is not supported",
         ));
     }
-    let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    let first = body.iter().copied().find(|b| !b.is_ascii_whitespace());
-    let unknown = |detail: String, sink: &mut dyn Sink, stats: &mut ImportStats| {
-        if contained {
+    let doc = Document::new(origin, bytes)?;
+    let feed = match feeds::detect(&doc) {
+        Ok(f) => f,
+        Err(detail) if contained => {
             sink.warning(
                 origin,
                 format!("skipped: not a feed this version knows ({detail})"),
             );
             stats.skipped += 1;
-            Ok(())
-        } else {
-            Err(Error::UnknownFormat {
+            return Ok(None);
+        }
+        Err(detail) => {
+            return Err(Error::UnknownFormat {
                 origin: origin.clone(),
                 detail,
             })
         }
     };
-    let (format, n) = match first {
-        Some(b'{') | Some(b'[') => {
-            let shape = detect::shape(body)
-                .map_err(|e| Error::input(origin, format!("malformed JSON: {e}")))?;
-            let jf = match detect::detect_json(&shape) {
-                Ok(f) => f,
-                Err(detail) => return unknown(detail, sink, stats),
-            };
-            match jf {
-                JsonFormat::Osv => {
-                    let a = osv::parse(origin, body)?;
-                    sink.advisory(a)?;
-                    (Format::Osv, 1)
-                }
-                JsonFormat::OsvList { wrapped } => {
-                    (Format::Osv, osv::parse_list(origin, body, wrapped, sink)?)
-                }
-                JsonFormat::DebianTracker => {
-                    (Format::DebianTracker, debian::parse(origin, body, sink)?)
-                }
-                JsonFormat::AlpineSecdb => {
-                    (Format::AlpineSecdb, alpine::parse(origin, body, sink)?)
-                }
-                JsonFormat::Nvd(layout) => (Format::Nvd, nvd::parse(origin, body, layout, sink)?),
-                JsonFormat::Cve5 => (Format::Cve5, cve5::parse(origin, body, sink)?),
-                JsonFormat::Kev => (Format::Kev, kev::parse(origin, body, sink)?),
-                JsonFormat::OsvParts => (Format::OsvParts, parts::parse(origin, body, sink)?),
-            }
-        }
-        _ if epss::looks_like(body) => (Format::Epss, epss::parse(origin, body, sink)?),
-        None => return unknown("an empty file".into(), sink, stats),
-        _ => {
-            let detail = if body.iter().take(512).any(|&b| b == 0) {
-                "binary data".to_string()
-            } else {
-                let line: String = String::from_utf8_lossy(&body[..body.len().min(60)])
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .to_string();
-                format!("text starting {line:?}")
-            };
-            return unknown(detail, sink, stats);
-        }
-    };
+    let n = feed.parse(origin, &doc, sink)?;
     stats.documents += 1;
-    *stats.records.entry(format).or_default() += n;
-    Ok(())
+    *stats.records.entry(feed.format()).or_default() += n;
+    Ok(Some(feed))
 }

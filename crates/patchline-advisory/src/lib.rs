@@ -1,24 +1,39 @@
 //! Vulnerability feeds and the local advisory database of patchline.
 //!
 //! # What it does
-//! Feed importers turn each real format into the OSV-shaped records of
-//! [`patchline_model::vuln`]: [`Advisory`](patchline_model::vuln::Advisory) (affected
-//! packages with version ranges and distro verdicts) or
-//! [`Enrichment`](patchline_model::vuln::Enrichment) (CVSS vectors, KEV, EPSS,
-//! description, keyed by CVE). [`DbWriter`] stores them in one SQLite file;
-//! [`AdvisoryDb`] reads it back for the matcher through
-//! [`AdvisoryLookup`](patchline_model::vuln::AdvisoryLookup).
+//! Feeds turn each real format into the OSV-shaped records of [`patchline_model::vuln`]:
+//! [`Advisory`](patchline_model::vuln::Advisory) (affected packages with version ranges
+//! and distro verdicts) or [`Enrichment`](patchline_model::vuln::Enrichment) (CVSS
+//! vectors, KEV, EPSS, description, keyed by CVE), handed to a [`Sink`]. [`DbWriter`]
+//! is the sink that stores them in one SQLite file; [`AdvisoryDb`] reads it back for the
+//! matcher through [`AdvisoryLookup`](patchline_model::vuln::AdvisoryLookup).
 //!
-//! | format | module | yields |
-//! |---|---|---|
-//! | OSV JSON: a record, an array, a directory tree, osv.dev `all.zip` | [`osv`] | advisories |
-//! | Debian security tracker JSON | [`debian`] | advisories (`Debian:<n>`, states) |
-//! | Alpine secdb JSON | [`alpine`] | advisories (`Alpine:<release>`) |
-//! | osv.dev vulnfeeds "parts" JSON | [`parts`] | advisories |
-//! | NVD CVE API 2.0 JSON (pages or records) | [`nvd`] | enrichment: CVSS, description |
-//! | CVE JSON 5.x | [`cve5`] | enrichment: CVSS, description |
-//! | CISA KEV JSON | [`kev`] | enrichment: KEV |
-//! | EPSS CSV, plain or gzip | [`epss`] | enrichment: EPSS |
+//! # Feeds
+//! Each feed is one module of [`feeds`] implementing the [`Feed`] trait: its name
+//! ([`Format`]), what it yields, the file extensions a directory walk reads for it, how
+//! it recognises its documents by content, how it parses them, and the official
+//! download(s) `db update` fetches for it. [`FEEDS`] lists them once; [`input`] (files,
+//! directories, gzip, `all.zip`, size bounds) and [`update`] (downloads, the default
+//! set) only iterate that table.
+//!
+//! | format | module | yields | `db update` source |
+//! |---|---|---|---|
+//! | OSV JSON: a record, an array, a directory tree, osv.dev `all.zip` | [`feeds::osv`] | advisories | `osv-<Ecosystem>` |
+//! | Debian security tracker JSON | [`feeds::debian`] | advisories (`Debian:<n>`, states) | `debian-tracker` |
+//! | Alpine secdb JSON | [`feeds::alpine`] | advisories (`Alpine:v<release>`) | - |
+//! | osv.dev vulnfeeds "parts" JSON | [`feeds::parts`] | advisories | - |
+//! | NVD CVE API 2.0 JSON (pages or records) | [`feeds::nvd`] | enrichment: CVSS, description | - |
+//! | CVE JSON 5.x | [`feeds::cve5`] | enrichment: CVSS, description | - |
+//! | CISA KEV JSON | [`feeds::kev`] | enrichment: KEV | `kev` |
+//! | EPSS CSV, plain or gzip | [`feeds::epss`] | enrichment: EPSS | `epss` |
+//!
+//! **Adding a feed**: a module in `src/feeds/` with a unit struct implementing [`Feed`],
+//! one line in [`FEEDS`], and a [`Format`] variant naming it. Its `detect` must claim its
+//! own documents and no other feed's: exactly one feed may claim a document (two claims
+//! are reported as ambiguous, never settled by table order), and the unit tests beside
+//! the table check it for a sample of every format. If a distro's advisories come from
+//! it, name its download in that distro's `feeds` in the distro registry
+//! ([`patchline_model::distro`]); a test checks that every name there is a download here.
 //!
 //! The format is told by content (zip and gzip magic, the JSON's keys, the CSV header),
 //! never by file name alone ([`input`] lists the rules and the size bounds on untrusted
@@ -29,33 +44,30 @@
 //!   (`DEBIAN-CVE-2023-38545`, `ALPINE-CVE-…`) with the CVE as an alias; OSV records
 //!   whose id embeds a CVE (`UBUNTU-CVE-…`) get it as an alias, and OSV `upstream` ids
 //!   count as aliases, so the matcher can merge and enrich them.
-//! - Ecosystems are stored as OSV spells them, except Ubuntu's `:LTS` suffix
-//!   ([`normalize_ecosystem`]). Unknown ecosystems are stored, not rejected (OSV adds new
-//!   ones); only structurally broken records are errors.
+//! - Distro facts come from the distro registry ([`patchline_model::distro`]), not from
+//!   tables here: Debian code names, Alpine's ecosystem spelling, and the ecosystems
+//!   stored as OSV spells them except Ubuntu's `:LTS` suffix
+//!   ([`Registry::normalize_ecosystem`](patchline_model::distro::Registry::normalize_ecosystem)).
+//!   Unknown ecosystems are stored, not rejected (OSV adds new ones); only structurally
+//!   broken records are errors.
 //! - Package lookups compare PyPI names after PEP 503 normalisation, every other
-//!   ecosystem exactly ([`normalize_package`]).
+//!   ecosystem exactly ([`normalize_package`](patchline_model::ecosystem::normalize_package)).
 //! - The database records each source's URL, fetch time, ETag/Last-Modified and counts;
 //!   re-importing a source replaces its records ([`db`] documents the schema and the
 //!   merge rules). Writes build a new file and rename it into place.
 //! - `db update` ([`update`]) downloads with conditional and resumable requests from the
-//!   official URLs or a mirror; the default database path is [`default_path`].
+//!   official URLs or a mirror; by default the sources the distro registry names for the
+//!   distros patchline scans, plus KEV and EPSS ([`update::default_source_names`]); the
+//!   default database path is [`default_path`].
 //! - A scan warns when the database is older than [`DEFAULT_MAX_AGE`] (7 days: a weekly
 //!   mirror sync, the usual air-gapped cadence, stays quiet; anything older is stale
 //!   enough to miss a whole week of advisories); see [`staleness_warning`].
 
-pub mod alpine;
-pub mod cve5;
 pub mod db;
-pub mod debian;
 mod detect;
-pub mod epss;
 pub mod error;
-pub mod feed;
+pub mod feeds;
 pub mod input;
-pub mod kev;
-pub mod nvd;
-pub mod osv;
-pub mod parts;
 pub mod update;
 mod util;
 
@@ -67,9 +79,8 @@ pub use db::{
     SCHEMA_VERSION,
 };
 pub use error::{Error, Origin, Result};
-pub use feed::{Collected, Format, Sink};
+pub use feeds::{Collected, Feed, Format, Sink, FEEDS};
 pub use input::{import_bytes, import_path, ImportStats, Limits};
-pub use util::{normalize_ecosystem, normalize_package};
 
 /// Age past which a scan warns that the database is stale.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);

@@ -1,6 +1,10 @@
 //! `patchline db update`: downloading the configured feeds and swapping in a new database.
 //!
-//! Each source is one URL ([`builtin_sources`]). A download is conditional (the ETag and
+//! Each source is one URL: the feeds' downloads ([`builtin_sources`]) or `NAME=URL`.
+//! Without `--source`, the default set ([`default_source_names`]) is fetched: the feeds
+//! the distro registry names for the distros patchline scans, plus KEV and EPSS.
+//!
+//! Every download follows the same rules, on every run: it is conditional (the ETag and
 //! Last-Modified of the previous download are sent as `If-None-Match` /
 //! `If-Modified-Since`; a 304 keeps the source's records and moves its `fetched_at`) and
 //! resumable (the body goes to `<downloads>/<source>.part`; a later run asks for the rest
@@ -23,48 +27,13 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use patchline_model::distro::Registry;
 use serde::{Deserialize, Serialize};
 
 use crate::db::{DbWriter, SourceMeta};
 use crate::error::{Error, Result};
+use crate::feeds::{Yields, FEEDS};
 use crate::input::{import_path, ImportStats, Limits};
-
-/// The osv.dev bucket that serves `<Ecosystem>/all.zip`.
-pub const OSV_BUCKET: &str = "https://osv-vulnerabilities.storage.googleapis.com";
-/// The Debian security tracker's JSON export.
-pub const DEBIAN_TRACKER_URL: &str = "https://security-tracker.debian.org/tracker/data/json";
-/// CISA's KEV catalog.
-pub const KEV_URL: &str =
-    "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json";
-/// FIRST's current EPSS scores (redirects to the dated file).
-pub const EPSS_URL: &str = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz";
-
-/// osv.dev ecosystems fetched by default, then those available on request.
-const OSV_DEFAULT: &[&str] = &[
-    "Alpine",
-    "Ubuntu",
-    "AlmaLinux",
-    "Rocky Linux",
-    "PyPI",
-    "npm",
-    "Go",
-    "crates.io",
-    "Maven",
-    "RubyGems",
-    "NuGet",
-    "Packagist",
-];
-const OSV_OPTIONAL: &[&str] = &[
-    "Debian",
-    "Red Hat",
-    "SUSE",
-    "openSUSE",
-    "Wolfi",
-    "Chainguard",
-    "Hex",
-    "Pub",
-    "Linux",
-];
 
 /// A downloadable source.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -75,32 +44,44 @@ pub struct FeedSource {
     pub default: bool,
 }
 
-/// The built-in sources. Debian comes from the security tracker by default (it carries
-/// the no-DSA / unimportant verdicts osv.dev's Debian records lack); `osv-Debian` can be
-/// added with `--source osv-Debian`.
+/// The built-in sources: every feed's [`downloads`](crate::feeds::Feed::downloads), in
+/// [`FEEDS`] order, each marked whether [`default_source_names`] has it.
 pub fn builtin_sources() -> Vec<FeedSource> {
-    let mut v = Vec::new();
-    for (list, default) in [(OSV_DEFAULT, true), (OSV_OPTIONAL, false)] {
-        for eco in list {
-            v.push(FeedSource {
-                name: format!("osv-{eco}"),
-                url: format!("{OSV_BUCKET}/{}/all.zip", eco.replace(' ', "%20")),
-                default,
-            });
+    let default = default_source_names();
+    FEEDS
+        .iter()
+        .flat_map(|f| f.downloads())
+        .map(|d| FeedSource {
+            default: default.contains(&d.name),
+            name: d.name,
+            url: d.url,
+        })
+        .collect()
+}
+
+/// What `db update` fetches without `--source`, the one place that decides it: the feeds
+/// of every distro in the built-in registry (see [`default_source_names_for`]).
+pub fn default_source_names() -> Vec<String> {
+    default_source_names_for(Registry::builtin())
+}
+
+/// Every source the matcher can use for the distros of `registry` and no more: the
+/// registry's feeds (`debian-tracker`, `osv-Ubuntu`, …), then the downloads of the
+/// enrichment feeds (KEV, EPSS: they rate findings of every distro). Language
+/// ecosystems' OSV sources (`osv-PyPI`, …) are not in it while patchline does not
+/// inventory language packages; they stay selectable by name, as does `osv-Debian`
+/// (Debian comes from the security tracker, which has the no-DSA / unimportant verdicts
+/// osv.dev's Debian records lack).
+pub fn default_source_names_for(registry: &Registry) -> Vec<String> {
+    let mut names: Vec<String> = registry.feeds().iter().map(|f| f.to_string()).collect();
+    for feed in FEEDS.iter().filter(|f| f.yields() == Yields::Enrichment) {
+        for d in feed.downloads() {
+            if !names.contains(&d.name) {
+                names.push(d.name);
+            }
         }
     }
-    for (name, url) in [
-        ("debian-tracker", DEBIAN_TRACKER_URL),
-        ("kev", KEV_URL),
-        ("epss", EPSS_URL),
-    ] {
-        v.push(FeedSource {
-            name: name.into(),
-            url: url.into(),
-            default: true,
-        });
-    }
-    v
+    names
 }
 
 /// Resolves `--source` arguments: built-in names, or `NAME=URL` for a custom feed (any
@@ -650,5 +631,65 @@ mod tests {
         let s = resolve_sources(&["osv-Debian".into(), "x=https://h/p".into()]).unwrap();
         assert_eq!(s.len(), 2);
         assert!(resolve_sources(&["nope".into()]).is_err());
+    }
+
+    #[test]
+    fn default_set_is_the_registry_feeds_plus_enrichment() {
+        let registry: Vec<String> = Registry::builtin()
+            .feeds()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut expected = registry.clone();
+        expected.extend(["kev".to_string(), "epss".to_string()]);
+        assert_eq!(default_source_names(), expected);
+        // What `db update` fetches without --source is exactly that set.
+        let mut fetched: Vec<String> = resolve_sources(&[])
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        fetched.sort();
+        expected.sort();
+        assert_eq!(fetched, expected);
+        // One vocabulary: every feed a distro names is a built-in source.
+        let all = builtin_sources();
+        for name in &registry {
+            assert!(
+                all.iter().any(|s| &s.name == name),
+                "the distro registry names feed {name:?}, which is no source of patchline-advisory"
+            );
+        }
+    }
+
+    #[test]
+    fn language_ecosystems_are_selectable_but_not_default() {
+        let all = builtin_sources();
+        for lang in patchline_model::ecosystem::LANGUAGES {
+            let name = format!("osv-{}", lang.osv);
+            let src = all.iter().find(|s| s.name == name);
+            assert!(src.is_some_and(|s| !s.default), "{name}: {src:?}");
+            assert_eq!(
+                resolve_sources(std::slice::from_ref(&name)).unwrap()[0].name,
+                name
+            );
+        }
+        // No NVD download: its API serves no bulk file.
+        assert!(!all.iter().any(|s| s.name.contains("nvd")));
+    }
+
+    #[test]
+    fn a_distro_added_to_the_registry_adds_its_feed() {
+        use patchline_model::distro::{defaults, Spec};
+        static EXTRA: Spec = Spec {
+            id: "example",
+            feeds: &["osv-Debian", "debian-tracker"],
+            ..defaults::DPKG
+        };
+        let reg = Registry::builtin().with(&EXTRA);
+        let names = default_source_names_for(&reg);
+        assert_eq!(names.iter().filter(|n| *n == "debian-tracker").count(), 1);
+        assert!(names.iter().any(|n| n == "osv-Debian"));
+        assert!(!default_source_names().iter().any(|n| n == "osv-Debian"));
     }
 }

@@ -1,6 +1,5 @@
 //! Small helpers shared by the importers.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use patchline_model::vuln::SeverityScore;
@@ -90,44 +89,6 @@ pub(crate) fn push_unique_severity(list: &mut Vec<SeverityScore>, s: SeveritySco
 pub(crate) fn push_unique(list: &mut Vec<String>, s: &str) {
     if !list.iter().any(|x| x == s) {
         list.push(s.to_string());
-    }
-}
-
-/// The ecosystem string patchline stores and looks up. Ubuntu's OSV feed writes
-/// `Ubuntu:22.04:LTS` (and `Ubuntu:Pro:18.04:LTS`) where every other producer, and the
-/// matcher, say `Ubuntu:22.04`: the `:LTS` marker is dropped so one spelling matches.
-pub fn normalize_ecosystem(ecosystem: &str) -> Cow<'_, str> {
-    match ecosystem.strip_suffix(":LTS") {
-        Some(base) if ecosystem.starts_with("Ubuntu:") => Cow::Owned(base.to_string()),
-        _ => Cow::Borrowed(ecosystem),
-    }
-}
-
-/// The package key of the (ecosystem, package) index. PyPI names compare after PEP 503
-/// normalisation (`Jinja2` = `jinja2`, `zope.interface` = `zope-interface`); every other
-/// ecosystem compares names exactly.
-pub fn normalize_package<'a>(ecosystem: &str, name: &'a str) -> Cow<'a, str> {
-    if ecosystem == "PyPI" || ecosystem.starts_with("PyPI:") {
-        let mut out = String::with_capacity(name.len());
-        let mut in_sep = false;
-        for c in name.chars() {
-            if c == '-' || c == '_' || c == '.' {
-                if !in_sep {
-                    out.push('-');
-                }
-                in_sep = true;
-            } else {
-                out.extend(c.to_lowercase());
-                in_sep = false;
-            }
-        }
-        if out == name {
-            Cow::Borrowed(name)
-        } else {
-            Cow::Owned(out)
-        }
-    } else {
-        Cow::Borrowed(name)
     }
 }
 
@@ -225,20 +186,5 @@ mod tests {
         );
         assert_eq!(embedded_cve("CVE-2023-38545"), None);
         assert_eq!(embedded_cve("GHSA-CVE-x"), None);
-    }
-
-    #[test]
-    fn normalisation() {
-        assert_eq!(normalize_ecosystem("Ubuntu:22.04:LTS"), "Ubuntu:22.04");
-        assert_eq!(
-            normalize_ecosystem("Ubuntu:Pro:18.04:LTS"),
-            "Ubuntu:Pro:18.04"
-        );
-        assert_eq!(normalize_ecosystem("Debian:12"), "Debian:12");
-        assert_eq!(
-            normalize_package("PyPI", "Zope.Interface__x"),
-            "zope-interface-x"
-        );
-        assert_eq!(normalize_package("npm", "Foo_Bar"), "Foo_Bar");
     }
 }

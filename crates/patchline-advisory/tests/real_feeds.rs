@@ -577,3 +577,57 @@ fn nvd_single_records_and_rejected_cve5() {
     let c = collect(&rejected);
     assert!(c.enrichments.is_empty() && c.warnings.is_empty());
 }
+
+/// Every real sample is claimed by exactly the feed of its directory, and the files
+/// beside them that are no feed (a JSON schema, a CSV of test outcomes) by none: the
+/// feeds' detectors never overlap on real data.
+#[test]
+fn every_real_sample_is_claimed_by_exactly_one_feed() {
+    let Some(d) = data() else { return };
+    let expected_for = |rel: &str| -> Option<Format> {
+        let dir = rel.split('/').take(2).collect::<Vec<_>>().join("/");
+        Some(match dir.as_str() {
+            _ if rel.ends_with("_schema.json") || rel.ends_with(".csv") => return None,
+            _ if rel.starts_with("osv/") => Format::Osv,
+            "feeds/debian-tracker" => Format::DebianTracker,
+            "feeds/alpine-secdb" => Format::AlpineSecdb,
+            "feeds/osvdev-vulnfeeds-parts" => Format::OsvParts,
+            "feeds/nvd" => Format::Nvd,
+            "feeds/cve5" => Format::Cve5,
+            "feeds/kev" => Format::Kev,
+            other => panic!("{rel}: no expectation for directory {other}"),
+        })
+    };
+    let mut stack = vec![d.join("feeds"), d.join("osv")];
+    let mut seen = BTreeMap::<Option<Format>, usize>::new();
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if !(name.ends_with(".json") || name.ends_with(".csv")) {
+                continue;
+            }
+            let rel = p.strip_prefix(&d).unwrap().to_string_lossy().into_owned();
+            let got = patchline_advisory::feeds::claimants(&name, &std::fs::read(&p).unwrap())
+                .unwrap_or_else(|e| panic!("{rel}: {e}"));
+            let want = expected_for(&rel);
+            assert_eq!(got, want.into_iter().collect::<Vec<_>>(), "{rel}");
+            *seen.entry(want).or_default() += 1;
+        }
+    }
+    for f in [
+        Format::Osv,
+        Format::DebianTracker,
+        Format::AlpineSecdb,
+        Format::OsvParts,
+        Format::Nvd,
+        Format::Cve5,
+        Format::Kev,
+    ] {
+        assert!(seen.get(&Some(f)).is_some_and(|n| *n > 0), "{f}: no sample");
+    }
+}

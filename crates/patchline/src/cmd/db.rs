@@ -20,8 +20,10 @@ pub enum Command {
     /// Download the sources and update the database (conditional, resumable, atomic).
     ///
     /// Fetches osv.dev per-ecosystem zips, the Debian security tracker, CISA KEV and EPSS
-    /// from their official URLs or a mirror. A failing source keeps its previous data;
-    /// the new database replaces the old one in one rename.
+    /// from their official URLs or a mirror. By default: the advisory sources of every
+    /// distro patchline scans, plus KEV and EPSS (`patchline db sources` marks them);
+    /// other sources (language ecosystems, osv-Debian) by --source. A failing source
+    /// keeps its previous data; the new database replaces the old one in one rename.
     Update(UpdateArgs),
     /// Show the database's sources, record counts, fetch times and age.
     Status(StatusArgs),
@@ -70,7 +72,7 @@ pub struct UpdateArgs {
     #[arg(long, env = "PATCHLINE_DB_MIRROR", value_name = "URL")]
     pub mirror: Option<String>,
     /// Sources to update (repeatable): a name from `patchline db sources`, or NAME=URL
-    /// for a feed of your own [default: the default set].
+    /// for a feed of your own [default: the distros' sources, KEV and EPSS].
     #[arg(long = "source", value_name = "NAME")]
     pub sources: Vec<String>,
     /// Rebuild from an empty database (drops sources not updated in this run).

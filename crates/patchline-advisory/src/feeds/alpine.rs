@@ -4,7 +4,8 @@
 //!
 //! One [`Advisory`] per vulnerability id, named like osv.dev names its Alpine records
 //! (`ALPINE-CVE-2018-1333`, alias `CVE-2018-1333`); each (package, fixed version) is an
-//! `affected` entry in ecosystem `Alpine:<distroversion>` with range introduced 0, fixed
+//! `affected` entry in the ecosystem the distro registry names for the `distroversion`
+//! ([`secdb_ecosystem`]: `v3.11` → `Alpine:v3.11`) with range introduced 0, fixed
 //! V and state `Fixed`. The fixed version `0` means the package was never affected
 //! (`NotAffected`, no range). A secfix line may hold several ids and free text
 //! (`CVE-2019-1234 CVE-2019-5678`, `XSA-123`, `CVE-2017-1000082 (systemd)`): every id in
@@ -16,9 +17,34 @@ use patchline_model::vuln::{Advisory, Affected, DistroState, Event, Range, Range
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+use patchline_model::distro::alpine::secdb_ecosystem;
+
+use super::{Document, Feed, Format, Sink, Yields};
 use crate::error::{json_error, Origin, Result};
-use crate::feed::{Format, Sink};
 use crate::util::{ids_in_text, nullable, shown};
+
+/// Alpine's secdb. No built-in download: `db update` takes Alpine from osv.dev
+/// (`osv-Alpine`, built from the same secdb); import secdb files with `db import`.
+pub struct SecdbFeed;
+
+impl Feed for SecdbFeed {
+    fn format(&self) -> Format {
+        Format::AlpineSecdb
+    }
+    fn title(&self) -> &'static str {
+        "Alpine secdb JSON"
+    }
+    fn yields(&self) -> Yields {
+        Yields::Advisories
+    }
+    fn detect(&self, doc: &Document<'_>) -> bool {
+        doc.json()
+            .is_some_and(|s| s.is_object && s.has("distroversion") && s.has("packages"))
+    }
+    fn parse(&self, origin: &Origin, doc: &Document<'_>, sink: &mut dyn Sink) -> Result<usize> {
+        parse(origin, doc.bytes(), sink)
+    }
+}
 
 #[derive(Deserialize)]
 struct Secdb {
@@ -107,7 +133,7 @@ fn packages<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PkgEntry>, D::Error> 
     d.deserialize_any(V)
 }
 
-pub(crate) fn parse(origin: &Origin, bytes: &[u8], sink: &mut dyn Sink) -> Result<usize> {
+fn parse(origin: &Origin, bytes: &[u8], sink: &mut dyn Sink) -> Result<usize> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let db: Secdb = serde_path_to_error::deserialize(&mut de)
         .map_err(|e| json_error(origin, "Alpine secdb JSON", e))?;
@@ -121,7 +147,7 @@ pub(crate) fn parse(origin: &Origin, bytes: &[u8], sink: &mut dyn Sink) -> Resul
             ),
         ));
     }
-    let ecosystem = format!("Alpine:{release}");
+    let ecosystem = secdb_ecosystem(release);
     let _ = db.reponame;
     let mut out: BTreeMap<String, Advisory> = BTreeMap::new();
     for (i, entry) in db.packages.into_iter().enumerate() {

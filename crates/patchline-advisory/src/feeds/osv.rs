@@ -1,6 +1,6 @@
 //! OSV JSON (<https://ossf.github.io/osv-schema/>): single records, arrays of records, and
 //! the members of osv.dev's per-ecosystem `all.zip` (the zip itself is opened by
-//! [`crate::input`]).
+//! [`crate::input`]); downloaded from osv.dev's bucket as `osv-<Ecosystem>` sources.
 //!
 //! What is kept: id, aliases (plus `upstream`, and the CVE inside a distro id such as
 //! `UBUNTU-CVE-2023-38545`, so the matcher can merge and enrich them), summary, details,
@@ -19,12 +19,113 @@
 use patchline_model::vuln::{Advisory, Affected, Event, Range, RangeKind, SeverityScore};
 use serde::Deserialize;
 
+use patchline_model::distro::Registry;
+
+use super::{Document, Download, Feed, Format, Sink, Yields};
+use crate::detect::Shape;
 use crate::error::{json_error, Error, Origin, Result};
-use crate::feed::{Format, Sink};
 use crate::util::{
-    check_id, cvss_kind, embedded_cve, lenient_str, normalize_ecosystem, nullable, push_unique,
-    push_unique_severity, shown,
+    check_id, cvss_kind, embedded_cve, lenient_str, nullable, push_unique, push_unique_severity,
+    shown,
 };
+
+/// The osv.dev bucket that serves `<Ecosystem>/all.zip`.
+pub const OSV_BUCKET: &str = "https://osv-vulnerabilities.storage.googleapis.com";
+
+/// The osv.dev ecosystems `db update` can download, each as the source `osv-<Ecosystem>`
+/// (whether one is fetched by default is [`crate::update::default_source_names`]'s call).
+pub const ECOSYSTEMS: &[&str] = &[
+    "Alpine",
+    "Ubuntu",
+    "AlmaLinux",
+    "Rocky Linux",
+    "PyPI",
+    "npm",
+    "Go",
+    "crates.io",
+    "Maven",
+    "RubyGems",
+    "NuGet",
+    "Packagist",
+    "Debian",
+    "Red Hat",
+    "SUSE",
+    "openSUSE",
+    "Wolfi",
+    "Chainguard",
+    "Hex",
+    "Pub",
+    "Linux",
+];
+
+/// OSV records: one, a JSON array of them, or `{"vulns": [...]}` (the osv.dev API).
+pub struct OsvFeed;
+
+impl Feed for OsvFeed {
+    fn format(&self) -> Format {
+        Format::Osv
+    }
+    fn title(&self) -> &'static str {
+        "OSV JSON or all.zip"
+    }
+    fn yields(&self) -> Yields {
+        Yields::Advisories
+    }
+    fn detect(&self, doc: &Document<'_>) -> bool {
+        let Some(s) = doc.json() else {
+            return false;
+        };
+        if s.is_array {
+            return s.first.as_deref().is_some_and(looks_osv);
+        }
+        looks_osv(s) || is_api_answer(s)
+    }
+    fn parse(&self, origin: &Origin, doc: &Document<'_>, sink: &mut dyn Sink) -> Result<usize> {
+        match doc.json() {
+            Some(s) if s.is_array => parse_list(origin, doc.bytes(), false, sink),
+            Some(s) if !looks_osv(s) && is_api_answer(s) => {
+                parse_list(origin, doc.bytes(), true, sink)
+            }
+            _ => {
+                sink.advisory(parse(origin, doc.bytes())?)?;
+                Ok(1)
+            }
+        }
+    }
+    fn parse_unprobed(
+        &self,
+        origin: &Origin,
+        bytes: &[u8],
+        sink: &mut dyn Sink,
+    ) -> Option<Result<usize>> {
+        let advisory = match parse_if_osv(origin, bytes)? {
+            Ok(a) => a,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(sink.advisory(advisory).map(|_| 1))
+    }
+    fn downloads(&self) -> Vec<Download> {
+        ECOSYSTEMS
+            .iter()
+            .map(|eco| Download {
+                name: format!("osv-{eco}"),
+                url: format!("{OSV_BUCKET}/{}/all.zip", eco.replace(' ', "%20")),
+            })
+            .collect()
+    }
+}
+
+/// An OSV record: an `id` and what only OSV has among the feeds.
+fn looks_osv(s: &Shape) -> bool {
+    s.is_object
+        && s.has("id")
+        && (s.has("affected") || s.has("modified") || s.has("schema_version") || s.has("withdrawn"))
+}
+
+/// The osv.dev API's answer, `{"vulns": [...]}` (with at most a `next_page_token`).
+fn is_api_answer(s: &Shape) -> bool {
+    s.is_object && s.has("vulns") && s.keys.len() <= 2
+}
 
 #[derive(Deserialize)]
 pub(crate) struct RawOsv {
@@ -136,7 +237,7 @@ pub fn parse(origin: &Origin, bytes: &[u8]) -> Result<Advisory> {
 /// is faster) and has what only OSV has among the supported formats (`modified` or
 /// `affected`); `None` means "probe it": not OSV, or broken in a way the slow path will
 /// explain.
-pub(crate) fn parse_if_osv(origin: &Origin, bytes: &[u8]) -> Option<Result<Advisory>> {
+fn parse_if_osv(origin: &Origin, bytes: &[u8]) -> Option<Result<Advisory>> {
     let raw: RawOsv = serde_json::from_slice(bytes).ok()?;
     if raw.modified.is_none() && raw.affected.is_empty() {
         return None;
@@ -145,12 +246,7 @@ pub(crate) fn parse_if_osv(origin: &Origin, bytes: &[u8]) -> Option<Result<Advis
 }
 
 /// Parses a JSON array of OSV records (or `{"vulns": [...]}`, the osv.dev API's answer).
-pub(crate) fn parse_list(
-    origin: &Origin,
-    bytes: &[u8],
-    wrapped: bool,
-    sink: &mut dyn Sink,
-) -> Result<usize> {
+fn parse_list(origin: &Origin, bytes: &[u8], wrapped: bool, sink: &mut dyn Sink) -> Result<usize> {
     #[derive(Deserialize)]
     struct Api {
         vulns: Vec<RawOsv>,
@@ -232,7 +328,9 @@ fn convert(origin: &Origin, raw: RawOsv, index: Option<usize>) -> Result<Advisor
                 "is empty".into(),
             ));
         }
-        let ecosystem = normalize_ecosystem(&pkg.ecosystem).into_owned();
+        let ecosystem = Registry::builtin()
+            .normalize_ecosystem(&pkg.ecosystem)
+            .into_owned();
         let mut ranges = Vec::with_capacity(a.ranges.len());
         for (j, r) in a.ranges.into_iter().enumerate() {
             let kind = match r.kind.as_str() {
@@ -298,7 +396,7 @@ fn convert(origin: &Origin, raw: RawOsv, index: Option<usize>) -> Result<Advisor
                 );
             }
             if let Some(u) = &spec.urgency {
-                if let Some(score) = crate::debian::urgency_score(u) {
+                if let Some(score) = super::debian::urgency_score(u) {
                     let kind = if vendor.is_empty() {
                         "Debian".into()
                     } else {

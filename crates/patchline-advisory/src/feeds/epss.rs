@@ -12,18 +12,54 @@
 
 use patchline_model::vuln::{Enrichment, Epss};
 
+use super::{Document, Download, Feed, Format, Sink, Yields};
 use crate::error::{Origin, Result};
-use crate::feed::{Format, Sink};
 use crate::util::{check_id, shown};
 
+/// FIRST's current EPSS scores (redirects to the dated file), the default source `epss`.
+pub const EPSS_URL: &str = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz";
+
+/// The daily EPSS scores.
+pub struct EpssFeed;
+
+impl Feed for EpssFeed {
+    fn format(&self) -> Format {
+        Format::Epss
+    }
+    fn title(&self) -> &'static str {
+        "an EPSS CSV (plain or gzip)"
+    }
+    fn yields(&self) -> Yields {
+        Yields::Enrichment
+    }
+    fn extensions(&self) -> &'static [&'static str] {
+        &["csv"]
+    }
+    fn detect(&self, doc: &Document<'_>) -> bool {
+        doc.json().is_none() && looks_like(doc.bytes())
+    }
+    fn parse(&self, origin: &Origin, doc: &Document<'_>, sink: &mut dyn Sink) -> Result<usize> {
+        parse(origin, doc.bytes(), sink)
+    }
+    fn enrichment_rank(&self) -> u8 {
+        3
+    }
+    fn downloads(&self) -> Vec<Download> {
+        vec![Download {
+            name: Format::Epss.as_str().into(),
+            url: EPSS_URL.into(),
+        }]
+    }
+}
+
 /// True when `text` starts like an EPSS file.
-pub(crate) fn looks_like(text: &[u8]) -> bool {
+fn looks_like(text: &[u8]) -> bool {
     let first = text.split(|&b| b == b'\n').next().unwrap_or(&[]);
     let first = String::from_utf8_lossy(first).to_ascii_lowercase();
     first.starts_with("#model_version") || first.replace(' ', "").starts_with("cve,epss")
 }
 
-pub(crate) fn parse(origin: &Origin, bytes: &[u8], sink: &mut dyn Sink) -> Result<usize> {
+fn parse(origin: &Origin, bytes: &[u8], sink: &mut dyn Sink) -> Result<usize> {
     let bad = |line: u64, msg: String| crate::Error::input(origin, format!("line {line}: {msg}"));
     let mut body = bytes;
     let mut date = None;

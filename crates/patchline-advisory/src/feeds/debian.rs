@@ -5,7 +5,10 @@
 //!
 //! One [`Advisory`] per tracker id, named like osv.dev names its Debian records
 //! (`DEBIAN-CVE-2023-38545`, alias `CVE-2023-38545`), with one `affected` entry per
-//! (source package, release). The ecosystem is `Debian:<number>` from [`RELEASES`].
+//! (source package, release). The ecosystem is `Debian:<number>`, the release the
+//! distro registry gives the tracker's code name
+//! ([`tracker_release`]); a code name
+//! it does not know is kept as is (`Debian:<codename>`) with a warning.
 //!
 //! | tracker | patchline |
 //! |---|---|
@@ -25,25 +28,53 @@ use patchline_model::vuln::{
 };
 use serde::Deserialize;
 
+use patchline_model::distro::debian::tracker_release;
+
+use super::{Document, Download, Feed, Format, Sink, Yields};
 use crate::error::{json_error, Origin, Result};
-use crate::feed::{Format, Sink};
 use crate::util::{check_id, lenient_str, nullable, shown};
 
-/// Debian codename → release number, as OSV's `Debian:<n>` ecosystems spell it. `sid`
-/// (unstable) keeps its name; the codename of a release not in this table is kept as
-/// is (`Debian:<codename>`) with a warning.
-pub const RELEASES: &[(&str, &str)] = &[
-    ("wheezy", "7"),
-    ("jessie", "8"),
-    ("stretch", "9"),
-    ("buster", "10"),
-    ("bullseye", "11"),
-    ("bookworm", "12"),
-    ("trixie", "13"),
-    ("forky", "14"),
-    ("duke", "15"),
-    ("sid", "sid"),
-];
+/// The tracker's JSON export, the default source `debian-tracker`.
+pub const TRACKER_URL: &str = "https://security-tracker.debian.org/tracker/data/json";
+
+/// The Debian security tracker: the only Debian feed with the no-DSA / unimportant
+/// verdicts (osv.dev's Debian records lack them).
+pub struct TrackerFeed;
+
+impl Feed for TrackerFeed {
+    fn format(&self) -> Format {
+        Format::DebianTracker
+    }
+    fn title(&self) -> &'static str {
+        "Debian security tracker JSON"
+    }
+    fn yields(&self) -> Yields {
+        Yields::Advisories
+    }
+    /// `{package: {id: {releases: …, description: …}}}`: told by the first entry.
+    fn detect(&self, doc: &Document<'_>) -> bool {
+        let Some(s) = doc.json() else {
+            return false;
+        };
+        let Some(pkg) = s.first.as_deref().filter(|_| s.is_object) else {
+            return false;
+        };
+        pkg.is_object
+            && pkg
+                .first
+                .as_deref()
+                .is_some_and(|e| e.is_object && (e.has("releases") || e.has("description")))
+    }
+    fn parse(&self, origin: &Origin, doc: &Document<'_>, sink: &mut dyn Sink) -> Result<usize> {
+        parse(origin, doc.bytes(), sink)
+    }
+    fn downloads(&self) -> Vec<Download> {
+        vec![Download {
+            name: Format::DebianTracker.as_str().into(),
+            url: TRACKER_URL.into(),
+        }]
+    }
+}
 
 type Tracker = BTreeMap<String, BTreeMap<String, TrackerEntry>>;
 
@@ -76,7 +107,7 @@ pub(crate) fn urgency_score(urgency: &str) -> Option<String> {
     }
 }
 
-pub(crate) fn parse(origin: &Origin, bytes: &[u8], sink: &mut dyn Sink) -> Result<usize> {
+fn parse(origin: &Origin, bytes: &[u8], sink: &mut dyn Sink) -> Result<usize> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let tracker: Tracker = serde_path_to_error::deserialize(&mut de)
         .map_err(|e| json_error(origin, "Debian security tracker JSON", e))?;
@@ -108,8 +139,8 @@ pub(crate) fn parse(origin: &Origin, bytes: &[u8], sink: &mut dyn Sink) -> Resul
                 ..Advisory::default()
             });
             for (codename, rel) in entry.releases {
-                let release = match RELEASES.iter().find(|(c, _)| *c == codename) {
-                    Some((_, n)) => (*n).to_string(),
+                let release = match tracker_release(&codename) {
+                    Some(n) => n.to_string(),
                     None => {
                         *unknown_codenames.entry(codename.clone()).or_default() += 1;
                         codename.clone()

@@ -9,10 +9,38 @@
 use patchline_model::vuln::{Enrichment, SeverityScore};
 use serde::Deserialize;
 
+use super::nvd::{english, LangString};
+use super::{Document, Feed, Format, Sink, Yields};
 use crate::error::{json_error, Origin, Result};
-use crate::feed::{Format, Sink};
-use crate::nvd::{english, LangString};
 use crate::util::{check_id, nullable};
+
+/// CVE records as the CVE Program publishes them. No built-in download (cvelistV5 is a
+/// git repository); import records or a directory of them with `db import`.
+pub struct Cve5Feed;
+
+impl Feed for Cve5Feed {
+    fn format(&self) -> Format {
+        Format::Cve5
+    }
+    fn title(&self) -> &'static str {
+        "CVE JSON 5"
+    }
+    fn yields(&self) -> Yields {
+        Yields::Enrichment
+    }
+    fn detect(&self, doc: &Document<'_>) -> bool {
+        doc.json().is_some_and(|s| {
+            s.is_object && (s.has("cveMetadata") || s.string("dataType") == Some("CVE_RECORD"))
+        })
+    }
+    fn parse(&self, origin: &Origin, doc: &Document<'_>, sink: &mut dyn Sink) -> Result<usize> {
+        parse(origin, doc.bytes(), sink)
+    }
+    /// The CNA's own (and CISA ADP's) vectors: after NVD's.
+    fn enrichment_rank(&self) -> u8 {
+        1
+    }
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,7 +91,7 @@ struct Vector {
 }
 
 /// Returns 1 when the record was imported, 0 when it was skipped (rejected).
-pub(crate) fn parse(origin: &Origin, bytes: &[u8], sink: &mut dyn Sink) -> Result<usize> {
+fn parse(origin: &Origin, bytes: &[u8], sink: &mut dyn Sink) -> Result<usize> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let rec: Record = serde_path_to_error::deserialize(&mut de)
         .map_err(|e| json_error(origin, "CVE JSON 5 record", e))?;

@@ -12,9 +12,38 @@
 use patchline_model::vuln::{Advisory, Affected, Event, Range, RangeKind, SeverityScore};
 use serde::Deserialize;
 
+use patchline_model::distro::Registry;
+
+use super::{Document, Feed, Format, Sink, Yields};
 use crate::error::{json_error, Origin, Result};
-use crate::feed::{Format, Sink};
 use crate::util::{check_id, embedded_cve, lenient_str, nullable, shown};
+
+/// osv.dev's intermediate files; no download (they are not published as a feed).
+pub struct PartsFeed;
+
+impl Feed for PartsFeed {
+    fn format(&self) -> Format {
+        Format::OsvParts
+    }
+    fn title(&self) -> &'static str {
+        "osv.dev vulnfeeds parts JSON"
+    }
+    fn yields(&self) -> Yields {
+        Yields::Advisories
+    }
+    /// A JSON array whose first element has `pkg_name` or `fixed_version`.
+    fn detect(&self, doc: &Document<'_>) -> bool {
+        doc.json().is_some_and(|s| {
+            s.is_array
+                && s.first
+                    .as_deref()
+                    .is_some_and(|f| f.is_object && (f.has("pkg_name") || f.has("fixed_version")))
+        })
+    }
+    fn parse(&self, origin: &Origin, doc: &Document<'_>, sink: &mut dyn Sink) -> Result<usize> {
+        parse(origin, doc.bytes(), sink)
+    }
+}
 
 #[derive(Deserialize)]
 struct Part {
@@ -68,7 +97,7 @@ fn id_from_name(origin: &Origin) -> Result<String> {
     Ok(id.to_string())
 }
 
-pub(crate) fn parse(origin: &Origin, bytes: &[u8], sink: &mut dyn Sink) -> Result<usize> {
+fn parse(origin: &Origin, bytes: &[u8], sink: &mut dyn Sink) -> Result<usize> {
     let id = id_from_name(origin)?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parts: Vec<Part> = serde_path_to_error::deserialize(&mut de)
@@ -114,7 +143,7 @@ pub(crate) fn parse(origin: &Origin, bytes: &[u8], sink: &mut dyn Sink) -> Resul
             .ecosystem_specific
             .urgency
             .as_deref()
-            .and_then(crate::debian::urgency_score)
+            .and_then(super::debian::urgency_score)
             .map(|score| {
                 vec![SeverityScore {
                     kind: vendor,
@@ -123,7 +152,7 @@ pub(crate) fn parse(origin: &Origin, bytes: &[u8], sink: &mut dyn Sink) -> Resul
             })
             .unwrap_or_default();
         adv.affected.push(Affected {
-            ecosystem: crate::util::normalize_ecosystem(&eco).into_owned(),
+            ecosystem: Registry::builtin().normalize_ecosystem(&eco).into_owned(),
             package: name,
             purl: p.purl,
             ranges: vec![Range {

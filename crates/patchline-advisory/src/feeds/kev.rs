@@ -8,9 +8,45 @@
 use patchline_model::vuln::{Enrichment, Kev};
 use serde::Deserialize;
 
+use super::{Document, Download, Feed, Format, Sink, Yields};
 use crate::error::{json_error, Origin, Result};
-use crate::feed::{Format, Sink};
 use crate::util::{check_id, nullable};
+
+/// CISA's KEV catalog, the default source `kev`.
+pub const KEV_URL: &str =
+    "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json";
+
+/// The Known Exploited Vulnerabilities catalog.
+pub struct KevFeed;
+
+impl Feed for KevFeed {
+    fn format(&self) -> Format {
+        Format::Kev
+    }
+    fn title(&self) -> &'static str {
+        "CISA KEV JSON"
+    }
+    fn yields(&self) -> Yields {
+        Yields::Enrichment
+    }
+    fn detect(&self, doc: &Document<'_>) -> bool {
+        doc.json()
+            .is_some_and(|s| s.is_object && s.has("catalogVersion") && s.has("vulnerabilities"))
+    }
+    fn parse(&self, origin: &Origin, doc: &Document<'_>, sink: &mut dyn Sink) -> Result<usize> {
+        parse(origin, doc.bytes(), sink)
+    }
+    /// Only a short description: after NVD and CVE 5.
+    fn enrichment_rank(&self) -> u8 {
+        2
+    }
+    fn downloads(&self) -> Vec<Download> {
+        vec![Download {
+            name: Format::Kev.as_str().into(),
+            url: KEV_URL.into(),
+        }]
+    }
+}
 
 #[derive(Deserialize)]
 struct Catalog {
@@ -31,7 +67,7 @@ struct Entry {
     short_description: Option<String>,
 }
 
-pub(crate) fn parse(origin: &Origin, bytes: &[u8], sink: &mut dyn Sink) -> Result<usize> {
+fn parse(origin: &Origin, bytes: &[u8], sink: &mut dyn Sink) -> Result<usize> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let cat: Catalog = serde_path_to_error::deserialize(&mut de)
         .map_err(|e| json_error(origin, "CISA KEV catalog JSON", e))?;

@@ -11,13 +11,61 @@
 use patchline_model::vuln::{Enrichment, Kev, SeverityScore};
 use serde::Deserialize;
 
+use super::{Document, Feed, Format, Sink, Yields};
+use crate::detect::Shape;
 use crate::error::{json_error, Origin, Result};
-use crate::feed::{Format, Sink};
 use crate::util::{check_id, nullable};
 
-/// How the document holds its CVE records (told by [`crate::detect`]).
+/// NVD's CVE API. No built-in download: the API is paged and rate-limited and serves no
+/// bulk file; import its responses with `db import` (or point a custom `NAME=URL` source
+/// at a mirror that serves one file).
+pub struct NvdFeed;
+
+impl Feed for NvdFeed {
+    fn format(&self) -> Format {
+        Format::Nvd
+    }
+    fn title(&self) -> &'static str {
+        "NVD CVE API 2.0 JSON"
+    }
+    fn yields(&self) -> Yields {
+        Yields::Enrichment
+    }
+    fn detect(&self, doc: &Document<'_>) -> bool {
+        doc.json().and_then(layout).is_some()
+    }
+    fn parse(&self, origin: &Origin, doc: &Document<'_>, sink: &mut dyn Sink) -> Result<usize> {
+        let layout = doc.json().and_then(layout).unwrap_or(Layout::Bare);
+        parse(origin, doc.bytes(), layout, sink)
+    }
+    /// NVD is the reference scorer: its CVSS vectors and description win.
+    fn enrichment_rank(&self) -> u8 {
+        0
+    }
+}
+
+/// How a document holds its CVE records, when it is NVD's.
+fn layout(s: &Shape) -> Option<Layout> {
+    if !s.is_object {
+        return None;
+    }
+    if s.has("vulnerabilities")
+        && (s.string("format") == Some("NVD_CVE") || s.has("resultsPerPage"))
+    {
+        return Some(Layout::Page);
+    }
+    if s.has("cve") && s.keys.len() <= 4 {
+        return Some(Layout::Wrapped);
+    }
+    if s.has("id") && s.has("sourceIdentifier") && (s.has("metrics") || s.has("descriptions")) {
+        return Some(Layout::Bare);
+    }
+    None
+}
+
+/// How the document holds its CVE records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Layout {
+enum Layout {
     /// `{…, vulnerabilities: [{cve: {…}}]}`
     Page,
     /// `{cve: {…}}`
@@ -84,12 +132,7 @@ struct CvssData {
     vector_string: String,
 }
 
-pub(crate) fn parse(
-    origin: &Origin,
-    bytes: &[u8],
-    layout: Layout,
-    sink: &mut dyn Sink,
-) -> Result<usize> {
+fn parse(origin: &Origin, bytes: &[u8], layout: Layout, sink: &mut dyn Sink) -> Result<usize> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let err = |e| json_error(origin, "NVD CVE API 2.0 JSON", e);
     let cves: Vec<Box<NvdCve>> = match layout {
