@@ -14,6 +14,7 @@ use patchline_advisory::{
 use patchline_model::vuln::{
     Advisory, AdvisoryLookup, DistroState, Event, RangeKind, SeverityScore,
 };
+use patchline_test_support::shared_data;
 
 fn collect(path: &Path) -> Collected {
     let mut c = Collected::default();
@@ -38,7 +39,7 @@ fn sev(kind: &str, score: &str) -> SeverityScore {
 
 #[test]
 fn osv_directories_import_every_record() {
-    let Some(d) = data() else { return };
+    let Some(d) = shared_data() else { return };
     for eco in ["Go", "PyPI", "Ubuntu", "crates.io"] {
         let dir = d.join("osv").join(eco);
         let expected = osv_ids(&dir);
@@ -65,7 +66,7 @@ fn osv_directories_import_every_record() {
 
 #[test]
 fn osv_zip_of_the_samples_imports_like_the_directory() {
-    let Some(d) = data() else { return };
+    let Some(d) = shared_data() else { return };
     let tmp = tempfile::tempdir().unwrap();
     for eco in ["Go", "PyPI", "crates.io", "Ubuntu"] {
         let dir = d.join("osv").join(eco);
@@ -84,7 +85,7 @@ fn osv_zip_of_the_samples_imports_like_the_directory() {
 
 #[test]
 fn osv_record_details() {
-    let Some(d) = data() else { return };
+    let Some(d) = shared_data() else { return };
     let go = by_id(&collect(&d.join("osv/Go")));
     let a = &go["GO-2022-0969"];
     assert_eq!(a.aliases, ["CVE-2022-27664", "GHSA-69cg-p879-7622"]);
@@ -150,7 +151,7 @@ fn osv_record_details() {
 
 #[test]
 fn debian_tracker_sample() {
-    let Some(d) = data() else { return };
+    let Some(d) = shared_data() else { return };
     let path = d.join("feeds/debian-tracker/debian_security_tracker_mock.json");
     let raw = json(&path);
     let mut ids = BTreeSet::new();
@@ -235,7 +236,7 @@ fn alpine_ids(raw: &serde_json::Value) -> BTreeSet<String> {
 
 #[test]
 fn alpine_secdb_samples() {
-    let Some(d) = data() else { return };
+    let Some(d) = shared_data() else { return };
     let dir = d.join("feeds/alpine-secdb");
     let mut total = 0;
     for f in json_files(&dir) {
@@ -268,7 +269,7 @@ fn alpine_secdb_samples() {
 
 #[test]
 fn enrichment_samples() {
-    let Some(d) = data() else { return };
+    let Some(d) = shared_data() else { return };
     // NVD: one enrichment per `vulnerabilities[]` entry of every file.
     let mut nvd_ids = Vec::new();
     for dir in [
@@ -376,7 +377,7 @@ fn enrichment_samples() {
 
 #[test]
 fn vulnfeeds_parts_samples() {
-    let Some(d) = data() else { return };
+    let Some(d) = shared_data() else { return };
     for sub in ["alpine", "debian", "nvd"] {
         for f in json_files(&d.join("feeds/osvdev-vulnfeeds-parts").join(sub)) {
             let raw = json(&f);
@@ -408,7 +409,7 @@ fn vulnfeeds_parts_samples() {
 /// Everything in a database; counts per source and lookups through the matcher's trait.
 #[test]
 fn database_of_every_sample() {
-    let Some(d) = data() else { return };
+    let Some(d) = shared_data() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("advisories.sqlite");
     let inputs = [
@@ -552,7 +553,7 @@ fn advisory_db_is_shareable_across_threads() {
 
 #[test]
 fn nvd_single_records_and_rejected_cve5() {
-    let Some(d) = data() else { return };
+    let Some(d) = shared_data() else { return };
     let page = json(&d.join("feeds/nvd/CVE-2023-4863.json"));
     let cve = page["vulnerabilities"][0]["cve"].clone();
     let t = tempfile::tempdir().unwrap();

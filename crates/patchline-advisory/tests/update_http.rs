@@ -10,6 +10,7 @@ use std::path::Path;
 use common::*;
 use patchline_advisory::update::{update, Outcome, UpdateOptions, UpdateReport};
 use patchline_advisory::AdvisoryDb;
+use patchline_test_support::shared_data;
 
 const GO: &str = "/Go/all.zip";
 const TRACKER: &str = "/tracker/data/json";
@@ -45,7 +46,7 @@ fn source_counts(db: &Path) -> Vec<(String, u64, u64)> {
 
 #[test]
 fn update_downloads_revalidates_resumes_and_survives_failures() {
-    let Some(d) = data() else { return };
+    let Some(d) = shared_data() else { return };
     let t = tempfile::tempdir().unwrap();
     let db = t.path().join("advisories.sqlite");
     let go_files = json_files(&d.join("osv/Go"));

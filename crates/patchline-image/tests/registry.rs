@@ -17,6 +17,7 @@ use patchline_image::registry::{catalog_paged, RegistryStore};
 use patchline_image::source::{ImageSource, ManifestSource, ResolvedImage};
 use patchline_image::{ImageError, ManifestStore, Platform, RegistryOptions, RegistryRef};
 use patchline_model::Digest;
+use patchline_test_support::{require_tools, skip};
 use sha2::{Digest as _, Sha256};
 use support::{images, FakeServer, Registry, RegistryAuth, Response, TokenServer};
 
@@ -133,7 +134,7 @@ fn docker_config(dir: &Path, name: &str, json: serde_json::Value) -> std::path::
 
 #[test]
 fn anonymous_pull_oci_docker_and_pinned() {
-    if !support::have_tools("anonymous_pull_oci_docker_and_pinned", REGISTRY_TOOLS) {
+    if !require_tools(REGISTRY_TOOLS) {
         return;
     }
     let t = Instant::now();
@@ -185,7 +186,7 @@ fn anonymous_pull_oci_docker_and_pinned() {
 
 #[test]
 fn multi_arch_index_selects_platform() {
-    if !support::have_tools("multi_arch_index_selects_platform", REGISTRY_TOOLS) {
+    if !require_tools(REGISTRY_TOOLS) {
         return;
     }
     let t = Instant::now();
@@ -224,7 +225,7 @@ fn multi_arch_index_selects_platform() {
 
 #[test]
 fn missing_things_are_not_found() {
-    if !support::have_tools("missing_things_are_not_found", REGISTRY_TOOLS) {
+    if !require_tools(REGISTRY_TOOLS) {
         return;
     }
     let t = Instant::now();
@@ -259,7 +260,7 @@ fn missing_things_are_not_found() {
 
 #[test]
 fn tags_and_catalog_follow_pagination() {
-    if !support::have_tools("tags_and_catalog_follow_pagination", REGISTRY_TOOLS) {
+    if !require_tools(REGISTRY_TOOLS) {
         return;
     }
     let t = Instant::now();
@@ -290,10 +291,7 @@ fn tags_and_catalog_follow_pagination() {
 
 #[test]
 fn htpasswd_registry() {
-    if !support::have_tools(
-        "htpasswd_registry",
-        &["docker-registry", "skopeo", "umoci", "htpasswd"],
-    ) {
+    if !require_tools(&["docker-registry", "skopeo", "umoci", "htpasswd"]) {
         return;
     }
     let t = Instant::now();
@@ -351,10 +349,7 @@ fn htpasswd_registry() {
 
 #[test]
 fn token_registry() {
-    if !support::have_tools(
-        "token_registry",
-        &["docker-registry", "skopeo", "umoci", "openssl"],
-    ) {
+    if !require_tools(&["docker-registry", "skopeo", "umoci", "openssl"]) {
         return;
     }
     let t = Instant::now();
@@ -560,10 +555,7 @@ fn cross_host_redirect_drops_credentials() {
             drop(l);
             FakeServer::start("127.0.0.2", |_, _| Response::new(200, "blob-bytes"))
         }
-        Err(e) => {
-            eprintln!("skipping cross_host_redirect_drops_credentials: cannot bind 127.0.0.2: {e}");
-            return;
-        }
+        Err(e) => skip!("cannot bind 127.0.0.2 (a second loopback address): {e}"),
     };
     let storage_addr = storage.addr.clone();
     let basic = format!(

@@ -1,28 +1,14 @@
 //! apk installed-database parsing against the upstream test data of Trivy and
 //! osv-scalibr (what their tests assert, see `pkgdb/EXPECTED.md`) and on edge cases.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use patchline_inventory::apk::{parse_installed, Apk};
 use patchline_inventory::{Extracted, Extractor};
 use patchline_model::{Ecosystem, Package};
+use patchline_test_support::shared_data;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 const DB: &str = "lib/apk/db/installed";
-
-/// The shared data directory, or `None` (test skipped) when it is absent outside CI.
-fn data() -> Option<PathBuf> {
-    let dir = PathBuf::from(DATA);
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "test data {DATA} not found (required when CI=true)"
-    );
-    eprintln!("skipping: test data {DATA} not found");
-    None
-}
 
 fn parse_file(path: &Path) -> Extracted {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -53,7 +39,7 @@ fn expected_rows(data: &Path, heading: &str) -> Vec<Vec<String>> {
 
 #[test]
 fn trivy_installed_matches_expected_15_packages() {
-    let Some(data) = data() else { return };
+    let Some(data) = shared_data() else { return };
     let x = parse_file(&data.join("pkgdb/trivy/apk/lib/apk/db/installed"));
     let rows = expected_rows(&data, "pkgdb/trivy/apk/lib/apk/db/installed");
     assert_eq!(rows.len(), 15);
@@ -104,7 +90,7 @@ fn trivy_installed_matches_expected_15_packages() {
 
 #[test]
 fn osv_scalibr_installed_matches_expected() {
-    let Some(data) = data() else { return };
+    let Some(data) = shared_data() else { return };
     let dir = data.join("pkgdb/osv-scalibr/apk/testdata");
     let x = parse_file(&dir.join("installed"));
     assert!(x.warnings.is_empty(), "{:?}", x.warnings);
@@ -132,7 +118,7 @@ fn osv_scalibr_installed_matches_expected() {
 
 #[test]
 fn osv_scalibr_small_cases() {
-    let Some(data) = data() else { return };
+    let Some(data) = shared_data() else { return };
     let dir = data.join("pkgdb/osv-scalibr/apk/testdata");
 
     let x = parse_file(&dir.join("no-origin"));

@@ -6,22 +6,7 @@ use std::path::PathBuf;
 
 use patchline_inventory::osrelease::{detect, parse_os_release, parse_vars, wants};
 use patchline_model::Distro;
-
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
-
-/// The shared data directory, or `None` (test skipped) when it is absent outside CI.
-fn data() -> Option<PathBuf> {
-    let dir = PathBuf::from(DATA);
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "test data {DATA} not found (required when CI=true)"
-    );
-    eprintln!("skipping: test data {DATA} not found");
-    None
-}
+use patchline_test_support::shared_data;
 
 /// `(file, ID, VERSION_ID)`. Where Trivy's release_test.go covers the file it asserts the
 /// same version; its family names differ where Trivy renames (`opensuse-leap` and
@@ -64,7 +49,7 @@ const TRIVY_OS_RELEASE: &[(&str, &str, Option<&str>)] = &[
 
 #[test]
 fn trivy_os_release_files() {
-    let Some(data) = data() else { return };
+    let Some(data) = shared_data() else { return };
     let dir = data.join("pkgdb/trivy/os-release");
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
@@ -94,7 +79,7 @@ fn trivy_os_release_files() {
 
 #[test]
 fn trivy_os_release_details() {
-    let Some(data) = data() else { return };
+    let Some(data) = shared_data() else { return };
     let read = |f: &str| std::fs::read(data.join("pkgdb/trivy/os-release").join(f)).unwrap();
 
     let alma = parse_os_release(&read("alma"), "usr/lib/os-release").unwrap();
@@ -140,7 +125,7 @@ fn reader(files: Vec<(&'static str, PathBuf)>) -> impl Fn(&str) -> Option<Vec<u8
 
 #[test]
 fn trivy_fallback_files() {
-    let Some(data) = data() else { return };
+    let Some(data) = shared_data() else { return };
     let os = data.join("pkgdb/trivy/os-files");
     let detect_with = |files: Vec<(&'static str, PathBuf)>| detect(&reader(files));
 
@@ -275,7 +260,7 @@ fn txtar(text: &str) -> BTreeMap<String, String> {
 
 #[test]
 fn claircore_txtar_fixtures() {
-    let Some(data) = data() else { return };
+    let Some(data) = shared_data() else { return };
     let dir = data.join("pkgdb/claircore/osrelease");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()

@@ -2,53 +2,12 @@
 //! one layer, built by `scripts/build-fixtures.sh`), resolved through patchline-image
 //! without reading any layer.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use patchline_image::{ImageRef, OpenOptions};
 use patchline_lineage::graph::ChosenBy;
 use patchline_lineage::render::{self, RenderOptions};
 use patchline_lineage::{Catalog, CatalogEntry, Graph, Tier};
 use patchline_model::ImageInfo;
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-fn skip<T>(why: &str) -> Option<T> {
-    if in_ci() {
-        panic!("CI=true but a prerequisite is missing: {why}");
-    }
-    eprintln!("skipping: {why}");
-    None
-}
-
-/// Same lookup as the CLI's tests: `$PATCHLINE_FIXTURES`, else `<repo>/target/fixtures`,
-/// built on first use when this process may.
-fn fixtures() -> Option<PathBuf> {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = match std::env::var_os("PATCHLINE_FIXTURES") {
-        Some(d) => PathBuf::from(d),
-        None => repo.join("target/fixtures"),
-    };
-    if !dir.join(".complete").exists() {
-        let status = Command::new("bash")
-            .arg(repo.join("scripts/build-fixtures.sh"))
-            .arg(&dir)
-            .status();
-        match status {
-            Ok(s) if s.success() => {}
-            Ok(s) => {
-                return skip(&format!(
-                    "fixtures {} not found and scripts/build-fixtures.sh failed ({s}); run it as root with debootstrap, umoci and skopeo installed",
-                    dir.display()
-                ))
-            }
-            Err(e) => return skip(&format!("fixtures not found and cannot run scripts/build-fixtures.sh: {e}")),
-        }
-    }
-    Some(dir)
-}
+use patchline_test_support::fixtures;
 
 fn resolve(reference: &str) -> ImageInfo {
     let r = ImageRef::parse(reference).unwrap();

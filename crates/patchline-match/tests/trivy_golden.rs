@@ -21,29 +21,14 @@
 //!   such a finding as unfixed and flags the release (`distro_eol`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 use patchline_match::{scan, score_vector, MatchOptions, MemoryDb};
 use patchline_model::vuln::{
     Advisory, Affected, DistroState, Enrichment, Event, FixState, Range, RangeKind, SeverityScore,
 };
 use patchline_model::{Distro, Ecosystem, ImageInfo, Inventory, Package};
+use patchline_test_support::shared_data_path;
 use yaml_rust2::{Yaml, YamlLoader};
-
-fn data_dir() -> Option<PathBuf> {
-    let d = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/golden/trivy"
-    ));
-    if d.is_dir() {
-        return Some(d);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but {} is missing", d.display());
-    }
-    eprintln!("skipping: {} not found", d.display());
-    None
-}
 
 fn load_yaml(dir: &std::path::Path, name: &str) -> Vec<Yaml> {
     let text = std::fs::read_to_string(dir.join("fixtures/db").join(name)).unwrap();
@@ -273,7 +258,9 @@ fn status_word(s: FixState) -> &'static str {
 
 #[test]
 fn reproduces_trivy_goldens() {
-    let Some(dir) = data_dir() else { return };
+    let Some(dir) = shared_data_path("golden/trivy") else {
+        return;
+    };
     let (db, n) = build_db(&dir);
     assert!(n >= 20, "only {n} advisories read from the fixtures");
     let opts = MatchOptions {

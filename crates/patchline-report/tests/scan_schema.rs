@@ -7,9 +7,10 @@ mod scan_common;
 use std::collections::HashSet;
 
 use patchline_report::ScanFormat;
+use patchline_test_support::shared_data;
 use scan_common::{
     assert_valid, clean_report, cyclonedx_validator, eol_incomplete, render_json, report,
-    sarif_validator, shared_data,
+    sarif_validator,
 };
 use serde_json::Value;
 

@@ -5,9 +5,10 @@
 mod common;
 
 use common::schemas::{assert_valid, cyclonedx_validator, load, spdx_validator};
-use common::{alpine, debian, empty, odd, render_json, rhel, shared_data};
+use common::{alpine, debian, empty, odd, render_json, rhel};
 use patchline_model::Inventory;
 use patchline_report::SbomFormat;
+use patchline_test_support::shared_data;
 use serde_json::Value;
 use std::collections::HashSet;
 

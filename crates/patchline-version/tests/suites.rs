@@ -9,27 +9,10 @@
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use patchline_test_support::shared_data_path;
 use patchline_version::{apk_fuzzy_match, pep440_normalize, Scheme};
-
-fn data_dir() -> Option<PathBuf> {
-    let dir = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/versions"
-    ));
-    if dir.is_dir() {
-        return Some(dir.to_path_buf());
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "test data not found at {} (required when CI=true)",
-            dir.display()
-        );
-    }
-    eprintln!("skipping: test data not found at {}", dir.display());
-    None
-}
 
 fn read(dir: &Path, name: &str) -> String {
     let path = dir.join(name);
@@ -292,7 +275,9 @@ fn run_pairs(dir: &Path, file: &str, scheme: Scheme) -> Report {
 }
 
 fn check(file: &str, scheme: Scheme) {
-    let Some(dir) = data_dir() else { return };
+    let Some(dir) = shared_data_path("versions") else {
+        return;
+    };
     let rep = run_pairs(&dir, file, scheme);
     finish(file, scheme, rep);
 }
@@ -347,7 +332,9 @@ fn maven_tsv() {
 /// Maven's own test also checks that the canonical form is a fixed point.
 #[test]
 fn maven_tsv_canonical_is_a_fixed_point() {
-    let Some(dir) = data_dir() else { return };
+    let Some(dir) = shared_data_path("versions") else {
+        return;
+    };
     let file = "maven.tsv";
     let mut rep = Report {
         rows: 0,
@@ -387,7 +374,9 @@ fn gomod_semver_tsv() {
 
 #[test]
 fn apk_validity_tsv() {
-    let Some(dir) = data_dir() else { return };
+    let Some(dir) = shared_data_path("versions") else {
+        return;
+    };
     let file = "apk_validity.tsv";
     let text = read(&dir, file);
     let mut rep = Report {
@@ -423,7 +412,9 @@ fn apk_validity_tsv() {
 }
 
 fn check_all_invalid(file: &str, scheme: Scheme) {
-    let Some(dir) = data_dir() else { return };
+    let Some(dir) = shared_data_path("versions") else {
+        return;
+    };
     let text = read(&dir, file);
     let mut rep = Report {
         rows: 0,
@@ -456,7 +447,9 @@ fn gomod_semver_invalid_txt() {
 
 #[test]
 fn pep440_sorted_txt() {
-    let Some(dir) = data_dir() else { return };
+    let Some(dir) = shared_data_path("versions") else {
+        return;
+    };
     let file = "pep440_sorted.txt";
     let text = read(&dir, file);
     let versions: Vec<(usize, &str)> = text
@@ -494,7 +487,9 @@ fn pep440_sorted_txt() {
 
 #[test]
 fn pep440_normalized_json() {
-    let Some(dir) = data_dir() else { return };
+    let Some(dir) = shared_data_path("versions") else {
+        return;
+    };
     let file = "pep440_normalized.json";
     let entries: Vec<serde_json::Value> =
         serde_json::from_str(&read(&dir, file)).expect("pep440_normalized.json is a JSON array");
@@ -524,7 +519,9 @@ fn pep440_normalized_json() {
 /// Loose-mode rows: strict SemVer must reject them or agree, never misorder.
 #[test]
 fn semver_loose_tsv_is_rejected_or_agrees() {
-    let Some(dir) = data_dir() else { return };
+    let Some(dir) = shared_data_path("versions") else {
+        return;
+    };
     let file = "semver_loose.tsv";
     let text = read(&dir, file);
     let (mut rejected, mut agree, mut wrong) = (0, 0, Vec::new());
@@ -548,7 +545,9 @@ fn semver_loose_tsv_is_rejected_or_agrees() {
 /// apk's fuzzy operators (informative upstream, cheap to keep honest).
 #[test]
 fn apk_fuzzy_tsv() {
-    let Some(dir) = data_dir() else { return };
+    let Some(dir) = shared_data_path("versions") else {
+        return;
+    };
     let file = "apk_fuzzy.tsv";
     let text = read(&dir, file);
     let mut rep = Report {
@@ -585,7 +584,9 @@ fn apk_fuzzy_tsv() {
 /// rpm's commented-out "arguably buggy" cases: report only.
 #[test]
 fn rpm_disabled_oddities_tsv_report_only() {
-    let Some(dir) = data_dir() else { return };
+    let Some(dir) = shared_data_path("versions") else {
+        return;
+    };
     let file = "rpm_disabled_oddities.tsv";
     let rep = run_pairs(&dir, file, Scheme::Rpm);
     eprintln!(

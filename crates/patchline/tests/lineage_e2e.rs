@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::*;
+use patchline_test_support::require_tools;
 use serde_json::Value;
 use support::{Registry, RegistryAuth};
 
@@ -135,7 +136,7 @@ fn strs(v: &Value) -> Vec<String> {
 fn lineage_from_catalog_to_verified_rebuild() {
     let started = std::time::Instant::now();
     let Some(fx) = fixtures() else { return };
-    if !support::have_tools("lineage_from_catalog_to_verified_rebuild", TOOLS) {
+    if !require_tools(TOOLS) {
         return;
     }
     let t = tempfile::tempdir().unwrap();
@@ -699,7 +700,7 @@ fn cve_impact_plan_and_verify() {
     );
     const CVE: &str = "CVE-2024-11053";
     let Some(fx) = fixtures() else { return };
-    if !support::have_tools("cve_impact_plan_and_verify", TOOLS) {
+    if !require_tools(TOOLS) {
         return;
     }
     let t = tempfile::tempdir().unwrap();

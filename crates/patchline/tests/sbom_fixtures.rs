@@ -11,8 +11,8 @@ use serde_json::Value;
 
 /// name → (version, source name, source version) from dpkg-query on the rootfs.
 fn dpkg_oracle(admindir: &std::path::Path) -> Option<BTreeMap<String, (String, String, String)>> {
-    if !tool_exists("dpkg-query") {
-        return skip("dpkg-query not installed");
+    if !patchline_test_support::require_tools(&["dpkg-query"]) {
+        return None;
     }
     let out = Command::new("dpkg-query")
         .arg(format!("--admindir={}", admindir.display()))

@@ -7,6 +7,7 @@ mod common;
 mod support;
 
 use common::*;
+use patchline_test_support::require_tools;
 use serde_json::Value;
 use support::{Registry, RegistryAuth};
 
@@ -20,7 +21,7 @@ fn without_image(mut v: Value) -> Value {
 #[test]
 fn sbom_from_a_registry_equals_the_layout() {
     let Some(fx) = fixtures() else { return };
-    if !support::have_tools("sbom_from_a_registry_equals_the_layout", TOOLS) {
+    if !require_tools(TOOLS) {
         return;
     }
     let reg = Registry::start(RegistryAuth::Anonymous);
@@ -70,7 +71,7 @@ fn sbom_from_a_registry_equals_the_layout() {
 #[test]
 fn htpasswd_registry_needs_credentials() {
     let Some(fx) = fixtures() else { return };
-    if !support::have_tools("htpasswd_registry_needs_credentials", TOOLS) {
+    if !require_tools(TOOLS) {
         return;
     }
     let reg = Registry::start(RegistryAuth::Htpasswd {

@@ -1,5 +1,5 @@
-//! Shared helpers of the advisory tests: the real data, independent counts, zips, and a
-//! small HTTP server for `db update`.
+//! Shared helpers of the advisory tests: independent counts, zips, and a small HTTP server
+//! for `db update`. The real data is located by patchline-test-support.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -9,23 +9,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-
-/// `../shared/data` beside the repository, or `None` (with a message) when absent;
-/// absence fails the test when CI=true.
-pub fn data() -> Option<PathBuf> {
-    let d = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data")).to_path_buf();
-    if d.is_dir() {
-        return Some(d);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "CI=true but the shared data directory {} is missing",
-            d.display()
-        );
-    }
-    eprintln!("skipping: {} not found", d.display());
-    None
-}
 
 pub fn json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap())

@@ -17,29 +17,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-}
-
-/// True when every tool is installed. Otherwise prints why the test is skipped and
-/// returns false, except under CI=true where a missing tool fails the test.
-pub fn have_tools(test: &str, tools: &[&str]) -> bool {
-    let missing: Vec<&str> = tools.iter().copied().filter(|t| !on_path(t)).collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let msg = format!(
-        "skipping {test}: {} not found on PATH (Debian: apt-get install docker-registry skopeo umoci apache2-utils openssl)",
-        missing.join(", ")
-    );
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{msg}; CI=true requires it");
-    }
-    eprintln!("{msg}");
-    false
-}
-
 fn run(cmd: &mut Command) -> Vec<u8> {
     let out = cmd
         .output()

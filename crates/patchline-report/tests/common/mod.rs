@@ -10,8 +10,6 @@ use patchline_report::{render_sbom, RenderOptions, SbomFormat};
 
 #[path = "../schemas/mod.rs"]
 pub mod schemas;
-#[allow(unused_imports)] // each test crate uses a different subset
-pub use schemas::shared_data;
 
 pub const TIMESTAMP: time::OffsetDateTime = time::macros::datetime!(2024-05-01 12:00:00 UTC);
 pub const SERIAL: uuid::Uuid = uuid::uuid!("3e671687-395b-41f5-a30f-a58921a69b79");

@@ -1,25 +1,12 @@
-//! The official JSON schemas in `../shared/data/schemas`, compiled offline, and the
-//! lookup of that data directory: shared by the SBOM and the scan renderer tests.
+//! The official JSON schemas in `../shared/data/schemas` (located by
+//! patchline-test-support), compiled offline: shared by the SBOM and the scan renderer
+//! tests.
 #![allow(dead_code)] // each test crate uses a different subset
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use jsonschema::{Draft, Resource, Validator};
 use serde_json::Value;
-
-/// `../shared/data` beside the repository, or `None` (after saying so) when it is absent
-/// outside CI. In CI its absence fails the test.
-pub fn shared_data() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"));
-    if p.is_dir() {
-        return Some(p);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{} not found and CI=true", p.display());
-    }
-    eprintln!("skipping: {} not found", p.display());
-    None
-}
 
 pub fn load(path: &Path) -> Value {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

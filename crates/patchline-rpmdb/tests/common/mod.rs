@@ -3,24 +3,11 @@
 
 use std::path::PathBuf;
 
-/// `shared/data/pkgdb`, which sits beside the repository. `None` (after saying so) when it
-/// is absent, except under CI=true, where its absence fails the test.
+/// `pkgdb` in the shared data directory, or `None` once patchline-test-support has
+/// reported it missing (a failure under CI).
+#[track_caller]
 pub fn pkgdb_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/pkgdb"
-    ));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "test data directory {} not found (required when CI=true)",
-            dir.display()
-        );
-    }
-    eprintln!("skipping: test data directory {} not found", dir.display());
-    None
+    patchline_test_support::shared_data_path("pkgdb")
 }
 
 pub const SQLITE: &str = "go-rpmdb/cbl-mariner-2.0/rpmdb.sqlite";
