@@ -584,7 +584,7 @@ fn nvd_single_records_and_rejected_cve5() {
 /// feeds' detectors never overlap on real data.
 #[test]
 fn every_real_sample_is_claimed_by_exactly_one_feed() {
-    let Some(d) = data() else { return };
+    let Some(d) = shared_data() else { return };
     let expected_for = |rel: &str| -> Option<Format> {
         let dir = rel.split('/').take(2).collect::<Vec<_>>().join("/");
         Some(match dir.as_str() {
