@@ -116,6 +116,14 @@
 //! available (fixed before unfixed / will-not-fix / unimportant), then id**, then package
 //! name and version so the order is total.
 //!
+//! # What to upgrade to
+//!
+//! [`recommended_fix`] is the fixed version to recommend for a finding: the lowest of
+//! its fixed versions above the compared version (several release branches may have
+//! fixed it), else the lowest; [`upgrade_target`] the version of a package that fixes
+//! all its findings. Both compare in the package's scheme; the renderers of
+//! `patchline-report` print what they answer.
+//!
 //! # Options
 //!
 //! [`MatchOptions::only_fixed`] keeps findings with a fixed version (Grype's
@@ -134,10 +142,12 @@ use patchline_model::vuln::{
 use patchline_model::{Ecosystem, Inventory, Package, Tool, Warning};
 use patchline_version::Scheme;
 
+pub mod fix;
 pub mod memory;
 pub mod range;
 pub mod severity;
 
+pub use fix::{compared_version, recommended_fix, upgrade_target};
 pub use memory::MemoryDb;
 use patchline_model::distro::{Recognition, Registry, Release};
 pub use range::{evaluate, scheme_for_ecosystem, Evaluation, Installed};
@@ -788,18 +798,6 @@ fn warning(location: &str, message: String) -> Warning {
 
 fn to_date((y, m, d): patchline_model::distro::Day) -> Option<time::Date> {
     time::Date::from_calendar_date(y, time::Month::try_from(m).ok()?, d).ok()
-}
-
-/// The version compared with the advisories (see the crate documentation).
-pub fn compared_version(p: &Package) -> &str {
-    match p.ecosystem {
-        Ecosystem::Deb => p
-            .source_version
-            .as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or(&p.version),
-        Ecosystem::Apk | Ecosystem::Rpm => &p.version,
-    }
 }
 
 /// The package names looked up: the source package, and for rpm the binary package too.

@@ -21,7 +21,6 @@ use std::str::FromStr;
 
 use patchline_model::vuln::{Finding, FindingPackage, FixState, ScanReport};
 use patchline_model::Ecosystem;
-use patchline_version::Scheme;
 
 use crate::RenderOptions;
 
@@ -139,54 +138,20 @@ fn vuln_source_name(id: &str) -> &'static str {
     }
 }
 
-fn scheme(eco: Ecosystem) -> Scheme {
-    match eco {
-        Ecosystem::Deb => Scheme::Dpkg,
-        Ecosystem::Apk => Scheme::Apk,
-        Ecosystem::Rpm => Scheme::Rpm,
-    }
-}
-
-/// The lowest of a finding's fixed versions above the compared version: several
-/// versions are listed when several release branches fixed it.
+/// The fixed version the matcher recommends for a finding (see
+/// [`patchline_match::recommended_fix`]).
 fn fix_for(f: &Finding) -> Option<&str> {
-    if f.state != FixState::Fixed || f.fixed_versions.is_empty() {
-        return None;
-    }
-    let s = scheme(f.package.ecosystem);
-    let installed = compared_version(&f.package);
-    let above: Vec<&str> = f
-        .fixed_versions
-        .iter()
-        .map(String::as_str)
-        .filter(|v| s.compare(v, installed).is_ok_and(|o| o.is_gt()))
-        .collect();
-    let pool = if above.is_empty() {
-        f.fixed_versions.iter().map(String::as_str).collect()
-    } else {
-        above
-    };
-    pool.into_iter()
-        .min_by(|a, b| s.compare(a, b).unwrap_or_else(|_| a.cmp(b)))
+    patchline_match::recommended_fix(f)
 }
 
-/// The version the matcher compared with the advisories: the source version for dpkg
-/// (Debian's fixed versions are source versions), the binary's otherwise.
+/// The version the matcher compared with the advisories.
 fn compared_version(p: &FindingPackage) -> &str {
-    match p.ecosystem {
-        Ecosystem::Deb => p.source_version.as_deref().unwrap_or(&p.version),
-        _ => &p.version,
-    }
+    patchline_match::fix::finding_compared_version(p)
 }
 
-/// The version that fixes every fixable finding of one package: the highest of their
-/// fixes. `None` when none of them has a fix.
+/// The version that fixes every fixable finding of one package.
 fn upgrade_target<'a>(findings: &[&'a Finding]) -> Option<&'a str> {
-    let s = scheme(findings.first()?.package.ecosystem);
-    findings
-        .iter()
-        .filter_map(|f| fix_for(f))
-        .max_by(|a, b| s.compare(a, b).unwrap_or_else(|_| a.cmp(b)))
+    patchline_match::upgrade_target(findings.iter().copied())
 }
 
 /// Findings grouped by the package they are about, in the order of each package's first
