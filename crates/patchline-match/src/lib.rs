@@ -124,12 +124,11 @@
 //! all its findings. Both compare in the package's scheme; the renderers of
 //! `patchline-report` print what they answer.
 //!
-//! # Options
+//! # What is reported
 //!
-//! [`MatchOptions::only_fixed`] keeps findings with a fixed version (Grype's
-//! `--only-fixed`); [`MatchOptions::ignore_unfixed`] drops unfixed, will-not-fix and
-//! unimportant ones (Trivy's `--ignore-unfixed`). With today's four fix states the two
-//! select the same findings. `--fail-on` is the caller's: see [`fails_on`].
+//! Every finding, whatever its fix state. Which of them a user sees (`--only-fixed`,
+//! `--ignore-unfixed`) and whether the scan fails (`--fail-on`, through [`fails_on`])
+//! is decided after matching, by the policy stage of `patchline-scan`.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -153,13 +152,9 @@ use patchline_model::distro::{Recognition, Registry, Release};
 pub use range::{evaluate, scheme_for_ecosystem, Evaluation, Installed};
 pub use severity::{score_vector, vendor_rating};
 
-/// Filters and the clock of a scan.
+/// The clock of a scan.
 #[derive(Clone, Debug, Default)]
 pub struct MatchOptions {
-    /// Keep only findings with a fixed version.
-    pub only_fixed: bool,
-    /// Drop unfixed, will-not-fix and unimportant findings.
-    pub ignore_unfixed: bool,
     /// The day end of life is judged on; `None`: today (UTC).
     pub today: Option<time::Date>,
 }
@@ -188,11 +183,11 @@ pub fn scan(
     Matcher::new(db).scan(inv, opts)
 }
 
-/// True when a finding of the report is at least as severe as `threshold` (the CLI's
-/// `--fail-on`; findings of unknown severity never trip it unless the threshold is
-/// `unknown`).
-pub fn fails_on(report: &ScanReport, threshold: Severity) -> bool {
-    report.findings.iter().any(|f| f.severity >= threshold)
+/// True when a finding is at least as severe as `threshold`: the `--fail-on` gate of
+/// the policy stage (`patchline-scan`). Findings of unknown severity never trip it
+/// unless the threshold is `unknown`.
+pub fn fails_on(finding: &Finding, threshold: Severity) -> bool {
+    finding.severity >= threshold
 }
 
 /// The risk order of findings (see the crate documentation): KEV, severity, EPSS, fix
@@ -316,10 +311,6 @@ impl<'db> Matcher<'db> {
             });
         }
 
-        findings.retain(|f| {
-            let open = f.state != FixState::Fixed;
-            !((opts.only_fixed || opts.ignore_unfixed) && open)
-        });
         findings.sort_by(risk_order);
         Ok(ScanReport {
             schema: SCAN_SCHEMA.to_string(),

@@ -128,10 +128,7 @@ fn matched_with_its_own_rules() {
     inv.packages = vec![musl];
 
     let today = time::Date::from_calendar_date(2026, time::Month::December, 7).unwrap();
-    let opts = MatchOptions {
-        today: Some(today),
-        ..Default::default()
-    };
+    let opts = MatchOptions { today: Some(today) };
     let r = Matcher::with_registry(&db, &reg).scan(&inv, &opts).unwrap();
     assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
     let f = &r.findings[0];

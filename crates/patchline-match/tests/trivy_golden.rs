@@ -265,7 +265,6 @@ fn reproduces_trivy_goldens() {
     assert!(n >= 20, "only {n} advisories read from the fixtures");
     let opts = MatchOptions {
         today: Some(time::Date::from_calendar_date(2026, time::Month::November, 28).unwrap()),
-        ..Default::default()
     };
     let mut checked = 0;
     let mut names: Vec<_> = std::fs::read_dir(&dir)

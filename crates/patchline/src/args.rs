@@ -1,4 +1,5 @@
-//! Option groups shared by the subcommands that read images.
+//! Option groups shared by the subcommands that read images, and the typed choices
+//! (`clap::ValueEnum`) of their options.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,6 +9,8 @@ use patchline_image::cache::LayerCache;
 use patchline_image::layer::Limits;
 use patchline_image::{OpenOptions, Platform, RegistryOptions};
 use patchline_inventory::InventoryOptions;
+use patchline_model::vuln::Severity;
+use patchline_scan::ScanOptions;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct ImageArgs {
@@ -85,5 +88,56 @@ impl ImageArgs {
             parallelism: self.jobs,
             ..Default::default()
         })
+    }
+
+    /// The scan options these arguments give (image access, inventory); the caller adds
+    /// the database, its age limit and the policy.
+    pub fn scan_options(&self) -> Result<ScanOptions> {
+        Ok(ScanOptions {
+            open: self.open_options()?,
+            inventory: self.inventory_options()?,
+            ..ScanOptions::default()
+        })
+    }
+}
+
+/// `--format` of the commands that print a report or JSON: `text` or `json`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextFormat {
+    Text,
+    Json,
+}
+
+/// `--format` of the commands that print a table or JSON: `table` or `json`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableFormat {
+    Table,
+    Json,
+}
+
+/// A severity threshold (`--fail-on`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeverityArg {
+    Negligible,
+    Low,
+    #[value(alias = "moderate")]
+    Medium,
+    #[value(alias = "important")]
+    High,
+    Critical,
+    /// Any finding, even one nothing rated.
+    Unknown,
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(s: SeverityArg) -> Severity {
+        match s {
+            SeverityArg::Negligible => Severity::Negligible,
+            SeverityArg::Low => Severity::Low,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::High => Severity::High,
+            SeverityArg::Critical => Severity::Critical,
+            SeverityArg::Unknown => Severity::Unknown,
+        }
     }
 }

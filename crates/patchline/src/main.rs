@@ -46,7 +46,6 @@ enum Command {
 
 /// Exit codes, as documented in the README.
 pub const EXIT_OK: u8 = 0;
-#[allow(dead_code)]
 pub const EXIT_GATE_FAILED: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;
 

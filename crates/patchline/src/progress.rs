@@ -60,3 +60,11 @@ impl Progress for LayerBars {
         self.with_bar(index, |b| b.finish_and_clear());
     }
 }
+
+/// Runs `f` with layer bars on stderr when it is a terminal, else with no progress.
+pub fn with_layer_bars<T>(f: impl FnOnce(&dyn Progress) -> T) -> T {
+    match LayerBars::for_stderr() {
+        Some(bars) => f(&bars),
+        None => f(&patchline_inventory::NoProgress),
+    }
+}

@@ -12,8 +12,9 @@ use patchline_lineage::containerfile;
 use patchline_lineage::{Catalog, CatalogEntry, ImportOptions, Owner, Tier};
 use patchline_model::vuln::ScanReport;
 use patchline_model::{ImageInfo, Inventory};
+use patchline_scan::Input;
 
-use crate::args::ImageArgs;
+use crate::args::{ImageArgs, TableFormat};
 
 /// Where the catalog lives.
 #[derive(clap::Args, Debug, Clone)]
@@ -66,9 +67,9 @@ pub struct DocArgs {
 pub struct AddArgs {
     /// The image: HOST/REPO:TAG, docker://HOST/REPO[:TAG|@DIGEST], oci:DIR[:TAG], ...
     pub image: String,
-    /// base, enterprise, application, builder or cots.
-    #[arg(long)]
-    pub tier: String,
+    /// Where the image sits in the hierarchy.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub tier: TierArg,
     /// The owning team.
     #[arg(long)]
     pub owner: String,
@@ -109,8 +110,8 @@ pub struct ImportArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct ListArgs {
-    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json"])]
-    pub format: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
     #[command(flatten)]
     pub state: StateArgs,
 }
@@ -132,9 +133,9 @@ pub struct RemoveArgs {
 pub struct SyncArgs {
     /// The registry: HOST[:PORT].
     pub registry: String,
-    /// Tier of images not catalogued yet [default: application].
-    #[arg(long, value_name = "TIER")]
-    pub default_tier: Option<String>,
+    /// Tier of images not catalogued yet.
+    #[arg(long, value_name = "TIER", value_enum, ignore_case = true, default_value_t = TierArg::Application)]
+    pub default_tier: TierArg,
     /// Owner team of images not catalogued yet (else left unknown).
     #[arg(long, value_name = "TEAM")]
     pub default_owner: Option<String>,
@@ -184,7 +185,7 @@ pub struct Resolved {
 }
 
 /// Resolves an image (manifest and config), and unless `no_inventory` inventories it
-/// (and scans it when a database is given).
+/// (and scans it when a database is given), through `patchline-scan`.
 pub fn resolve(image: &str, docs: &DocArgs, a: &ImageArgs) -> Result<Resolved> {
     if docs.no_inventory {
         return Ok(Resolved {
@@ -193,11 +194,16 @@ pub fn resolve(image: &str, docs: &DocArgs, a: &ImageArgs) -> Result<Resolved> {
             scan: None,
         });
     }
-    let inv = crate::cmd::sbom::inventory(image, a)
-        .with_context(|| format!("reading the image {image}"))?;
-    let scan = match &docs.db {
-        Some(db) => Some(scan_inventory(&inv, db)?),
-        None => None,
+    let (inv, scan) = match &docs.db {
+        Some(db) => {
+            let mut opts = a.scan_options()?;
+            opts.db = Some(db.clone());
+            let s = crate::progress::with_layer_bars(|p| {
+                patchline_scan::scan(Input::Image(image.to_string()), &opts, p)
+            })?;
+            (s.inventory, Some(s.report))
+        }
+        None => (crate::cmd::sbom::inventory(image, a)?, None),
     };
     Ok(Resolved {
         info: inv.image.clone(),
@@ -214,16 +220,6 @@ pub fn resolve_info(image: &str, a: &ImageArgs) -> Result<ImageInfo> {
         .resolve()
         .with_context(|| format!("resolving the image {image}"))?
         .info)
-}
-
-/// Matches an inventory against the advisory database at `db`.
-pub fn scan_inventory(inv: &Inventory, db: &Path) -> Result<ScanReport> {
-    let adb = patchline_advisory::AdvisoryDb::open(db)
-        .with_context(|| format!("opening the advisory database {}", db.display()))?;
-    let mut report = patchline_match::scan(inv, &adb, &Default::default())
-        .with_context(|| format!("scanning {}", inv.image.reference))?;
-    report.db = adb.info()?;
-    Ok(report)
 }
 
 /// Reads a Containerfile: `(declared base or "scratch", build-time inputs)`. A file that
@@ -264,8 +260,31 @@ fn parse_build_args(args: &[String]) -> Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
-fn parse_tier(s: &str) -> Result<Tier> {
-    s.parse::<Tier>().map_err(|e| anyhow!("--tier {s:?}: {e}"))
+/// `--tier`: [`Tier`] as a typed choice.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TierArg {
+    /// An OS base image (debian, ubi, alpine), usually maintained by a platform team.
+    Base,
+    /// A hardened organisation image built on a base (CA bundle, users, agents).
+    Enterprise,
+    /// An application image.
+    Application,
+    /// A build-time image (compilers, CI runners): rebuilt like the others, never deployed.
+    Builder,
+    /// A vendor image (commercial off-the-shelf): only its vendor can fix it.
+    Cots,
+}
+
+impl From<TierArg> for Tier {
+    fn from(t: TierArg) -> Tier {
+        match t {
+            TierArg::Base => Tier::Base,
+            TierArg::Enterprise => Tier::Enterprise,
+            TierArg::Application => Tier::Application,
+            TierArg::Builder => Tier::Builder,
+            TierArg::Cots => Tier::Cots,
+        }
+    }
 }
 
 fn store_docs(cat: &mut Catalog, reference: &str, r: &Resolved) -> Result<()> {
@@ -279,7 +298,7 @@ fn store_docs(cat: &mut Catalog, reference: &str, r: &Resolved) -> Result<()> {
 }
 
 fn add(a: AddArgs) -> Result<u8> {
-    let tier = parse_tier(&a.tier)?;
+    let tier = Tier::from(a.tier);
     let build_args = parse_build_args(&a.build_args)?;
     let reference = catalog_reference(&a.image);
     // The cheap local checks first: a bad Containerfile is reported before any pull.
@@ -392,7 +411,7 @@ fn import(a: ImportArgs) -> Result<u8> {
 fn list(a: ListArgs) -> Result<u8> {
     let cat = a.state.open()?;
     let entries = cat.list()?;
-    let out = if a.format == "json" {
+    let out = if a.format == TableFormat::Json {
         let mut s = serde_json::to_string_pretty(&entries)?;
         s.push('\n');
         s
@@ -432,7 +451,7 @@ fn sync(a: SyncArgs) -> Result<u8> {
         .unwrap_or(&a.registry)
         .trim_end_matches('/')
         .to_string();
-    let default_tier = parse_tier(a.default_tier.as_deref().unwrap_or("application"))?;
+    let default_tier = Tier::from(a.default_tier);
     let opts = a.image_args.open_options()?;
     let repos = patchline_image::registry::catalog(&registry, &opts.registry)
         .with_context(|| format!("listing the repositories of {registry}"))?;

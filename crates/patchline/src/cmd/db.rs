@@ -8,6 +8,8 @@ use anyhow::{bail, Result};
 use patchline_advisory::update::{self, Outcome, UpdateOptions};
 use patchline_advisory::{age_since, format_duration, AdvisoryDb, ImportOptions};
 
+use crate::args::TableFormat;
+
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     /// Import feed files or directories (offline, air-gapped).
@@ -88,8 +90,8 @@ pub struct StatusArgs {
     #[command(flatten)]
     pub db: DbPath,
     /// Output format.
-    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json"])]
-    pub format: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
     /// Warn when the database is older than this: days, or a number with a unit (36h, 2w).
     /// The default, a week, stays quiet for weekly mirror syncs.
     #[arg(long, value_name = "DAYS", default_value = "7", value_parser = parse_age)]
@@ -236,7 +238,7 @@ fn status(a: StatusArgs) -> Result<u8> {
     let (advisories, enrichments) = db.counts()?;
     let age = db.age()?;
     let stale = patchline_advisory::staleness_warning(&info, a.max_age);
-    if a.format == "json" {
+    if a.format == TableFormat::Json {
         let srcs: Vec<serde_json::Value> = sources
             .iter()
             .map(|s| {

@@ -7,11 +7,22 @@ use patchline_lineage::vuln_counts;
 
 use crate::cmd::catalog::StateArgs;
 
+/// `--format` of `graph`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// An indented tree.
+    Text,
+    Json,
+    /// Graphviz.
+    Dot,
+    Mermaid,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Output format.
-    #[arg(long, short = 'f', default_value = "text", value_parser = ["text", "json", "dot", "mermaid"])]
-    pub format: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// Write to FILE instead of stdout (written whole or not at all).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
@@ -27,15 +38,15 @@ pub fn run(a: Args) -> Result<u8> {
         counts: Some(&counts),
         now: None,
     };
-    let out = match a.format.as_str() {
-        "json" => {
+    let out = match a.format {
+        Format::Json => {
             let mut s = serde_json::to_string_pretty(&render::json(&g, &opts))?;
             s.push('\n');
             s
         }
-        "dot" => render::dot(&g, &opts),
-        "mermaid" => render::mermaid(&g, &opts),
-        _ => render::text(&g, &opts),
+        Format::Dot => render::dot(&g, &opts),
+        Format::Mermaid => render::mermaid(&g, &opts),
+        Format::Text => render::text(&g, &opts),
     };
     crate::output::write_all_or_nothing(a.output.as_deref(), out.as_bytes())?;
     Ok(crate::EXIT_OK)

@@ -3,12 +3,15 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use patchline_lineage::{
     impact_base, impact_cve, impact_package, render, Catalog, ImpactReport, PackageQuery,
 };
 
-use crate::cmd::catalog::{scan_inventory, StateArgs};
+use patchline_scan::{Input, ScanOptions};
+
+use crate::args::TextFormat;
+use crate::cmd::catalog::StateArgs;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -25,8 +28,8 @@ pub struct Args {
     /// of using the stored scans.
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
-    #[arg(long, short = 'f', default_value = "text", value_parser = ["text", "json"])]
-    pub format: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = TextFormat::Text)]
+    pub format: TextFormat,
     #[command(flatten)]
     pub state: StateArgs,
 }
@@ -36,8 +39,18 @@ pub fn cve_report(cat: &Catalog, id: &str, db: Option<&std::path::Path>) -> Resu
     let g = cat.graph()?;
     let mut scans = cat.scans()?;
     if let Some(db) = db {
+        let opts = ScanOptions {
+            db: Some(db.to_path_buf()),
+            ..ScanOptions::default()
+        };
         for (reference, inv) in cat.inventories()? {
-            scans.insert(reference, scan_inventory(&inv, db)?);
+            let s = patchline_scan::scan(
+                Input::Inventory(Box::new(inv)),
+                &opts,
+                &patchline_inventory::NoProgress,
+            )
+            .with_context(|| format!("rescanning the stored inventory of {reference}"))?;
+            scans.insert(reference, s.report);
         }
     }
     if scans.is_empty() {
@@ -64,7 +77,7 @@ pub fn run(a: Args) -> Result<u8> {
     } else {
         bail!("give a CVE-ID, --package NAME[@VERSION] or --base IMAGE@DIGEST");
     };
-    let out = if a.format == "json" {
+    let out = if a.format == TextFormat::Json {
         let mut s = serde_json::to_string_pretty(&report)?;
         s.push('\n');
         s

@@ -8,13 +8,13 @@ use patchline_lineage::render::{age_seconds, human_age};
 use patchline_model::Digest;
 use serde::Serialize;
 
-use crate::args::ImageArgs;
+use crate::args::{ImageArgs, TextFormat};
 use crate::cmd::catalog::{resolve_info, StateArgs};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    #[arg(long, short = 'f', default_value = "text", value_parser = ["text", "json"])]
-    pub format: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = TextFormat::Text)]
+    pub format: TextFormat,
     #[command(flatten)]
     pub state: StateArgs,
     #[command(flatten)]
@@ -130,7 +130,7 @@ pub fn run(a: Args) -> Result<u8> {
             age_seconds: age,
         });
     }
-    let out = if a.format == "json" {
+    let out = if a.format == TextFormat::Json {
         let mut s = serde_json::to_string_pretty(&report)?;
         s.push('\n');
         s

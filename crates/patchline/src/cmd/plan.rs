@@ -33,14 +33,14 @@ pub struct Args {
     /// For --cve: scan the stored inventories against this advisory database now.
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
-    #[arg(long, short = 'f', default_value = "markdown", value_parser = ["markdown", "json"])]
-    pub format: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Markdown)]
+    pub format: Format,
     /// Also write the plan as a directory (plan.json, plan.md, one folder per image).
     #[arg(long, value_name = "DIR")]
     pub write: Option<PathBuf>,
     /// New tags: patch (1.4.2 -> 1.4.3), suffix:-p (TAG-p1) or date (TAG-YYYYMMDD).
-    #[arg(long, default_value = "patch", value_name = "SCHEME")]
-    pub tag_scheme: String,
+    #[arg(long, default_value = "patch", value_name = "SCHEME", value_parser = parse_scheme)]
+    pub tag_scheme: TagScheme,
     /// Do not ask the registry which tags exist already.
     #[arg(long)]
     pub offline: bool,
@@ -50,7 +50,16 @@ pub struct Args {
     pub image_args: ImageArgs,
 }
 
-fn parse_scheme(s: &str) -> Result<TagScheme> {
+/// `--format` of `plan`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Markdown,
+    Json,
+}
+
+/// `--tag-scheme`: a typed value, though not a `ValueEnum` (`suffix:` carries its
+/// suffix); clap reports a bad one as a usage error.
+fn parse_scheme(s: &str) -> Result<TagScheme, String> {
     match s {
         "patch" => Ok(TagScheme::BumpPatch),
         "date" => Ok(TagScheme::Date),
@@ -58,11 +67,11 @@ fn parse_scheme(s: &str) -> Result<TagScheme> {
             Some(x) => {
                 let x = x.trim_start_matches('-');
                 if x.is_empty() || !x.chars().all(|c| c.is_ascii_alphanumeric()) {
-                    bail!("--tag-scheme {s:?}: the suffix must be letters or digits (suffix:-p)");
+                    return Err("the suffix must be letters or digits (suffix:-p)".into());
                 }
                 Ok(TagScheme::Suffix(x.to_string()))
             }
-            None => bail!("--tag-scheme {s:?}: expected patch, suffix:-p or date"),
+            None => Err("expected patch, suffix:-p or date".into()),
         },
     }
 }
@@ -108,7 +117,6 @@ fn split_digest(s: &str) -> (&str, Option<&str>) {
 }
 
 pub fn run(a: Args) -> Result<u8> {
-    let scheme = parse_scheme(&a.tag_scheme)?;
     let cat = a.state.open()?;
     let g = cat.graph()?;
     let mut images = Vec::new();
@@ -166,7 +174,7 @@ pub fn run(a: Args) -> Result<u8> {
         bail!("give --cve CVE-ID or --base IMAGE --to NEWREF");
     };
 
-    let mut req = PlanRequest::new(trigger, images, scheme);
+    let mut req = PlanRequest::new(trigger, images, a.tag_scheme.clone());
     if !a.offline {
         req.existing_tags = existing_tags(&req.images, &a.image_args);
     }
@@ -175,7 +183,7 @@ pub fn run(a: Args) -> Result<u8> {
         plan::write_dir(&p, dir)?;
         eprintln!("patchline: plan written to {}", dir.display());
     }
-    let out = if a.format == "json" {
+    let out = if a.format == Format::Json {
         plan::render_json(&p)?
     } else {
         plan::render_markdown(&p)

@@ -3,13 +3,32 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use patchline_image::ImageRef;
-use patchline_inventory::{NoProgress, Progress};
 use patchline_model::Inventory;
 use patchline_report::{render_sbom, RenderOptions, SbomFormat};
+use patchline_scan::Input;
 
 use crate::args::ImageArgs;
-use crate::progress::LayerBars;
+
+/// `--format` of `sbom`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    #[value(name = "cyclonedx")]
+    CycloneDx,
+    Spdx,
+}
+
+impl From<Format> for SbomFormat {
+    fn from(f: Format) -> SbomFormat {
+        match f {
+            Format::Table => SbomFormat::Table,
+            Format::Json => SbomFormat::Json,
+            Format::CycloneDx => SbomFormat::CycloneDx,
+            Format::Spdx => SbomFormat::Spdx,
+        }
+    }
+}
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -17,8 +36,8 @@ pub struct Args {
     /// dir:ROOTFS, docker://HOST/REPO[:TAG|@DIGEST] or HOST/REPO:TAG.
     pub image: String,
     /// Output format.
-    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json", "cyclonedx", "spdx"])]
-    pub format: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
     /// Write to FILE instead of stdout (written whole or not at all).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -26,34 +45,22 @@ pub struct Args {
     pub image_args: ImageArgs,
 }
 
-/// Reads an image reference into its inventory (shared with later subcommands).
+/// Reads an image reference into its inventory (the first stage of `patchline-scan`),
+/// with layer bars on a terminal.
 pub fn inventory(image: &str, a: &ImageArgs) -> Result<Inventory> {
-    let reference = ImageRef::parse(image)?;
-    let opts = a.inventory_options()?;
-    if let ImageRef::RootFs { dir } = &reference {
-        return Ok(patchline_inventory::inventory_rootfs(dir, image, &opts)?);
-    }
-    let source = patchline_image::open(&reference, image, &a.open_options()?)?;
-    let bars = LayerBars::for_stderr();
-    let progress: &dyn Progress = match &bars {
-        Some(b) => b,
-        None => &NoProgress,
-    };
-    Ok(patchline_inventory::inventory_image(
-        source.as_ref(),
-        &opts,
-        progress,
-    )?)
+    let opts = a.scan_options()?;
+    Ok(crate::progress::with_layer_bars(|p| {
+        patchline_scan::inventory(Input::Image(image.to_string()), &opts, p)
+    })?)
 }
 
 pub fn run(a: Args) -> Result<u8> {
-    let format: SbomFormat = a.format.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
     let inv = inventory(&a.image, &a.image_args)?;
     let mut buf = Vec::new();
     let color = a.output.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());
     render_sbom(
         &inv,
-        format,
+        a.format.into(),
         &RenderOptions {
             color,
             timestamp: None,

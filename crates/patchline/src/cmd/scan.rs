@@ -1,17 +1,36 @@
 //! `patchline scan IMAGE`: the image's (or an SBOM's) packages matched against the local
-//! advisory database, as a table, JSON, SARIF or CycloneDX VEX.
+//! advisory database (`patchline-scan`), rendered as a table, JSON, SARIF or CycloneDX
+//! VEX; exit 1 when the policy's verdict is a failure.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use patchline_advisory::AdvisoryDb;
-use patchline_match::{MatchOptions, Matcher};
-use patchline_model::vuln::Severity;
-use patchline_model::{Inventory, Warning};
 use patchline_report::{render_scan, RenderOptions, ScanFormat};
+use patchline_scan::{Input, Policy};
 
-use crate::args::ImageArgs;
+use crate::args::{ImageArgs, SeverityArg};
+
+/// `--format` of `scan`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Sarif,
+    #[value(name = "cyclonedx")]
+    CycloneDx,
+}
+
+impl From<Format> for ScanFormat {
+    fn from(f: Format) -> ScanFormat {
+        match f {
+            Format::Table => ScanFormat::Table,
+            Format::Json => ScanFormat::Json,
+            Format::Sarif => ScanFormat::Sarif,
+            Format::CycloneDx => ScanFormat::CycloneDx,
+        }
+    }
+}
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -23,15 +42,14 @@ pub struct Args {
     #[arg(long, env = "PATCHLINE_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Output format.
-    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json", "sarif", "cyclonedx"])]
-    pub format: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
     /// Write to FILE instead of stdout (written whole or not at all).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Exit 1 when a reported finding is at least this severe (negligible, low, medium,
-    /// high, critical).
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
-    pub fail_on: Option<Severity>,
+    /// Exit 1 when a reported finding is at least this severe.
+    #[arg(long, value_name = "SEVERITY", value_enum, ignore_case = true)]
+    pub fail_on: Option<SeverityArg>,
     /// Report only findings with a fixed version.
     #[arg(long)]
     pub only_fixed: bool,
@@ -45,59 +63,26 @@ pub struct Args {
     pub image_args: ImageArgs,
 }
 
-fn parse_severity(s: &str) -> Result<Severity, String> {
-    s.parse()
-}
-
 fn parse_age(s: &str) -> Result<Duration, String> {
     patchline_advisory::parse_duration(s).map_err(|e| e.to_string())
 }
 
-/// The inventory of IMAGE: an image reference, or `sbom:FILE`.
-fn inventory(image: &str, a: &ImageArgs) -> Result<Inventory> {
-    match image.strip_prefix("sbom:") {
-        Some(file) => patchline_inventory::sbom_input::read_sbom(Path::new(file))
-            .with_context(|| format!("reading the SBOM {file}")),
-        None => crate::cmd::sbom::inventory(image, a),
-    }
-}
-
 pub fn run(a: Args) -> Result<u8> {
-    let format: ScanFormat = a.format.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    // The database first: a missing one is the commonest mistake, and cheap to find.
-    let db_path = match &a.db {
-        Some(p) => p.clone(),
-        None => patchline_advisory::default_path()?,
-    };
-    let db = AdvisoryDb::open(&db_path)?;
-    let info = db.info()?;
-    let stale = patchline_advisory::staleness_warning(&info, a.max_db_age);
-
-    let inv = inventory(&a.image, &a.image_args)?;
-    let opts = MatchOptions {
-        only_fixed: a.only_fixed,
-        ignore_unfixed: a.ignore_unfixed,
-        today: None,
-    };
-    let mut report = Matcher::new(&db)
-        .scan(&inv, &opts)
-        .context("matching the inventory against the advisory database")?;
-    report.db = info;
-    if let Some(w) = stale {
-        report.warnings.push(Warning {
-            source: "advisory-db".into(),
-            location: db_path.display().to_string(),
-            message: w,
-        });
-    }
+    let mut opts = a.image_args.scan_options()?;
+    opts.db = a.db.clone();
+    opts.max_db_age = Some(a.max_db_age);
+    opts.policy = Policy::from_flags(a.fail_on.map(Into::into), a.only_fixed, a.ignore_unfixed);
+    let scan = crate::progress::with_layer_bars(|p| {
+        patchline_scan::scan(Input::parse(&a.image), &opts, p)
+    })?;
 
     let mut buf = Vec::new();
     let color = a.output.is_none()
         && std::io::IsTerminal::is_terminal(&std::io::stdout())
         && std::env::var_os("NO_COLOR").is_none();
     render_scan(
-        &report,
-        format,
+        &scan.report,
+        a.format.into(),
         &RenderOptions {
             color,
             timestamp: None,
@@ -107,25 +92,18 @@ pub fn run(a: Args) -> Result<u8> {
     )
     .context("rendering the scan report")?;
     crate::output::write_all_or_nothing(a.output.as_deref(), &buf)?;
-    for w in &report.warnings {
+    for w in &scan.report.warnings {
         eprintln!(
             "patchline: warning: {}: {}: {}",
             w.source, w.location, w.message
         );
     }
-    if let Some(threshold) = a.fail_on {
-        let n = report
-            .findings
-            .iter()
-            .filter(|f| f.severity >= threshold)
-            .count();
-        if n > 0 {
-            eprintln!(
-                "patchline: {n} finding(s) at or above {} (--fail-on)",
-                threshold.as_str()
-            );
-            return Ok(crate::EXIT_GATE_FAILED);
-        }
+    for b in &scan.verdict.breaches {
+        eprintln!("patchline: {} ({})", b.message, b.rule);
     }
-    Ok(crate::EXIT_OK)
+    Ok(if scan.verdict.failed() {
+        crate::EXIT_GATE_FAILED
+    } else {
+        crate::EXIT_OK
+    })
 }

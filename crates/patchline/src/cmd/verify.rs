@@ -9,8 +9,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use patchline_lineage::plan::{PatchPlan, PlannedImage, Trigger};
 use patchline_model::{Digest, ImageInfo};
 
-use crate::args::ImageArgs;
-use crate::cmd::catalog::{catalog_reference, resolve_info, scan_inventory};
+use patchline_scan::Input;
+
+use crate::args::{ImageArgs, TextFormat};
+use crate::cmd::catalog::{catalog_reference, resolve_info};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -22,8 +24,8 @@ pub struct Args {
     /// Advisory database: rescan the rebuilt images (required for a CVE plan).
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
-    #[arg(long, short = 'f', default_value = "text", value_parser = ["text", "json"])]
-    pub format: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = TextFormat::Text)]
+    pub format: TextFormat,
     #[command(flatten)]
     pub image_args: ImageArgs,
 }
@@ -108,10 +110,13 @@ pub fn run(a: Args) -> Result<u8> {
         let mut problems = Vec::new();
         let (info, scan) = match &a.db {
             Some(db) => {
-                let inv = crate::cmd::sbom::inventory(r, &a.image_args)
-                    .with_context(|| format!("reading the rebuilt image {r}"))?;
-                let s = scan_inventory(&inv, db)?;
-                (inv.image, Some(s))
+                let mut opts = a.image_args.scan_options()?;
+                opts.db = Some(db.clone());
+                let s = crate::progress::with_layer_bars(|p| {
+                    patchline_scan::scan(Input::Image(r.to_string()), &opts, p)
+                })
+                .with_context(|| format!("rescanning the rebuilt image {r}"))?;
+                (s.inventory.image, Some(s.report))
             }
             None => (
                 resolve_info(r, &a.image_args)
@@ -181,7 +186,7 @@ pub fn run(a: Args) -> Result<u8> {
         .collect();
 
     let ok = results.iter().all(|c| c.ok) && missing.is_empty();
-    let out = if a.format == "json" {
+    let out = if a.format == TextFormat::Json {
         let mut s = serde_json::to_string_pretty(&serde_json::json!({
             "ok": ok,
             "images": results,

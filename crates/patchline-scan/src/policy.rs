@@ -1,0 +1,240 @@
+//! The policy stage: which of the matcher's findings are reported, and whether the scan
+//! passes.
+//!
+//! A [`Policy`] is an ordered list of [`Rule`]s. Applied to a report it runs in two
+//! passes:
+//!
+//! 1. **filter**: a finding stays in the report only when every rule
+//!    [keeps](Rule::keeps) it (`--only-fixed`, `--ignore-unfixed`; later exceptions with
+//!    an expiry and VEX `not_affected` statements). What each rule left out is counted in
+//!    the verdict.
+//! 2. **gate**: every rule names the reported findings that [breach](Rule::breaches) it
+//!    (`--fail-on high`; later the rules of policy files). The scan fails when any rule
+//!    is breached; the [`Verdict`] says which rule and which findings.
+//!
+//! Gates judge the findings that survive the filters, so `--fail-on low
+//! --ignore-unfixed` does not fail on an unfixed low finding.
+//!
+//! Rules see one finding at a time and are `Send + Sync`: a server shares one policy
+//! across its workers. The built-in rules are the CLI's flags: [`OnlyFixed`],
+//! [`IgnoreUnfixed`] and [`FailOn`] (which asks [`patchline_match::fails_on`]).
+
+use std::fmt;
+use std::sync::Arc;
+
+use patchline_model::vuln::{Finding, FixState, ScanReport, Severity};
+use serde::Serialize;
+
+/// One rule of a policy: a filter, a gate, or both.
+pub trait Rule: fmt::Debug + Send + Sync {
+    /// How verdicts name the rule (`fail-on high`, `ignore-unfixed`).
+    fn name(&self) -> String;
+
+    /// Filter: whether `finding` stays in the report. The default keeps everything.
+    fn keeps(&self, _finding: &Finding) -> bool {
+        true
+    }
+
+    /// Gate: whether a reported finding breaches the rule. The default never fails.
+    fn breaches(&self, _finding: &Finding) -> bool {
+        false
+    }
+
+    /// The sentence a verdict gives for `count` breaching findings.
+    fn message(&self, count: usize) -> String {
+        format!("{count} finding(s) breach {}", self.name())
+    }
+}
+
+/// Keeps only findings with a fixed version (Grype's `--only-fixed`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OnlyFixed;
+
+impl Rule for OnlyFixed {
+    fn name(&self) -> String {
+        "only-fixed".into()
+    }
+    fn keeps(&self, f: &Finding) -> bool {
+        f.state == FixState::Fixed && !f.fixed_versions.is_empty()
+    }
+}
+
+/// Leaves out findings without a fix: unfixed, will-not-fix and unimportant (Trivy's
+/// `--ignore-unfixed`). With today's fix states it selects what [`OnlyFixed`] does; the
+/// two differ once a state means "fixed, version unknown".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IgnoreUnfixed;
+
+impl Rule for IgnoreUnfixed {
+    fn name(&self) -> String {
+        "ignore-unfixed".into()
+    }
+    fn keeps(&self, f: &Finding) -> bool {
+        !matches!(
+            f.state,
+            FixState::Unfixed | FixState::WillNotFix | FixState::Unimportant
+        )
+    }
+}
+
+/// Fails on a reported finding at least this severe (`--fail-on`). Findings of unknown
+/// severity trip it only when the threshold is `unknown`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FailOn(pub Severity);
+
+impl Rule for FailOn {
+    fn name(&self) -> String {
+        format!("fail-on {}", self.0.as_str())
+    }
+    fn breaches(&self, f: &Finding) -> bool {
+        patchline_match::fails_on(f, self.0)
+    }
+    fn message(&self, count: usize) -> String {
+        format!("{count} finding(s) at or above {}", self.0.as_str())
+    }
+}
+
+/// The rules a scan is judged by, in order. The default policy reports every finding
+/// and always passes.
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    rules: Vec<Arc<dyn Rule>>,
+}
+
+impl Policy {
+    /// A policy without rules.
+    pub fn new() -> Policy {
+        Policy::default()
+    }
+
+    /// The policy of the CLI's flags: `--only-fixed`, `--ignore-unfixed` and
+    /// `--fail-on SEVERITY`.
+    pub fn from_flags(fail_on: Option<Severity>, only_fixed: bool, ignore_unfixed: bool) -> Policy {
+        let mut p = Policy::new();
+        if only_fixed {
+            p.push(OnlyFixed);
+        }
+        if ignore_unfixed {
+            p.push(IgnoreUnfixed);
+        }
+        if let Some(s) = fail_on {
+            p.push(FailOn(s));
+        }
+        p
+    }
+
+    /// Adds a rule after the others.
+    pub fn push(&mut self, rule: impl Rule + 'static) {
+        self.rules.push(Arc::new(rule));
+    }
+
+    /// This policy with `rule` added.
+    pub fn with(mut self, rule: impl Rule + 'static) -> Policy {
+        self.push(rule);
+        self
+    }
+
+    pub fn rules(&self) -> &[Arc<dyn Rule>] {
+        &self.rules
+    }
+
+    /// Filters `report.findings` (their order is kept) and judges what is left.
+    pub fn apply(&self, report: &mut ScanReport) -> Verdict {
+        let mut dropped = vec![0usize; self.rules.len()];
+        report.findings.retain(|f| {
+            // The first rule that leaves a finding out is the one counted.
+            match self.rules.iter().position(|r| !r.keeps(f)) {
+                Some(i) => {
+                    dropped[i] += 1;
+                    false
+                }
+                None => true,
+            }
+        });
+        let mut verdict = Verdict::default();
+        for (rule, n) in self.rules.iter().zip(dropped) {
+            if n > 0 {
+                verdict.filtered.push(Filtered {
+                    rule: rule.name(),
+                    count: n,
+                });
+            }
+        }
+        for rule in &self.rules {
+            let findings: Vec<Breaching> = report
+                .findings
+                .iter()
+                .filter(|f| rule.breaches(f))
+                .map(Breaching::of)
+                .collect();
+            if !findings.is_empty() {
+                verdict.breaches.push(Breach {
+                    rule: rule.name(),
+                    message: rule.message(findings.len()),
+                    findings,
+                });
+            }
+        }
+        verdict
+    }
+}
+
+/// The outcome of the policy stage: pass, or fail with the breached rules.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// Every rule the reported findings breach, in the policy's order; empty: pass.
+    pub breaches: Vec<Breach>,
+    /// Findings the filters left out of the report, per rule.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub filtered: Vec<Filtered>,
+}
+
+impl Verdict {
+    pub fn passed(&self) -> bool {
+        self.breaches.is_empty()
+    }
+
+    pub fn failed(&self) -> bool {
+        !self.passed()
+    }
+}
+
+/// One breached rule and the findings that breach it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Breach {
+    /// [`Rule::name`]: `fail-on high`.
+    pub rule: String,
+    /// [`Rule::message`]: `3 finding(s) at or above high`.
+    pub message: String,
+    pub findings: Vec<Breaching>,
+}
+
+/// A finding that breaches a rule, as a verdict names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Breaching {
+    pub id: String,
+    pub package: String,
+    pub version: String,
+    pub severity: Severity,
+}
+
+impl Breaching {
+    fn of(f: &Finding) -> Breaching {
+        Breaching {
+            id: f.id.clone(),
+            package: f.package.name.clone(),
+            version: f.package.version.clone(),
+            severity: f.severity,
+        }
+    }
+}
+
+/// How many findings a filter rule left out of the report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Filtered {
+    pub rule: String,
+    pub count: usize,
+}
+
+#[cfg(test)]
+mod tests;
