@@ -13,9 +13,12 @@
 //!     ..ScanOptions::default()
 //! };
 //! let result = scan(Input::parse("oci:layout:app"), &opts, &NoProgress)?;
-//! // Render result.report with patchline-report; exit 1 when the verdict failed.
-//! assert_eq!(result.report.findings.len(), result.report.findings.len());
-//! if result.verdict.failed() { /* ... */ }
+//! // result.report goes to patchline-report's renderers as it is.
+//! for b in &result.verdict.breaches {
+//!     eprintln!("{} ({})", b.message, b.rule);
+//! }
+//! let exit_code = if result.verdict.failed() { 1 } else { 0 };
+//! # let _ = exit_code;
 //! # Ok(()) }
 //! ```
 //!
@@ -142,7 +145,7 @@ pub enum ScanError {
     #[error("{error}")]
     Reference { input: String, error: ImageError },
     /// The image could not be read (missing file, registry, corrupt or oversized layer).
-    #[error("reading the image {input}: {error}")]
+    #[error("{}", naming(input, error))]
     Image { input: String, error: ImageError },
     /// The SBOM could not be read or is not one (the error names the file).
     #[error("SBOM {error}")]
@@ -157,6 +160,16 @@ pub enum ScanError {
         db: PathBuf,
         error: MatchError,
     },
+}
+
+/// `error` prefixed with the image it is about, unless it names it already.
+fn naming(input: &str, error: &ImageError) -> String {
+    let text = error.to_string();
+    if text.contains(input) {
+        text
+    } else {
+        format!("reading the image {input}: {text}")
+    }
 }
 
 /// Runs every stage (see the crate documentation) on `input`.

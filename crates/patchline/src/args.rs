@@ -125,7 +125,6 @@ pub enum SeverityArg {
     #[value(alias = "important")]
     High,
     Critical,
-    /// Any finding, even one nothing rated.
     Unknown,
 }
 

@@ -47,7 +47,8 @@ pub struct Args {
     /// Write to FILE instead of stdout (written whole or not at all).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Exit 1 when a reported finding is at least this severe.
+    /// Exit 1 when a reported finding is at least this severe (`unknown`: any finding,
+    /// rated or not).
     #[arg(long, value_name = "SEVERITY", value_enum, ignore_case = true)]
     pub fail_on: Option<SeverityArg>,
     /// Report only findings with a fixed version.
