@@ -17,19 +17,6 @@ use patchline_scan::{scan, Input, Policy, ScanError, ScanOptions};
 const AFFECTED: &str = "7.81.0-1ubuntu1.13";
 const FIXED: &str = "7.81.0-1ubuntu1.14";
 
-/// `../shared/data`, or a visible skip (a failure in CI).
-fn shared_data() -> Option<PathBuf> {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if d.join("osv/Ubuntu").is_dir() {
-        return Some(d);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but {} is missing", d.display());
-    }
-    eprintln!("skipping: {} not found", d.display());
-    None
-}
-
 struct Env {
     dir: tempfile::TempDir,
     db: PathBuf,
@@ -37,7 +24,7 @@ struct Env {
 
 /// A fresh DB with the Ubuntu and PyPI OSV records of the shared data.
 fn setup() -> Option<Env> {
-    let data = shared_data()?;
+    let data = patchline_test_support::shared_data()?;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("advisories.sqlite");
     let report = patchline_advisory::import_files(
