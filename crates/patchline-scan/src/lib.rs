@@ -66,7 +66,9 @@ use patchline_model::{Inventory, Warning};
 
 pub mod policy;
 
-pub use policy::{Breach, Breaching, FailOn, IgnoreUnfixed, OnlyFixed, Policy, Rule, Verdict};
+pub use policy::{
+    Breach, Breaching, FailOn, Filtered, IgnoreUnfixed, OnlyFixed, Policy, Rule, Verdict,
+};
 
 /// What to scan.
 #[derive(Clone, Debug)]
