@@ -896,6 +896,7 @@ fn a_rendered_scan_result_reads_back_flagged() {
         distro_eol: false,
         db: DbInfo::default(),
         packages_scanned: inv.packages.len(),
+        packages_not_matched: 0,
         findings: vec![Finding {
             id: "CVE-2023-4641".into(),
             aliases: vec![],

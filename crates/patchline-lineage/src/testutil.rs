@@ -69,6 +69,7 @@ pub fn scan(entry: &CatalogEntry, findings: Vec<Finding>) -> ScanReport {
         distro_eol: false,
         db: DbInfo::default(),
         packages_scanned: 100,
+        packages_not_matched: 0,
         findings,
         inventory_complete: true,
         warnings: Vec::new(),

@@ -285,11 +285,14 @@ impl<'db> Matcher<'db> {
 
         let mut findings = Vec::new();
         let mut foreign: BTreeMap<Ecosystem, usize> = BTreeMap::new();
+        // Without a release nothing was looked up.
+        let mut not_matched = if rel.is_some() { 0 } else { inv.packages.len() };
         let mut problems: BTreeMap<String, String> = BTreeMap::new();
         if let Some(rel) = &rel {
             for pkg in &inv.packages {
                 if pkg.ecosystem != rel.spec.packages {
                     *foreign.entry(pkg.ecosystem).or_default() += 1;
+                    not_matched += 1;
                     continue;
                 }
                 self.match_package(pkg, rel, &mut findings, &mut warnings, &mut problems)?;
@@ -320,6 +323,7 @@ impl<'db> Matcher<'db> {
             distro_eol,
             db: DbInfo::default(),
             packages_scanned: inv.packages.len(),
+            packages_not_matched: not_matched,
             findings,
             inventory_complete: inv.complete,
             warnings,

@@ -681,6 +681,7 @@ fn eol_release_unknown_distro_and_foreign_packages() {
         "{:?}",
         r.warnings
     );
+    assert_eq!((r.packages_scanned, r.packages_not_matched), (1, 1));
     // Recognised, but patchline reads no feed for it.
     let inv = inventory(
         distro("ol", "8.9"),

@@ -323,10 +323,19 @@ pub struct ScanReport {
     pub db: DbInfo,
     /// Packages inventoried (findings name only the vulnerable ones).
     pub packages_scanned: usize,
+    /// Of those, packages that were not examined: no advisory data for their distro
+    /// release, or a package database foreign to it. A report with no findings is clean
+    /// only when this is 0; the warnings say why.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub packages_not_matched: usize,
     /// Sorted by risk: KEV first, then severity, EPSS, fix available.
     pub findings: Vec<Finding>,
     /// False when the inventory was incomplete (a package database could not be read).
     pub inventory_complete: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

@@ -109,6 +109,33 @@ fn table_flags_eol_and_incomplete() {
     assert!(c.contains("update time unknown"));
 }
 
+/// Packages that were never looked up make a report without findings anything but clean,
+/// in every format.
+#[test]
+fn unmatched_packages_are_not_a_clean_result() {
+    let mut r = clean_report();
+    r.packages_scanned = 3;
+    r.packages_not_matched = 3;
+    let t = render(&r, ScanFormat::Table, &fixed_options());
+    assert!(!t.contains("No vulnerabilities found."), "{t}");
+    assert!(t.contains("3 packages scanned, 3 not matched"), "{t}");
+    assert!(
+        t.contains("Nothing was examined: 3 packages could not be matched"),
+        "{t}"
+    );
+    r.packages_not_matched = 1;
+    let t = render(&r, ScanFormat::Table, &fixed_options());
+    assert!(
+        t.contains("No vulnerabilities found in the 2 packages matched, but 1 package could not be matched"),
+        "{t}"
+    );
+    assert_eq!(render_json(&r, ScanFormat::Json)["packages_not_matched"], 1);
+    assert_eq!(
+        render_json(&r, ScanFormat::Sarif)["runs"][0]["properties"]["packagesNotMatched"],
+        1
+    );
+}
+
 fn sarif_rule<'a>(doc: &'a Value, id: &str) -> &'a Value {
     doc["runs"][0]["tool"]["driver"]["rules"]
         .as_array()

@@ -13,7 +13,9 @@
 //!    is breached; the [`Verdict`] says which rule and which findings.
 //!
 //! Gates judge the findings that survive the filters, so `--fail-on low
-//! --ignore-unfixed` does not fail on an unfixed low finding.
+//! --ignore-unfixed` does not fail on an unfixed low finding. A gate may also judge the
+//! report as a whole ([`Rule::breaches_report`]): `--fail-on` fails closed when packages
+//! could not be matched, since what was not examined cannot be shown to pass.
 //!
 //! Rules see one finding at a time and are `Send + Sync`: a server shares one policy
 //! across its workers. The built-in rules are the CLI's flags: [`OnlyFixed`],
@@ -43,6 +45,12 @@ pub trait Rule: fmt::Debug + Send + Sync {
     /// The sentence a verdict gives for `count` breaching findings.
     fn message(&self, count: usize) -> String {
         format!("{count} finding(s) breach {}", self.name())
+    }
+
+    /// Gate on the report as a whole (what was or was not examined); `Some(message)`
+    /// fails the scan. The default judges findings only.
+    fn breaches_report(&self, _report: &ScanReport) -> Option<String> {
+        None
     }
 }
 
@@ -91,6 +99,17 @@ impl Rule for FailOn {
     }
     fn message(&self, count: usize) -> String {
         format!("{count} finding(s) at or above {}", self.0.as_str())
+    }
+    /// A gate fails closed: packages that could not be matched (no advisory data for
+    /// the distro release) may hide findings at any severity.
+    fn breaches_report(&self, report: &ScanReport) -> Option<String> {
+        let n = report.packages_not_matched;
+        (n > 0).then(|| {
+            format!(
+                "{n} package(s) could not be matched (no advisory data; see the warnings), so the scan cannot show there is nothing at or above {}",
+                self.0.as_str()
+            )
+        })
     }
 }
 
@@ -161,6 +180,13 @@ impl Policy {
             }
         }
         for rule in &self.rules {
+            if let Some(message) = rule.breaches_report(report) {
+                verdict.breaches.push(Breach {
+                    rule: rule.name(),
+                    message,
+                    findings: Vec::new(),
+                });
+            }
             let findings: Vec<Breaching> = report
                 .findings
                 .iter()

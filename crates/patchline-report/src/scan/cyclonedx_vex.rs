@@ -212,6 +212,13 @@ fn document_properties(report: &ScanReport) -> Vec<Property> {
         ),
         prop("patchline:scan:distro_eol", report.distro_eol.to_string()),
     ];
+
+    if report.packages_not_matched > 0 {
+        props.push(prop(
+            "patchline:scan:packages_not_matched",
+            report.packages_not_matched.to_string(),
+        ));
+    }
     if let Some(t) = &report.db.updated_at {
         props.push(prop("patchline:db:updated_at", t.clone()));
     }

@@ -205,6 +205,8 @@ struct RunProperties {
     distro_eol: bool,
     #[serde(rename = "packagesScanned")]
     packages_scanned: usize,
+    #[serde(rename = "packagesNotMatched", skip_serializing_if = "is_zero")]
+    packages_not_matched: usize,
     #[serde(rename = "inventoryComplete")]
     inventory_complete: bool,
     #[serde(
@@ -334,6 +336,7 @@ fn build(report: &ScanReport) -> Log {
                 distro: report.distro.as_ref().map(|d| d.purl_qualifier()),
                 distro_eol: report.distro_eol,
                 packages_scanned: report.packages_scanned,
+                packages_not_matched: report.packages_not_matched,
                 inventory_complete: report.inventory_complete,
                 db_updated_at: report.db.updated_at.clone(),
             },
@@ -562,6 +565,10 @@ fn result(f: &Finding, rule_index: usize, image: &str) -> SarifResult {
             introduced_layer_diff_id: p.introduced.as_ref().map(|l| l.diff_id.to_string()),
         },
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]

@@ -67,7 +67,25 @@ pub(crate) fn render(
     }
 
     let groups = by_package(report);
-    if groups.is_empty() {
+    let unmatched = report.packages_not_matched;
+    if groups.is_empty() && unmatched > 0 {
+        // Never a clean result for what was not looked at.
+        let matched = report.packages_scanned.saturating_sub(unmatched);
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let line = if matched == 0 {
+            format!(
+                "Nothing was examined: {unmatched} package{} could not be matched (see the warnings), so this is not a clean result.",
+                plural(unmatched)
+            )
+        } else {
+            format!(
+                "No vulnerabilities found in the {matched} package{} matched, but {unmatched} package{} could not be matched (see the warnings): this is not a clean result.",
+                plural(matched),
+                plural(unmatched)
+            )
+        };
+        writeln!(out, "\n{line}")?;
+    } else if groups.is_empty() {
         writeln!(out, "\nNo vulnerabilities found.")?;
     } else {
         let rows: Vec<Vec<[String; 6]>> = groups
@@ -171,10 +189,13 @@ fn header(report: &ScanReport, opts: &RenderOptions) -> Vec<String> {
         second.push_str(&format!(", {}", clean(&db.path)));
     }
     let n = report.packages_scanned;
-    let second = format!(
+    let mut second = format!(
         "{second} | {n} package{} scanned",
         if n == 1 { "" } else { "s" }
     );
+    if report.packages_not_matched > 0 {
+        second.push_str(&format!(", {} not matched", report.packages_not_matched));
+    }
 
     let fs = &report.findings;
     let mut third = format!(

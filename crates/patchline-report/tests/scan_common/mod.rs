@@ -399,6 +399,7 @@ pub fn report() -> ScanReport {
             .collect(),
         },
         packages_scanned: 124,
+        packages_not_matched: 0,
         findings,
         inventory_complete: true,
         warnings: vec![Warning {

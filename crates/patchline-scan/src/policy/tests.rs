@@ -45,6 +45,7 @@ fn report() -> ScanReport {
         distro_eol: false,
         db: DbInfo::default(),
         packages_scanned: 10,
+        packages_not_matched: 0,
         findings: vec![
             finding("CVE-1", Severity::Critical, FixState::Fixed),
             finding("CVE-2", Severity::High, FixState::Unfixed),
@@ -282,4 +283,30 @@ fn rules_of_other_kinds_plug_in() {
     fn shared<T: Send + Sync + Clone>(_: &T) {}
     shared(&policy);
     assert_eq!(policy.rules().len(), 3);
+}
+
+#[test]
+fn fail_on_fails_closed_when_packages_were_not_matched() {
+    let mut r = report();
+    r.findings.clear();
+    r.packages_not_matched = 4;
+    let v = Policy::from_flags(Some(Severity::Critical), false, false).apply(&mut r.clone());
+    assert!(v.failed());
+    assert_eq!(v.breaches.len(), 1);
+    assert!(v.breaches[0].findings.is_empty());
+    assert!(
+        v.breaches[0]
+            .message
+            .contains("4 package(s) could not be matched"),
+        "{}",
+        v.breaches[0].message
+    );
+    // Without a gate nothing fails; filters alone never judge coverage.
+    assert!(Policy::from_flags(None, true, true).apply(&mut r).passed());
+    // Everything examined: the gate judges the findings alone.
+    let mut r = report();
+    r.findings.clear();
+    assert!(Policy::from_flags(Some(Severity::Low), false, false)
+        .apply(&mut r)
+        .passed());
 }
