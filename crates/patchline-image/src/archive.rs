@@ -15,7 +15,7 @@ use patchline_model::Digest;
 use serde::Deserialize;
 
 use crate::error::{ImageError, Result};
-use crate::layer::{normalize_entry_path, resolve_link};
+use crate::layer::{normalize_entry_path, resolve_link, MAX_SYMLINK_HOPS};
 use crate::layout::{self, blob_name};
 use crate::manifest::ImageConfig;
 use crate::source::{self, Fetched, ImageSource, LayerDesc, ManifestStore, ResolvedImage};
@@ -69,7 +69,7 @@ impl TarIndex {
                     .map(|t| String::from_utf8_lossy(&t).into_owned())
                     .unwrap_or_default();
                 let resolved = if et.is_symlink() {
-                    resolve_link(&name, &target)
+                    Some(resolve_link(&name, &target))
                 } else {
                     normalize_entry_path(target.as_bytes()).ok()
                 };
@@ -86,7 +86,7 @@ impl TarIndex {
 
     fn locate(&self, name: &str) -> Option<(u64, u64)> {
         let mut name = name.to_string();
-        for _ in 0..16 {
+        for _ in 0..=MAX_SYMLINK_HOPS {
             match self.members.get(&name)? {
                 Member::File { offset, size } => return Some((*offset, *size)),
                 Member::Link(t) => name = t.clone(),

@@ -116,9 +116,16 @@ pub fn normalize_entry_path(raw: &[u8]) -> std::result::Result<String, String> {
     Ok(parts.join("/"))
 }
 
-/// Resolves a symlink `target` written at `link_path` to a root-relative path, lexically.
-/// Absolute targets are relative to the image root. `None` when it climbs out of the root.
-pub fn resolve_link(link_path: &str, target: &str) -> Option<String> {
+/// Most symlinks followed for one lookup, as Linux's `MAXSYMLINKS`; past it the lookup
+/// is a loop (`ELOOP`).
+pub const MAX_SYMLINK_HOPS: usize = 40;
+
+/// Resolves a symlink `target` written at `link_path` to a root-relative path, lexically
+/// and as the kernel does inside a chroot: absolute targets are relative to the image
+/// root, and `..` at the root stays at the root (`usr/lib/foo -> ../../../../lib/foo` is
+/// `lib/foo`). The result never leaves the image. Entry *names* are checked strictly by
+/// [`normalize_entry_path`] instead: only link targets are resolved this way.
+pub fn resolve_link(link_path: &str, target: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     if !target.starts_with('/') {
         parts.extend(link_path.split('/').filter(|c| !c.is_empty()));
@@ -128,12 +135,32 @@ pub fn resolve_link(link_path: &str, target: &str) -> Option<String> {
         match c {
             "" | "." => {}
             ".." => {
-                parts.pop()?;
+                parts.pop();
             }
             c => parts.push(c),
         }
     }
-    Some(parts.join("/"))
+    parts.join("/")
+}
+
+/// Where a chain of symlinks starting at `path` ends, following at most
+/// [`MAX_SYMLINK_HOPS`] links; `link` gives the target of a path that is a symlink.
+/// `Err` carries the path where it gave up: a loop, or a chain too long.
+pub fn follow_links<'a>(
+    path: &str,
+    link: impl Fn(&str) -> Option<&'a str>,
+) -> std::result::Result<String, String> {
+    let mut p = path.to_string();
+    for _ in 0..MAX_SYMLINK_HOPS {
+        match link(&p) {
+            Some(t) => p = resolve_link(&p, t),
+            None => return Ok(p),
+        }
+    }
+    match link(&p) {
+        Some(_) => Err(p),
+        None => Ok(p),
+    }
 }
 
 struct HashingReader<R> {
@@ -494,11 +521,8 @@ fn walk_tar(
                     .link_name_bytes()
                     .map(|t| String::from_utf8_lossy(&t).into_owned())
                     .unwrap_or_default();
-                if resolve_link(&path, &target).is_none() {
-                    return Err(layer_err(format!(
-                        "symlink {path:?} -> {target:?} points out of the image root"
-                    )));
-                }
+                // A target with `..` past the root is harmless: resolution stops at the
+                // root, as the kernel's does (`resolve_link`).
                 (path, EntryKind::Symlink(target))
             } else if etype.is_hard_link() {
                 let target = entry.link_name_bytes().unwrap_or_default();
@@ -555,15 +579,63 @@ mod tests {
         assert_eq!(normalize_entry_path(b"./").unwrap(), "");
         assert!(normalize_entry_path(b"/etc/passwd").is_err());
         assert!(normalize_entry_path(b"a/../../etc").is_err());
+        assert!(normalize_entry_path(b"../../etc/passwd").is_err());
         assert_eq!(
-            resolve_link("etc/os-release", "../usr/lib/os-release").unwrap(),
+            resolve_link("etc/os-release", "../usr/lib/os-release"),
             "usr/lib/os-release"
         );
+        assert_eq!(resolve_link("bin", "usr/bin"), "usr/bin");
+    }
+
+    #[test]
+    fn link_with_too_many_dotdots_stops_at_the_root() {
+        assert_eq!(resolve_link("etc/x", "../../../etc/passwd"), "etc/passwd");
         assert_eq!(
-            resolve_link("etc/os-release", "/usr/lib/os-release").unwrap(),
+            resolve_link("usr/lib/foo", "../../../../lib/foo"),
+            "lib/foo"
+        );
+        assert_eq!(resolve_link("a", "../../.."), "");
+    }
+
+    #[test]
+    fn absolute_link_is_relative_to_the_image_root() {
+        assert_eq!(
+            resolve_link("etc/os-release", "/usr/lib/os-release"),
             "usr/lib/os-release"
         );
-        assert_eq!(resolve_link("bin", "usr/bin").unwrap(), "usr/bin");
-        assert!(resolve_link("etc/x", "../../../etc/passwd").is_none());
+        assert_eq!(resolve_link("a/b/c", "/../../x"), "x");
+    }
+
+    #[test]
+    fn link_to_a_link_is_followed() {
+        let links = [("a", "b/../c"), ("c", "/../../d/e"), ("d/e", "../f")];
+        let get = |p: &str| links.iter().find(|(k, _)| *k == p).map(|(_, t)| *t);
+        assert_eq!(follow_links("a", get).unwrap(), "f");
+        assert_eq!(follow_links("f", get).unwrap(), "f");
+    }
+
+    #[test]
+    fn loop_is_bounded() {
+        let links = [("a", "b"), ("b", "../../a")];
+        let get = |p: &str| links.iter().find(|(k, _)| *k == p).map(|(_, t)| *t);
+        assert!(follow_links("a", get).is_err());
+        let self_link = |p: &str| (p == "x").then_some("./x");
+        assert_eq!(follow_links("x", self_link).unwrap_err(), "x");
+        // A chain of exactly MAX_SYMLINK_HOPS links resolves; one more does not.
+        let names: Vec<String> = (0..=MAX_SYMLINK_HOPS + 1)
+            .map(|i| format!("l{i}"))
+            .collect();
+        let chain = |n: usize| {
+            let names = &names;
+            move |p: &str| {
+                let i: usize = p.strip_prefix('l')?.parse().ok()?;
+                (i < n).then(|| names[i + 1].as_str())
+            }
+        };
+        assert_eq!(
+            follow_links("l0", chain(MAX_SYMLINK_HOPS)).unwrap(),
+            format!("l{MAX_SYMLINK_HOPS}")
+        );
+        assert!(follow_links("l0", chain(MAX_SYMLINK_HOPS + 1)).is_err());
     }
 }

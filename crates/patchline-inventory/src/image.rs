@@ -472,21 +472,38 @@ pub fn squash(info: ImageInfo, layers: &[LayerDesc], analyses: &[LayerAnalysis])
 
     let mut inv = Inventory::new(info);
     // Distro from the final view, following symlinks inside the image.
+    // Resolution as the kernel's in a chroot (`layer::resolve_link`): never out of the
+    // image; a loop is a warning and the file is taken as absent.
+    let loops: std::cell::RefCell<Vec<String>> = Default::default();
     let read = |path: &str| -> Option<Vec<u8>> {
-        let mut p = path.to_string();
-        for _ in 0..16 {
-            if let Some(v) = view.get(&p) {
-                return match v.file {
-                    FileResult::Text(t) => Some(t.clone().into_bytes()),
-                    _ => None,
-                };
+        let p = match layer::follow_links(path, |p| symlinks.get(p).map(|(_, t)| *t)) {
+            Ok(p) => p,
+            Err(at) => {
+                let mut l = loops.borrow_mut();
+                if !l.iter().any(|x| x == path) {
+                    l.push(path.to_string());
+                    l.push(at);
+                }
+                return None;
             }
-            let (_, target) = symlinks.get(&p)?;
-            p = layer::resolve_link(&p, target)?;
+        };
+        match view.get(&p)?.file {
+            FileResult::Text(t) => Some(t.clone().into_bytes()),
+            _ => None,
         }
-        None
     };
     let distro: Option<Distro> = osrelease::detect(&read);
+    for pair in loops.into_inner().chunks(2) {
+        inv.warnings.push(Warning {
+            source: "layer".into(),
+            location: pair[0].clone(),
+            message: format!(
+                "symlink loop or chain of more than {} links (gave up at {}); the file is taken as absent",
+                layer::MAX_SYMLINK_HOPS,
+                patchline_model::quote_capped(&pair[1], 200),
+            ),
+        });
+    }
 
     for (path, v) in &view {
         let location = match layers.get(v.layer) {

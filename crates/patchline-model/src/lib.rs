@@ -392,6 +392,38 @@ impl Inventory {
     }
 }
 
+/// An untrusted string (from an image, a database, a server) made safe to put in a
+/// warning or an error message: quoted, at most `max_chars` characters of it kept (cut at a
+/// character boundary), control characters escaped (`escape_debug`), and `…(N bytes)`
+/// appended with the full length when it was cut. The one helper every message that quotes
+/// attacker-controlled text goes through.
+pub fn quote_capped(s: &str, max_chars: usize) -> String {
+    quote_head(s, max_chars, s.len())
+}
+
+/// [`quote_capped`] of bytes that may not be UTF-8 (invalid sequences become U+FFFD). Only
+/// the first `4 * max_chars` bytes are decoded, so a huge input costs nothing.
+pub fn quote_capped_bytes(b: &[u8], max_chars: usize) -> String {
+    let head = &b[..b.len().min(max_chars.saturating_mul(4).saturating_add(4))];
+    quote_head(&String::from_utf8_lossy(head), max_chars, b.len())
+}
+
+/// `head` is the start of a text of `total` bytes.
+fn quote_head(head: &str, max_chars: usize, total: usize) -> String {
+    let kept = match head.char_indices().nth(max_chars) {
+        Some((i, _)) => &head[..i],
+        None => head,
+    };
+    let mut out = String::with_capacity(kept.len() + 24);
+    out.push('"');
+    out.extend(kept.chars().flat_map(char::escape_debug));
+    out.push('"');
+    if kept.len() < head.len() || head.len() < total {
+        out.push_str(&format!("…({total} bytes)"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,5 +455,21 @@ mod tests {
         assert_eq!(p.version_without_epoch(), "8-20180414-1ubuntu2");
         let p = Package::new(Ecosystem::Apk, "musl", "1.1.14-r10");
         assert_eq!(p.version_without_epoch(), "1.1.14-r10");
+    }
+
+    #[test]
+    fn quote_capped_cuts_escapes_and_counts() {
+        assert_eq!(quote_capped("abc", 10), "\"abc\"");
+        assert_eq!(quote_capped("abcdef", 3), "\"abc\"…(6 bytes)");
+        assert_eq!(quote_capped("ééé", 2), "\"éé\"…(6 bytes)");
+        assert_eq!(quote_capped("a\nb\u{1b}", 10), "\"a\\nb\\u{1b}\"");
+        let big = "x".repeat(1 << 20);
+        let q = quote_capped(&big, 100);
+        assert!(q.len() < 130, "{q}");
+        assert!(q.ends_with("…(1048576 bytes)"));
+        assert_eq!(quote_capped_bytes(b"ab\xffc", 10), "\"ab\u{fffd}c\"");
+        let q = quote_capped_bytes(big.as_bytes(), 100);
+        assert!(q.ends_with("\"…(1048576 bytes)"), "{q}");
+        assert_eq!(q.matches('x').count(), 100);
     }
 }

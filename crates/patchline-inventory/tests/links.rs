@@ -1,0 +1,155 @@
+//! Symlinks whose target has more `..` than the link has parents are harmless (the
+//! kernel stops `..` at `/`): an image holding one is scanned, through a layer tar and
+//! through `dir:` alike, and a link is resolved inside the image the same way in both.
+
+use std::path::Path;
+
+use patchline_image::LayerDesc;
+use patchline_inventory::image::{analyze_layer, squash};
+use patchline_inventory::{extractors, inventory_rootfs, InventoryOptions};
+use patchline_model::{Digest, ImageInfo, Inventory};
+use patchline_test_support::shared_data_path;
+use sha2::{Digest as _, Sha256};
+
+const APK_DB: &str = "pkgdb/trivy/apk/lib/apk/db/installed";
+const OS_RELEASE: &[u8] = b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.18.4\n";
+
+/// (path, file content or symlink target)
+enum E<'a> {
+    File(&'a str, &'a [u8]),
+    Link(&'a str, &'a str),
+}
+
+/// The image: the apk database at its place, os-release reached only through a link with
+/// `..` past the root, and the link from the issue.
+fn entries(db: &[u8]) -> Vec<E<'_>> {
+    vec![
+        E::File("lib/apk/db/installed", db),
+        E::File("usr/lib/os-release", OS_RELEASE),
+        E::Link("etc/os-release", "../../../../usr/lib/os-release"),
+        E::Link("usr/lib/foo", "../../../../lib/foo"),
+        E::Link("usr/lib/apk-db", "/../../lib/apk/db/installed"),
+    ]
+}
+
+fn layer_tar(entries: &[E]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for e in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        match e {
+            E::File(p, data) => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(data.len() as u64);
+                b.append_data(&mut h, p, *data).unwrap();
+            }
+            E::Link(p, t) => {
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_size(0);
+                b.append_link(&mut h, p, t).unwrap();
+            }
+        }
+    }
+    b.into_inner().unwrap()
+}
+
+fn write_rootfs(dir: &Path, entries: &[E]) {
+    for e in entries {
+        let (p, abs) = match e {
+            E::File(p, _) | E::Link(p, _) => (p, dir.join(p)),
+        };
+        std::fs::create_dir_all(abs.parent().unwrap()).unwrap();
+        match e {
+            E::File(_, data) => std::fs::write(&abs, data).unwrap(),
+            E::Link(_, t) => std::os::unix::fs::symlink(t, &abs)
+                .unwrap_or_else(|err| panic!("symlink {p}: {err}")),
+        }
+    }
+}
+
+fn check(inv: &Inventory) {
+    assert!(inv.complete, "{:?}", inv.warnings);
+    // The trivy database has one record without a version, on purpose; nothing else.
+    assert!(
+        inv.warnings.iter().all(|w| w.source == "extractor:apk"),
+        "{:?}",
+        inv.warnings
+    );
+    assert_eq!(
+        inv.packages.len(),
+        15,
+        "the trivy apk database has 15 packages"
+    );
+    assert!(inv.packages.iter().any(|p| p.name == "musl"));
+    let distro = inv
+        .distro
+        .as_ref()
+        .expect("os-release found through the link");
+    assert_eq!(distro.id, "alpine");
+    assert_eq!(distro.version_id.as_deref(), Some("3.18.4"));
+}
+
+#[test]
+fn layer_with_dotdot_past_root_links_is_scanned() {
+    let Some(db) = shared_data_path(APK_DB) else {
+        return;
+    };
+    let db = std::fs::read(db).unwrap();
+    let tar = layer_tar(&entries(&db));
+    let desc = LayerDesc {
+        index: 0,
+        digest: None,
+        diff_id: Digest::sha256_from_bytes(&Sha256::digest(&tar)),
+        media_type: "application/vnd.oci.image.layer.v1.tar".into(),
+        size: Some(tar.len() as u64),
+        created_by: None,
+        locator: String::new(),
+    };
+    let a = analyze_layer(&tar[..], &desc, &InventoryOptions::default(), &extractors())
+        .expect("a link with too many `..` is not an error");
+    assert_eq!(
+        a.symlinks.get("usr/lib/foo").map(String::as_str),
+        Some("../../../../lib/foo")
+    );
+    check(&squash(ImageInfo::default(), &[desc], &[a]));
+}
+
+#[test]
+fn rootfs_with_dotdot_past_root_links_is_scanned() {
+    let Some(db) = shared_data_path(APK_DB) else {
+        return;
+    };
+    let db = std::fs::read(db).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_rootfs(dir.path(), &entries(&db));
+    let inv = inventory_rootfs(dir.path(), "dir:test", &InventoryOptions::default()).unwrap();
+    check(&inv);
+}
+
+/// A loop is a warning, never an error, and the scan goes on.
+#[test]
+fn symlink_loop_is_a_warning() {
+    let Some(db) = shared_data_path(APK_DB) else {
+        return;
+    };
+    let db = std::fs::read(db).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_rootfs(
+        dir.path(),
+        &[
+            E::File("lib/apk/db/installed", &db),
+            E::Link("etc/os-release", "../../../usr/lib/os-release"),
+            E::Link("usr/lib/os-release", "/etc/os-release"),
+        ],
+    );
+    let inv = inventory_rootfs(dir.path(), "dir:test", &InventoryOptions::default()).unwrap();
+    assert_eq!(inv.packages.len(), 15);
+    let w: Vec<_> = inv
+        .warnings
+        .iter()
+        .filter(|w| w.message.contains("symlink loop"))
+        .collect();
+    assert!(!w.is_empty(), "{:?}", inv.warnings);
+    assert!(w.iter().any(|w| w.location == "etc/os-release"), "{w:?}");
+}
