@@ -22,7 +22,9 @@
 
 use patchline_model::{Ecosystem, Package};
 
-use crate::extract::{lines, snippet, trim, CappedWarnings, ExtractError, Extracted, Extractor};
+use crate::extract::{
+    lines, quoted, snippet, trim, CappedWarnings, ExtractError, Extracted, Extractor,
+};
 
 /// The apk installed-database extractor.
 pub struct Apk;
@@ -164,8 +166,8 @@ impl Parser<'_> {
             return;
         };
         self.records_with_name += 1;
+        let at = format!("{at}, package {}", quoted(name));
         let name = String::from_utf8_lossy(name).into_owned();
-        let at = format!("{at}, package {name:?}");
         if record.bad_lines > 0 {
             self.warn(format!(
                 "{at}: {} not in 'X:value' form ignored (first at line {})",
@@ -181,9 +183,13 @@ impl Parser<'_> {
             self.warn(format!("{at}: no V: (version) line; skipped"));
             return;
         };
+        let version_bytes = version;
         let version = String::from_utf8_lossy(version).into_owned();
         if version.chars().any(char::is_whitespace) {
-            self.warn(format!("{at}: version {version:?} has spaces; skipped"));
+            self.warn(format!(
+                "{at}: version {} has spaces; skipped",
+                quoted(version_bytes)
+            ));
             return;
         }
 

@@ -36,7 +36,9 @@
 
 use patchline_model::{Ecosystem, Package};
 
-use crate::extract::{lines, snippet, trim, CappedWarnings, ExtractError, Extracted, Extractor};
+use crate::extract::{
+    lines, quoted, snippet, trim, CappedWarnings, ExtractError, Extracted, Extractor,
+};
 
 /// The dpkg database extractor.
 pub struct Dpkg;
@@ -318,7 +320,7 @@ impl Parser<'_> {
         };
         self.stanzas_with_package += 1;
         let name = String::from_utf8_lossy(package.value);
-        let at = format!("{at}, package {name:?}");
+        let at = format!("{at}, package {}", quoted(package.value));
         if stanza.bad_lines > 0 {
             self.warn(format!(
                 "{at}: {} not in 'Field: value' form ignored (first at line {})",
@@ -354,8 +356,8 @@ impl Parser<'_> {
                 Presence::Present => {}
                 Presence::Gone => return,
                 Presence::Unknown => self.warn(format!(
-                    "{at}: unrecognised Status {:?}; listed as installed",
-                    String::from_utf8_lossy(status.value)
+                    "{at}: unrecognised Status {}; listed as installed",
+                    quoted(status.value)
                 )),
             }
         }
@@ -368,7 +370,10 @@ impl Parser<'_> {
         let epoch = match check_version(version.value) {
             Ok(epoch) => epoch,
             Err(why) => {
-                self.warn(format!("{at}: Version {version_str:?} {why}; skipped"));
+                self.warn(format!(
+                    "{at}: Version {} {why}; skipped",
+                    quoted(version.value)
+                ));
                 return;
             }
         };
@@ -405,8 +410,8 @@ impl Parser<'_> {
         }
         if !valid_package_name(name) {
             self.warn(format!(
-                "{at}: Source {:?} is not a valid package name; source taken as the package",
-                String::from_utf8_lossy(value)
+                "{at}: Source {} is not a valid package name; source taken as the package",
+                quoted(value)
             ));
             return (None, SourceVersion::Same);
         }
@@ -425,8 +430,8 @@ impl Parser<'_> {
             ),
             _ => {
                 self.warn(format!(
-                    "{at}: Source {:?} has no valid '(version)'; source version left empty",
-                    String::from_utf8_lossy(value)
+                    "{at}: Source {} has no valid '(version)'; source version left empty",
+                    quoted(value)
                 ));
                 (name, SourceVersion::Invalid)
             }

@@ -96,12 +96,16 @@ pub(crate) fn lines(n: usize) -> String {
     }
 }
 
+/// Characters of an untrusted value (a package name, a version, a field) quoted in a
+/// warning, through [`patchline_model::quote_capped`].
+pub(crate) const QUOTE_CHARS: usize = 80;
+
+/// An untrusted value from a database, quoted and capped for a warning or an error.
+pub(crate) fn quoted(value: &[u8]) -> String {
+    patchline_model::quote_capped_bytes(value, QUOTE_CHARS)
+}
+
 /// A short printable excerpt of a bad line for an error message.
 pub(crate) fn snippet(line: &[u8]) -> String {
-    let cut = &line[..line.len().min(40)];
-    let mut s = format!("{:?}", String::from_utf8_lossy(cut));
-    if line.len() > cut.len() {
-        s.push('…');
-    }
-    s
+    patchline_model::quote_capped_bytes(line, 40)
 }

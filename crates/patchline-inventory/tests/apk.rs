@@ -221,3 +221,45 @@ fn garbage_is_an_error_and_warnings_are_capped() {
     assert_eq!(x.warnings.len(), 101);
     assert_eq!(x.warnings[100], "200 further warnings not shown");
 }
+
+/// A huge package name is quoted capped, once: the warning still names the record and its
+/// line, and stays short.
+#[test]
+fn huge_package_name_is_capped_in_warnings() {
+    let name = "n".repeat(1 << 20);
+    let db = format!("P:musl\nV:1.2.4-r2\n\nP:{name}\nV:1 2\nbad line\n");
+    let x = parse_installed(DB, db.as_bytes()).unwrap();
+    assert_eq!(x.packages.len(), 1);
+    assert_eq!(x.warnings.len(), 2, "{:?}", x.warnings);
+    for w in &x.warnings {
+        assert!(
+            w.chars().count() < 300,
+            "{} chars: {w:.400}",
+            w.chars().count()
+        );
+        assert!(w.contains("record 2 (line 4)"), "{w:.400}");
+        assert!(w.contains("(1048576 bytes)"), "{w:.400}");
+        // The name's first 80 characters, once, and never more of it.
+        assert_eq!(w.matches(&"n".repeat(80)).count(), 1, "{w:.400}");
+        assert!(!w.contains(&"n".repeat(81)), "{w:.400}");
+    }
+    let all = x.warnings.concat();
+    assert!(
+        all.matches('n').count() < 2 * 100,
+        "the name is never echoed whole"
+    );
+
+    // A huge version, and a huge bad line in a file that is not a database at all.
+    let db = format!("P:a\nV:{}\n", "1 ".repeat(1 << 19));
+    let x = parse_installed(DB, db.as_bytes()).unwrap();
+    assert!(x.warnings[0].len() < 300, "{:.400}", x.warnings[0]);
+    let junk = "\u{1b}[31m".repeat(1 << 18);
+    let e = parse_installed(DB, junk.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(e.len() < 400, "{e:.500}");
+    assert!(
+        !e.contains('\u{1b}'),
+        "control characters are escaped: {e:.500}"
+    );
+}

@@ -331,12 +331,7 @@ fn typed<T: DeserializeOwned>(
 
 /// At most 100 characters of an untrusted string, quoted, for messages.
 fn short(s: &str) -> String {
-    let cut: String = s.chars().take(100).collect();
-    if cut.len() < s.len() {
-        format!("{cut:?}…")
-    } else {
-        format!("{cut:?}")
-    }
+    patchline_model::quote_capped(s, 100)
 }
 
 fn short_json(v: &Value) -> String {

@@ -188,12 +188,7 @@ impl fmt::Display for Purl {
 
 /// At most 100 characters of an untrusted string, quoted, for messages.
 fn short(s: &str) -> String {
-    let cut: String = s.chars().take(100).collect();
-    if cut.len() < s.len() {
-        format!("{cut:?}…")
-    } else {
-        format!("{cut:?}")
-    }
+    crate::quote_capped(s, 100)
 }
 
 #[cfg(test)]
