@@ -112,7 +112,13 @@ impl TarIndex {
 
     pub fn read_small(&self, name: &str, what: &str) -> Result<Vec<u8>> {
         let r = self.open(name).ok_or_else(|| {
-            ImageError::invalid(what, format!("archive has no member {name:?}"))
+            ImageError::invalid(
+                what,
+                format!(
+                    "archive has no member {}",
+                    patchline_model::quote_capped(name, 200)
+                ),
+            )
         })??;
         let mut buf = Vec::new();
         r.take(64 << 20)
@@ -315,7 +321,10 @@ impl ImageSource for DockerArchive {
             if !self.index.contains(&normalized) {
                 return Err(ImageError::invalid(
                     &self.raw,
-                    format!("layer {i} member {name:?} is missing from the archive"),
+                    format!(
+                        "layer {i} member {} is missing from the archive",
+                        patchline_model::quote_capped(name, 200)
+                    ),
                 ));
             }
             let diff_id = config.rootfs.diff_ids[i].clone();
@@ -350,7 +359,10 @@ impl ImageSource for DockerArchive {
             Some(r) => Ok(Box::new(r?)),
             None => Err(ImageError::invalid(
                 &self.raw,
-                format!("layer member {:?} is missing", layer.locator),
+                format!(
+                    "layer member {} is missing",
+                    patchline_model::quote_capped(&layer.locator, 200)
+                ),
             )),
         }
     }

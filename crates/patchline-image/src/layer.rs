@@ -11,7 +11,7 @@
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use patchline_model::Digest;
+use patchline_model::{quote_capped, quote_capped_bytes, Digest};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{ImageError, Result};
@@ -98,18 +98,29 @@ pub enum Compression {
     Zstd = 2,
 }
 
+/// Characters of an entry path quoted in a message (tar paths can be megabytes long).
+const PATH_CHARS: usize = 200;
+
 /// Normalises a tar entry path; refuses absolute paths and `..` components.
 pub fn normalize_entry_path(raw: &[u8]) -> std::result::Result<String, String> {
     let s = std::str::from_utf8(raw)
-        .map_err(|_| format!("path {:?} is not UTF-8", String::from_utf8_lossy(raw)))?;
+        .map_err(|_| format!("path {} is not UTF-8", quote_capped_bytes(raw, PATH_CHARS)))?;
     if s.starts_with('/') {
-        return Err(format!("absolute path {s:?} in tar entry"));
+        return Err(format!(
+            "absolute path {} in tar entry",
+            quote_capped(s, PATH_CHARS)
+        ));
     }
     let mut parts: Vec<&str> = Vec::new();
     for c in s.split('/') {
         match c {
             "" | "." => {}
-            ".." => return Err(format!("path {s:?} contains '..'")),
+            ".." => {
+                return Err(format!(
+                    "path {} contains '..'",
+                    quote_capped(s, PATH_CHARS)
+                ))
+            }
             c => parts.push(c),
         }
     }
@@ -513,7 +524,10 @@ fn walk_tar(
                 continue;
             } else if let Some(hidden) = name.strip_prefix(".wh.") {
                 if hidden.is_empty() {
-                    return Err(layer_err(format!("empty whiteout name at {path:?}")));
+                    return Err(layer_err(format!(
+                        "empty whiteout name at {}",
+                        quote_capped(&path, PATH_CHARS)
+                    )));
                 }
                 (join(hidden), EntryKind::Whiteout)
             } else if etype.is_symlink() {
@@ -528,7 +542,8 @@ fn walk_tar(
                 let target = entry.link_name_bytes().unwrap_or_default();
                 let target = normalize_entry_path(&target).map_err(|r| {
                     layer_err(format!(
-                        "hard link {path:?} points out of the image root: {r}"
+                        "hard link {} points out of the image root: {r}",
+                        quote_capped(&path, PATH_CHARS)
                     ))
                 })?;
                 (path, EntryKind::Hardlink(target))
@@ -585,6 +600,20 @@ mod tests {
             "usr/lib/os-release"
         );
         assert_eq!(resolve_link("bin", "usr/bin"), "usr/bin");
+    }
+
+    #[test]
+    fn huge_bad_entry_names_are_quoted_capped() {
+        let name = format!("{}../x", "a/".repeat(1 << 19));
+        let e = normalize_entry_path(name.as_bytes()).unwrap_err();
+        assert!(e.len() < 300, "{e:.400}");
+        assert!(
+            e.contains("contains '..'") && e.contains(" bytes)"),
+            "{e:.400}"
+        );
+        let e =
+            normalize_entry_path(format!("/\u{1b}{}", "b".repeat(1 << 20)).as_bytes()).unwrap_err();
+        assert!(e.len() < 300 && !e.contains('\u{1b}'), "{e:.400}");
     }
 
     #[test]

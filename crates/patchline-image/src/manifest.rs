@@ -176,7 +176,7 @@ impl Platform {
         let parts: Vec<&str> = s.split('/').collect();
         if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.is_empty()) {
             return Err(ImageError::invalid(
-                format!("platform {s:?}"),
+                format!("platform {}", patchline_model::quote_capped(s, 100)),
                 "expected OS/ARCH[/VARIANT], e.g. linux/amd64",
             ));
         }
@@ -235,10 +235,34 @@ pub fn select_platform<'a>(
     best.ok_or_else(|| ImageError::NoPlatform {
         what: what.to_string(),
         platform: platform.to_string(),
-        available: entries
-            .iter()
-            .filter_map(|d| d.platform.as_ref().map(|p| p.to_string()))
-            .collect::<Vec<_>>()
-            .join(", "),
+        available: capped_list(
+            entries
+                .iter()
+                .filter_map(|d| d.platform.as_ref().map(|p| p.to_string())),
+        ),
     })
+}
+
+/// The platforms an index offers, for a message: server-sent text, so each is capped and
+/// the list too.
+fn capped_list(items: impl Iterator<Item = String>) -> String {
+    const MAX_ITEMS: usize = 16;
+    let mut shown = Vec::new();
+    let mut more = 0usize;
+    for p in items {
+        if shown.len() < MAX_ITEMS {
+            // Plain `os/arch` stays unquoted; anything odd is quoted and capped.
+            if p.len() <= 64 && p.chars().all(|c| c.is_ascii_graphic()) {
+                shown.push(p);
+            } else {
+                shown.push(patchline_model::quote_capped(&p, 64));
+            }
+        } else {
+            more += 1;
+        }
+    }
+    if more > 0 {
+        shown.push(format!("and {more} more"));
+    }
+    shown.join(", ")
 }

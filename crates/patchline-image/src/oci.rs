@@ -51,8 +51,8 @@ impl OciLayout {
             return Err(ImageError::invalid(
                 layout_path.display().to_string(),
                 format!(
-                    "unsupported imageLayoutVersion {:?}",
-                    layout.image_layout_version
+                    "unsupported imageLayoutVersion {}",
+                    patchline_model::quote_capped(&layout.image_layout_version, 40)
                 ),
             ));
         }

@@ -336,7 +336,10 @@ impl Auth {
                     unauthorized(
                         &http.registry,
                         repository,
-                        format!("Bearer challenge names an unusable realm {realm_raw:?}"),
+                        format!(
+                            "Bearer challenge names an unusable realm {}",
+                            patchline_model::quote_capped(realm_raw, 200)
+                        ),
                     )
                 })?;
             let service = b.param("service").map(str::to_string);

@@ -208,7 +208,10 @@ impl Http {
             let next = url.join(&location).map_err(|e| {
                 ExchangeError::Fatal(ImageError::Registry {
                     registry: self.registry.clone(),
-                    reason: format!("{method} {url}: bad redirect Location {location:?}: {e}"),
+                    reason: format!(
+                        "{method} {url}: bad redirect Location {}: {e}",
+                        patchline_model::quote_capped(&location, 200)
+                    ),
                 })
             })?;
             if !matches!(next.scheme(), "http" | "https")
@@ -296,11 +299,12 @@ pub(crate) fn describe_error(resp: ureq::Response) -> String {
                 .into_iter()
                 .take(4)
                 .map(|e| {
-                    let msg: String = e.message.chars().take(200).collect();
-                    if msg.is_empty() {
-                        e.code
+                    // Server-sent text: capped and escaped, unquoted when plain.
+                    let code = plain_capped(&e.code, 64);
+                    if e.message.is_empty() {
+                        code
                     } else {
-                        format!("{}: {msg}", e.code)
+                        format!("{code}: {}", plain_capped(&e.message, 200))
                     }
                 })
                 .collect()
@@ -310,6 +314,15 @@ pub(crate) fn describe_error(resp: ureq::Response) -> String {
         head
     } else {
         format!("{head} ({})", codes.join("; "))
+    }
+}
+
+/// `s` as is when short and printable, else [`patchline_model::quote_capped`].
+fn plain_capped(s: &str, max_chars: usize) -> String {
+    if s.chars().count() <= max_chars && !s.chars().any(char::is_control) {
+        s.to_string()
+    } else {
+        patchline_model::quote_capped(s, max_chars)
     }
 }
 
@@ -345,6 +358,17 @@ pub(crate) fn next_link(header: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    use super::plain_capped;
+
+    #[test]
+    fn server_text_is_capped() {
+        assert_eq!(plain_capped("MANIFEST_UNKNOWN", 64), "MANIFEST_UNKNOWN");
+        let huge = "z".repeat(1 << 20);
+        let c = plain_capped(&huge, 200);
+        assert!(c.len() < 230 && c.ends_with("(1048576 bytes)"), "{c}");
+        assert_eq!(plain_capped("a\x1b[2Jb", 64), "\"a\\u{1b}[2Jb\"");
+    }
+
     use super::*;
 
     #[test]

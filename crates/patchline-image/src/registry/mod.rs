@@ -71,7 +71,10 @@ fn check_repository(r: &RegistryRef) -> Result<()> {
     } else {
         Err(ImageError::Reference {
             reference: r.to_string(),
-            reason: format!("invalid repository name {:?}", r.repository),
+            reason: format!(
+                "invalid repository name {}",
+                patchline_model::quote_capped(&r.repository, 200)
+            ),
         })
     }
 }
@@ -93,7 +96,10 @@ fn check_manifest_reference(reference: &str) -> std::result::Result<(), String> 
     if valid {
         Ok(())
     } else {
-        Err(format!("invalid tag {reference:?}"))
+        Err(format!(
+            "invalid tag {}",
+            patchline_model::quote_capped(reference, 100)
+        ))
     }
 }
 
@@ -108,7 +114,7 @@ fn header_digest(resp: &ureq::Response) -> Option<std::result::Result<Digest, St
     resp.header("docker-content-digest").map(|v| {
         v.trim()
             .parse::<Digest>()
-            .map_err(|e| format!("{v:?}: {e}"))
+            .map_err(|e| format!("{}: {e}", patchline_model::quote_capped(v, 100)))
     })
 }
 
@@ -343,7 +349,13 @@ fn paginate(
         out.extend(parse(&bytes, &page_what)?);
         if let Some(l) = link {
             let target = url.join(&l).map_err(|e| {
-                ImageError::invalid(&page_what, format!("bad Link target {l:?}: {e}"))
+                ImageError::invalid(
+                    &page_what,
+                    format!(
+                        "bad Link target {}: {e}",
+                        patchline_model::quote_capped(&l, 200)
+                    ),
+                )
             })?;
             // Our credentials go with the next request: it must stay on the registry.
             if target.origin() != client.base().origin() {
