@@ -151,7 +151,8 @@ impl Collector<'_> {
                         None => FileResult::Failed {
                             extractor: "layer".into(),
                             error: format!(
-                                "hard link to {target}, which was not kept while streaming"
+                                "hard link to {}, which was not kept while streaming",
+                                shown_path(target)
                             ),
                         },
                     };
@@ -386,6 +387,16 @@ pub fn inventory_rootfs(
     Ok(squash(info, &[], &[c.out]))
 }
 
+/// A path from the image for a message: as is when short and printable (the usual
+/// case), else quoted and capped (`var/lib/dpkg/status.d/` names come from the image).
+fn shown_path(path: &str) -> String {
+    if path.len() <= 200 && !path.chars().any(char::is_control) {
+        path.to_string()
+    } else {
+        patchline_model::quote_capped(path, 200)
+    }
+}
+
 /// An entry of the squashed view: which layer wrote it, and what.
 struct ViewEntry<'a> {
     layer: usize,
@@ -496,7 +507,7 @@ pub fn squash(info: ImageInfo, layers: &[LayerDesc], analyses: &[LayerAnalysis])
     for pair in loops.into_inner().chunks(2) {
         inv.warnings.push(Warning {
             source: "layer".into(),
-            location: pair[0].clone(),
+            location: shown_path(&pair[0]),
             message: format!(
                 "symlink loop or chain of more than {} links (gave up at {}); the file is taken as absent",
                 layer::MAX_SYMLINK_HOPS,
@@ -507,8 +518,13 @@ pub fn squash(info: ImageInfo, layers: &[LayerDesc], analyses: &[LayerAnalysis])
 
     for (path, v) in &view {
         let location = match layers.get(v.layer) {
-            Some(l) => format!("layer {} ({}) {path}", v.layer, l.diff_id.short()),
-            None => path.clone(),
+            Some(l) => format!(
+                "layer {} ({}) {}",
+                v.layer,
+                l.diff_id.short(),
+                shown_path(path)
+            ),
+            None => shown_path(path),
         };
         match v.file {
             FileResult::Failed { extractor, error } => {
@@ -572,4 +588,28 @@ pub fn squash(info: ImageInfo, layers: &[LayerDesc], analyses: &[LayerAnalysis])
     }
     inv.distro = distro;
     inv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_database_path_is_capped_in_warning_locations() {
+        let path = format!("var/lib/dpkg/status.d/{}", "p".repeat(1 << 20));
+        let mut a = LayerAnalysis::default();
+        a.files.insert(
+            path,
+            FileResult::Failed {
+                extractor: "dpkg".into(),
+                error: "bad".into(),
+            },
+        );
+        let inv = squash(ImageInfo::default(), &[], &[a]);
+        assert_eq!(inv.warnings.len(), 1);
+        let loc = &inv.warnings[0].location;
+        assert!(loc.len() < 300, "{loc:.400}");
+        assert!(loc.starts_with("\"var/lib/dpkg/status.d/p"), "{loc:.400}");
+        assert_eq!(shown_path("var/lib/dpkg/status"), "var/lib/dpkg/status");
+    }
 }
