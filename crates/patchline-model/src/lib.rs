@@ -416,7 +416,13 @@ fn quote_head(head: &str, max_chars: usize, total: usize) -> String {
     };
     let mut out = String::with_capacity(kept.len() + 24);
     out.push('"');
-    out.extend(kept.chars().flat_map(char::escape_debug));
+    // As `{:?}` writes a string: `'` needs no escape between double quotes.
+    for c in kept.chars() {
+        match c {
+            '\'' => out.push(c),
+            c => out.extend(c.escape_debug()),
+        }
+    }
     out.push('"');
     if kept.len() < head.len() || head.len() < total {
         out.push_str(&format!("…({total} bytes)"));
@@ -463,6 +469,13 @@ mod tests {
         assert_eq!(quote_capped("abcdef", 3), "\"abc\"…(6 bytes)");
         assert_eq!(quote_capped("ééé", 2), "\"éé\"…(6 bytes)");
         assert_eq!(quote_capped("a\nb\u{1b}", 10), "\"a\\nb\\u{1b}\"");
+        for s in ["it's \"q\"\t\\", "e\u{301}", "\u{202e}rtl"] {
+            assert_eq!(
+                quote_capped(s, 100),
+                format!("{s:?}"),
+                "same as Debug when short"
+            );
+        }
         let big = "x".repeat(1 << 20);
         let q = quote_capped(&big, 100);
         assert!(q.len() < 130, "{q}");
