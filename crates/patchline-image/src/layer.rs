@@ -154,23 +154,38 @@ pub fn resolve_link(link_path: &str, target: &str) -> String {
     parts.join("/")
 }
 
-/// Where a chain of symlinks starting at `path` ends, following at most
-/// [`MAX_SYMLINK_HOPS`] links; `link` gives the target of a path that is a symlink.
-/// `Err` carries the path where it gave up: a loop, or a chain too long.
+/// Where `path` leads once every symlink on the way is followed, as the kernel walks a
+/// path: any component, not only the last, may be a link (`etc -> usr/etc`), and at most
+/// [`MAX_SYMLINK_HOPS`] links are followed in all. `link` gives the target of a path that
+/// is a symlink. `Err` carries the link where it gave up: a loop, or a chain too long.
 pub fn follow_links<'a>(
     path: &str,
     link: impl Fn(&str) -> Option<&'a str>,
 ) -> std::result::Result<String, String> {
     let mut p = path.to_string();
-    for _ in 0..MAX_SYMLINK_HOPS {
-        match link(&p) {
-            Some(t) => p = resolve_link(&p, t),
-            None => return Ok(p),
+    let mut hops = 0;
+    'walk: loop {
+        // Each prefix of `p`, shortest first: the first that is a link is followed.
+        let mut end = 0;
+        while end < p.len() {
+            end = p[end + 1..].find('/').map_or(p.len(), |i| end + 1 + i);
+            let prefix = &p[..end];
+            if let Some(t) = link(prefix) {
+                if hops == MAX_SYMLINK_HOPS {
+                    return Err(prefix.to_string());
+                }
+                hops += 1;
+                let target = resolve_link(prefix, t);
+                let rest = p[end..].trim_start_matches('/');
+                p = match (target.is_empty(), rest.is_empty()) {
+                    (_, true) => target,
+                    (true, false) => rest.to_string(),
+                    (false, false) => format!("{target}/{rest}"),
+                };
+                continue 'walk;
+            }
         }
-    }
-    match link(&p) {
-        Some(_) => Err(p),
-        None => Ok(p),
+        return Ok(p);
     }
 }
 
@@ -641,6 +656,17 @@ mod tests {
         let get = |p: &str| links.iter().find(|(k, _)| *k == p).map(|(_, t)| *t);
         assert_eq!(follow_links("a", get).unwrap(), "f");
         assert_eq!(follow_links("f", get).unwrap(), "f");
+        // A directory on the way is a link too, with `..` past the root.
+        let links = [
+            ("etc", "../../../usr/etc"),
+            ("usr/etc/os-release", "../lib/os"),
+        ];
+        let get = |p: &str| links.iter().find(|(k, _)| *k == p).map(|(_, t)| *t);
+        assert_eq!(follow_links("etc/os-release", get).unwrap(), "usr/lib/os");
+        assert_eq!(follow_links("etc", get).unwrap(), "usr/etc");
+        assert_eq!(follow_links("etcx/a", get).unwrap(), "etcx/a");
+        let to_root = |p: &str| (p == "r").then_some("../..");
+        assert_eq!(follow_links("r/x/y", to_root).unwrap(), "x/y");
     }
 
     #[test]
