@@ -71,9 +71,11 @@ pub fn run(a: Args) -> Result<u8> {
     .context("rendering the SBOM")?;
     crate::output::write_all_or_nothing(a.output.as_deref(), &buf)?;
     for w in &inv.warnings {
-        eprintln!(
+        errln!(
             "patchline: warning: {}: {}: {}",
-            w.source, w.location, w.message
+            w.source,
+            w.location,
+            w.message
         );
     }
     Ok(crate::EXIT_OK)

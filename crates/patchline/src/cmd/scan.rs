@@ -94,13 +94,15 @@ pub fn run(a: Args) -> Result<u8> {
     .context("rendering the scan report")?;
     crate::output::write_all_or_nothing(a.output.as_deref(), &buf)?;
     for w in &scan.report.warnings {
-        eprintln!(
+        errln!(
             "patchline: warning: {}: {}: {}",
-            w.source, w.location, w.message
+            w.source,
+            w.location,
+            w.message
         );
     }
     for b in &scan.verdict.breaches {
-        eprintln!("patchline: {} ({})", b.message, b.rule);
+        errln!("patchline: {} ({})", b.message, b.rule);
     }
     Ok(if scan.verdict.failed() {
         crate::EXIT_GATE_FAILED
