@@ -112,23 +112,26 @@ fn fifo_gets_the_bytes_and_stays_a_fifo() {
     let fifo = t.path().join("pipe");
     let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(made.success());
-    let reader = {
+    // The reader reports through a channel: if the FIFO were replaced by a file, its open
+    // would wait forever, and the test fails after a timeout instead of hanging.
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
         let fifo = fifo.clone();
         std::thread::spawn(move || {
             let mut buf = Vec::new();
-            fs::File::open(&fifo)
-                .unwrap()
-                .read_to_end(&mut buf)
-                .unwrap();
-            buf
-        })
-    };
+            let r = fs::File::open(&fifo).and_then(|mut f| f.read_to_end(&mut buf));
+            let _ = tx.send(r.map(|_| buf));
+        });
+    }
     let o = patchline(&["sbom", &image, "-f", "json", "-o", fifo.to_str().unwrap()]);
     if !o.status.success() {
         // Unblock the reader before failing.
         let _ = fs::OpenOptions::new().write(true).open(&fifo);
     }
-    let got = reader.join().unwrap();
+    let got = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the FIFO's reader got nothing: was the FIFO replaced?")
+        .unwrap();
     assert_ok(&o, "sbom -o FIFO");
     assert!(is_sbom(&got), "{}", String::from_utf8_lossy(&got));
     assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
@@ -262,25 +265,34 @@ fn missing_directory_is_named() {
 }
 
 #[test]
-fn dev_stdout_writes_to_the_open_stdout() {
+fn stdout_link_writes_to_the_open_stdout() {
+    // A link of our own to /proc/self/fd/1, as /dev/stdout is: a binary that replaced the
+    // link would only replace this one, never the machine's /dev/stdout.
     let t = tempfile::tempdir().unwrap();
     let image = rootfs(t.path());
+    let link = t.path().join("stdout");
+    std::os::unix::fs::symlink("/proc/self/fd/1", &link).unwrap();
+    let link_s = link.to_str().unwrap();
     // A pipe (captured by the test) ...
-    let o = patchline(&["sbom", &image, "-f", "json", "-o", "/dev/stdout"]);
-    assert_ok(&o, "sbom -o /dev/stdout");
-    assert!(is_sbom(&o.stdout));
+    let o = patchline(&["sbom", &image, "-f", "json", "-o", link_s]);
+    assert_ok(&o, "sbom -o STDOUT-LINK");
+    assert!(is_sbom(&o.stdout), "{o:?}");
     // ... and a file opened for appending: what was there stays.
     let f = t.path().join("log");
     let o = Command::new("sh")
         .arg("-c")
-        .arg("echo first >>\"$2\"; \"$0\" sbom \"$1\" -f json -o /dev/stdout >>\"$2\"")
-        .args([BIN, &image, f.to_str().unwrap()])
+        .arg("echo first >>\"$2\"; \"$0\" sbom \"$1\" -f json -o \"$3\" >>\"$2\"")
+        .args([BIN, &image, f.to_str().unwrap(), link_s])
         .output()
         .unwrap();
-    assert_ok(&o, "sbom -o /dev/stdout >>FILE");
+    assert_ok(&o, "sbom -o STDOUT-LINK >>FILE");
     let text = fs::read_to_string(&f).unwrap();
     let rest = text.strip_prefix("first\n").expect(&text);
     assert!(is_sbom(rest.as_bytes()), "{text}");
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
 }
 
 /// One OSV advisory, written by hand.
@@ -425,4 +437,41 @@ fn warnings_on_a_full_stderr_do_not_crash() {
         String::from_utf8_lossy(&o.stdout).contains("ADVISORIES"),
         "{o:?}"
     );
+}
+
+#[test]
+fn catalog_add_on_a_full_stderr_keeps_its_commit() {
+    let t = tempfile::tempdir().unwrap();
+    let image = rootfs(t.path());
+    let state = t.path().join("catalog.sqlite");
+    let state_s = state.to_str().unwrap();
+    let add = [
+        "catalog", "add", "--state", state_s, "--tier", "base", "--owner", "team", &image,
+    ];
+    for redirect in ["2>/dev/full", "2>&-"] {
+        let o = sh(&format!("exec \"$0\" \"$@\" {redirect}"), &add);
+        assert_eq!(o.status.code(), Some(0), "{redirect}: {o:?}");
+    }
+    let list = patchline_json(&["catalog", "list", "--state", state_s, "--format", "json"]);
+    let refs: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["reference"].as_str())
+        .collect();
+    assert_eq!(refs, [image.as_str()]);
+}
+
+#[test]
+fn socket_target_is_not_replaced() {
+    let t = tempfile::tempdir().unwrap();
+    let image = rootfs(t.path());
+    let sock = t.path().join("sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let o = patchline(&["sbom", &image, "-o", sock.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    // A socket cannot be opened for writing: an error naming it, and the socket kept.
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(sock.to_str().unwrap()), "{err}");
+    assert!(fs::symlink_metadata(&sock).unwrap().file_type().is_socket());
 }
