@@ -5,6 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[macro_use]
+mod term;
+
 mod args;
 mod cmd;
 mod output;
@@ -66,7 +69,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("patchline: error: {e:#}");
+            errln!("patchline: error: {e:#}");
             ExitCode::from(EXIT_BAD_INPUT)
         }
     }

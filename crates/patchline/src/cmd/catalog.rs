@@ -324,7 +324,7 @@ fn add(a: AddArgs) -> Result<u8> {
     }
     let outcome = cat.add(entry)?;
     store_docs(&mut cat, &reference, &r)?;
-    eprintln!(
+    errln!(
         "patchline: {reference}: {} ({})",
         match outcome {
             patchline_lineage::AddOutcome::Inserted => "added",
@@ -396,9 +396,9 @@ fn import(a: ImportArgs) -> Result<u8> {
         store_docs(&mut cat, reference, r)?;
     }
     for w in &report.warnings {
-        eprintln!("patchline: warning: {file}: {w}");
+        errln!("patchline: warning: {file}: {w}");
     }
-    eprintln!(
+    errln!(
         "patchline: {file}: {} added, {} updated, {} unchanged, {} removed",
         report.added.len(),
         report.updated.len(),
@@ -501,6 +501,6 @@ fn sync(a: SyncArgs) -> Result<u8> {
             store_docs(&mut cat, &reference, &r)?;
         }
     }
-    eprintln!("patchline: {registry}: {seen} tag(s), {added} added, {updated} updated");
+    errln!("patchline: {registry}: {seen} tag(s), {added} added, {updated} updated");
     Ok(crate::EXIT_OK)
 }

@@ -102,12 +102,6 @@ fn parse_age(s: &str) -> Result<Duration, String> {
     patchline_advisory::parse_duration(s).map_err(|e| e.to_string())
 }
 
-/// `println!` that survives a closed stdout.
-macro_rules! outln {
-    () => { out("\n")? };
-    ($($t:tt)*) => { out(&format!("{}\n", format_args!($($t)*)))? };
-}
-
 pub fn run(c: Command) -> Result<u8> {
     match c {
         Command::Import(a) => import(a),
@@ -117,18 +111,9 @@ pub fn run(c: Command) -> Result<u8> {
     }
 }
 
+/// A warning on stderr; one that cannot be written changes nothing (`term`).
 fn warn(msg: &str) {
-    eprintln!("patchline: warning: {msg}");
-}
-
-/// Writes to stdout; a closed pipe (`| head`) ends the output quietly.
-fn out(text: &str) -> Result<()> {
-    use std::io::Write;
-    let mut o = std::io::stdout().lock();
-    match o.write_all(text.as_bytes()).and_then(|_| o.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => Ok(r?),
-    }
+    errln!("patchline: warning: {msg}");
 }
 
 fn import(a: ImportArgs) -> Result<u8> {
@@ -143,7 +128,7 @@ fn import(a: ImportArgs) -> Result<u8> {
         warn(w);
     }
     for (name, s) in &report.sources {
-        outln!(
+        noteln!(
             "{name}: {} advisories, {} enrichment records from {} documents{}",
             s.advisories(),
             s.enrichments(),
@@ -158,7 +143,7 @@ fn import(a: ImportArgs) -> Result<u8> {
     let t = report.total();
     let secs = report.elapsed.as_secs_f64();
     let records = (t.advisories() + t.enrichments()) as f64;
-    outln!(
+    noteln!(
         "imported {} advisories and {} enrichment records into {} in {secs:.2} s ({:.0} records/s)",
         t.advisories(),
         t.enrichments(),
@@ -174,22 +159,22 @@ fn run_update(a: UpdateArgs) -> Result<u8> {
     opts.sources = a.sources;
     opts.fresh = a.fresh;
     opts.timeout = Duration::from_secs(a.timeout.max(1));
-    let report = update::update(&opts, &mut |line| eprintln!("patchline: {line}"))?;
+    let report = update::update(&opts, &mut |line| errln!("patchline: {line}"))?;
     for w in &report.warnings {
         warn(w);
     }
     let mut failed = Vec::new();
     for s in &report.sources {
         match &s.outcome {
-            Outcome::Updated { stats, .. } => outln!(
+            Outcome::Updated { stats, .. } => noteln!(
                 "{}: updated, {} advisories, {} enrichment records",
                 s.name,
                 stats.advisories(),
                 stats.enrichments()
             ),
-            Outcome::NotModified => outln!("{}: not modified", s.name),
+            Outcome::NotModified => noteln!("{}: not modified", s.name),
             Outcome::Failed(m) => {
-                outln!("{}: failed (previous data kept): {m}", s.name);
+                noteln!("{}: failed (previous data kept): {m}", s.name);
                 failed.push(format!("{} ({})", s.name, s.url));
             }
         }
@@ -212,14 +197,14 @@ fn run_update(a: UpdateArgs) -> Result<u8> {
 }
 
 fn sources() -> Result<u8> {
-    outln!("{:<20} {:<8} URL", "SOURCE", "DEFAULT");
+    outln!("{:<20} {:<8} URL", "SOURCE", "DEFAULT")?;
     for s in update::builtin_sources() {
         outln!(
             "{:<20} {:<8} {}",
             s.name,
             if s.default { "yes" } else { "no" },
             s.url
-        );
+        )?;
     }
     Ok(crate::EXIT_OK)
 }
@@ -263,17 +248,17 @@ fn status(a: StatusArgs) -> Result<u8> {
             "enrichments": enrichments,
             "sources": srcs,
         });
-        outln!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
-        outln!("database   {}", info.path);
-        outln!("schema     {}", info.schema_version);
+        outln!("database   {}", info.path)?;
+        outln!("schema     {}", info.schema_version)?;
         outln!(
             "updated    {} ({} ago)",
             info.updated_at.as_deref().unwrap_or("-"),
             age_text(info.updated_at.as_deref())
-        );
-        outln!("records    {advisories} advisories, {enrichments} enrichment records");
-        outln!();
+        )?;
+        outln!("records    {advisories} advisories, {enrichments} enrichment records")?;
+        outln!()?;
         let w = sources
             .iter()
             .map(|s| s.name.len())
@@ -288,7 +273,7 @@ fn status(a: StatusArgs) -> Result<u8> {
             "ENRICHMENT",
             "FETCHED",
             "AGE"
-        );
+        )?;
         for s in &sources {
             outln!(
                 "{:<w$}  {:<16} {:>10} {:>11}  {:<20} {:>7}  {}",
@@ -303,7 +288,7 @@ fn status(a: StatusArgs) -> Result<u8> {
                 s.fetched_at.as_deref().unwrap_or("-"),
                 age_text(s.fetched_at.as_deref()),
                 s.url.as_deref().unwrap_or("-")
-            );
+            )?;
         }
     }
     if let Some(w) = stale {

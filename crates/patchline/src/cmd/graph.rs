@@ -23,7 +23,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Write to FILE instead of stdout (written whole or not at all).
+    /// Write to FILE instead of stdout (written whole or not at all; a device, FIFO or
+    /// symlink is written through, not replaced).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
     #[command(flatten)]

@@ -86,7 +86,7 @@ pub fn run(a: Args) -> Result<u8> {
     };
     crate::output::write_all_or_nothing(None, out.as_bytes())?;
     for w in &report.warnings {
-        eprintln!("patchline: warning: {w}");
+        errln!("patchline: warning: {w}");
     }
     Ok(crate::EXIT_OK)
 }

@@ -159,10 +159,10 @@ pub fn run(a: Args) -> Result<u8> {
     };
     crate::output::write_all_or_nothing(None, out.as_bytes())?;
     for u in &report.unknown {
-        eprintln!("patchline: warning: {u}: the parent digest it was built on is unknown");
+        errln!("patchline: warning: {u}: the parent digest it was built on is unknown");
     }
     for e in &report.errors {
-        eprintln!("patchline: error: {e}");
+        errln!("patchline: error: {e}");
     }
     Ok(if report.errors.is_empty() {
         crate::EXIT_OK

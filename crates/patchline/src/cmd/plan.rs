@@ -181,7 +181,7 @@ pub fn run(a: Args) -> Result<u8> {
     let p = plan::build_plan(&req)?;
     if let Some(dir) = &a.write {
         plan::write_dir(&p, dir)?;
-        eprintln!("patchline: plan written to {}", dir.display());
+        errln!("patchline: plan written to {}", dir.display());
     }
     let out = if a.format == Format::Json {
         plan::render_json(&p)?
@@ -217,7 +217,7 @@ fn existing_tags(images: &[PlanImage], a: &ImageArgs) -> BTreeMap<String, BTreeS
             Ok(tags) => {
                 out.insert(repo, tags.into_iter().collect());
             }
-            Err(e) => eprintln!("patchline: warning: listing the tags of {repo}: {e}"),
+            Err(e) => errln!("patchline: warning: listing the tags of {repo}: {e}"),
         }
     }
     out

@@ -38,7 +38,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Write to FILE instead of stdout (written whole or not at all).
+    /// Write to FILE instead of stdout (written whole or not at all; a device, FIFO or
+    /// symlink is written through, not replaced).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     #[command(flatten)]
@@ -71,9 +72,11 @@ pub fn run(a: Args) -> Result<u8> {
     .context("rendering the SBOM")?;
     crate::output::write_all_or_nothing(a.output.as_deref(), &buf)?;
     for w in &inv.warnings {
-        eprintln!(
+        errln!(
             "patchline: warning: {}: {}: {}",
-            w.source, w.location, w.message
+            w.source,
+            w.location,
+            w.message
         );
     }
     Ok(crate::EXIT_OK)

@@ -44,7 +44,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Write to FILE instead of stdout (written whole or not at all).
+    /// Write to FILE instead of stdout (written whole or not at all; a device, FIFO or
+    /// symlink is written through, not replaced).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Exit 1 when a reported finding is at least this severe (`unknown`: any finding,
@@ -94,13 +95,15 @@ pub fn run(a: Args) -> Result<u8> {
     .context("rendering the scan report")?;
     crate::output::write_all_or_nothing(a.output.as_deref(), &buf)?;
     for w in &scan.report.warnings {
-        eprintln!(
+        errln!(
             "patchline: warning: {}: {}: {}",
-            w.source, w.location, w.message
+            w.source,
+            w.location,
+            w.message
         );
     }
     for b in &scan.verdict.breaches {
-        eprintln!("patchline: {} ({})", b.message, b.rule);
+        errln!("patchline: {} ({})", b.message, b.rule);
     }
     Ok(if scan.verdict.failed() {
         crate::EXIT_GATE_FAILED

@@ -90,7 +90,7 @@ pub fn run(a: Args) -> Result<u8> {
     if !a.batch {
         let (x, y) = (a.a.unwrap_or_default(), a.b.unwrap_or_default());
         let o = compare(scheme, &x, &y)?;
-        println!("{}", symbol(o));
+        outln!("{}", symbol(o))?;
         return Ok(crate::EXIT_OK);
     }
     let stdin = std::io::stdin();
