@@ -67,7 +67,8 @@ use patchline_model::{Inventory, Warning};
 pub mod policy;
 
 pub use policy::{
-    Breach, Breaching, FailOn, Filtered, IgnoreUnfixed, OnlyFixed, Policy, Rule, Verdict,
+    Breach, Breaching, FailOn, Filtered, IgnoreUnfixed, OnlyFixed, Policy, RequireComplete, Rule,
+    Verdict,
 };
 
 /// What to scan.

@@ -15,7 +15,9 @@
 //! Gates judge the findings that survive the filters, so `--fail-on low
 //! --ignore-unfixed` does not fail on an unfixed low finding. A gate may also judge the
 //! report as a whole ([`Rule::breaches_report`]): `--fail-on` fails closed when packages
-//! could not be matched, since what was not examined cannot be shown to pass.
+//! could not be matched, since what was not examined cannot be shown to pass, and
+//! [`RequireComplete`] (on with any gate, off with `--allow-incomplete`) makes a scan of an
+//! incomplete inventory unjudgeable, which the CLI reports with exit 2.
 //!
 //! Rules see one finding at a time and are `Send + Sync`: a server shares one policy
 //! across its workers. The built-in rules are the CLI's flags: [`OnlyFixed`],
@@ -51,6 +53,13 @@ pub trait Rule: fmt::Debug + Send + Sync {
     /// fails the scan. The default judges findings only.
     fn breaches_report(&self, _report: &ScanReport) -> Option<String> {
         None
+    }
+
+    /// Whether a report-level breach of this rule means the scan could not be judged at
+    /// all (an incomplete inventory) rather than that it failed: the CLI exits 2 for it,
+    /// not 1.
+    fn unjudgeable(&self) -> bool {
+        false
     }
 }
 
@@ -113,6 +122,25 @@ impl Rule for FailOn {
     }
 }
 
+/// Fails a gated scan whose inventory is incomplete (a package database could not be
+/// read whole): a gate cannot pass packages it never saw. `--allow-incomplete` drops it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequireComplete;
+
+impl Rule for RequireComplete {
+    fn name(&self) -> String {
+        "require-complete-inventory".into()
+    }
+    fn breaches_report(&self, report: &ScanReport) -> Option<String> {
+        (!report.inventory_complete).then(|| {
+            "the inventory is incomplete (a package database could not be read whole; see the warnings), so the scan cannot be judged; --allow-incomplete judges what was read".to_string()
+        })
+    }
+    fn unjudgeable(&self) -> bool {
+        true
+    }
+}
+
 /// The rules a scan is judged by, in order. The default policy reports every finding
 /// and always passes.
 #[derive(Clone, Debug, Default)]
@@ -137,9 +165,17 @@ impl Policy {
             p.push(IgnoreUnfixed);
         }
         if let Some(s) = fail_on {
+            p.push(RequireComplete);
             p.push(FailOn(s));
         }
         p
+    }
+
+    /// This policy without the rules that fail a scan for an incomplete inventory
+    /// (`--allow-incomplete`).
+    pub fn allowing_incomplete(mut self) -> Policy {
+        self.rules.retain(|r| !r.unjudgeable());
+        self
     }
 
     /// Adds a rule after the others.
@@ -185,6 +221,7 @@ impl Policy {
                     rule: rule.name(),
                     message,
                     findings: Vec::new(),
+                    unjudgeable: rule.unjudgeable(),
                 });
             }
             let findings: Vec<Breaching> = report
@@ -198,6 +235,7 @@ impl Policy {
                     rule: rule.name(),
                     message: rule.message(findings.len()),
                     findings,
+                    unjudgeable: false,
                 });
             }
         }
@@ -223,6 +261,11 @@ impl Verdict {
     pub fn failed(&self) -> bool {
         !self.passed()
     }
+
+    /// The scan could not be judged (an incomplete inventory under a gate): exit 2.
+    pub fn unjudgeable(&self) -> bool {
+        self.breaches.iter().any(|b| b.unjudgeable)
+    }
 }
 
 /// One breached rule and the findings that breach it.
@@ -233,6 +276,9 @@ pub struct Breach {
     /// [`Rule::message`]: `3 finding(s) at or above high`.
     pub message: String,
     pub findings: Vec<Breaching>,
+    /// The breach says the scan could not be judged, not that it failed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unjudgeable: bool,
 }
 
 /// A finding that breaches a rule, as a verdict names it.

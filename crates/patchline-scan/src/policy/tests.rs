@@ -282,7 +282,11 @@ fn rules_of_other_kinds_plug_in() {
     // Policies are shared across threads (a server's workers).
     fn shared<T: Send + Sync + Clone>(_: &T) {}
     shared(&policy);
-    assert_eq!(policy.rules().len(), 3);
+    assert_eq!(
+        policy.rules().len(),
+        4,
+        "require-complete, fail-on, and the two plugged in"
+    );
 }
 
 #[test]
@@ -304,6 +308,30 @@ fn fail_on_fails_closed_when_packages_were_not_matched() {
     // Without a gate nothing fails; filters alone never judge coverage.
     assert!(Policy::from_flags(None, true, true).apply(&mut r).passed());
     // Everything examined: the gate judges the findings alone.
+    let mut r = report();
+    r.findings.clear();
+    assert!(Policy::from_flags(Some(Severity::Low), false, false)
+        .apply(&mut r)
+        .passed());
+}
+
+#[test]
+fn a_gate_cannot_judge_an_incomplete_inventory() {
+    let mut r = report();
+    r.inventory_complete = false;
+    let v = Policy::from_flags(Some(Severity::Critical), false, false).apply(&mut r.clone());
+    assert!(v.failed() && v.unjudgeable(), "{v:?}");
+    assert!(v.breaches[0].message.contains("inventory is incomplete"));
+    // --allow-incomplete: judged on what was read (CVE-1 is critical).
+    let v = Policy::from_flags(Some(Severity::Critical), false, false)
+        .allowing_incomplete()
+        .apply(&mut r.clone());
+    assert!(v.failed() && !v.unjudgeable(), "{v:?}");
+    // No gate, no judgement: an incomplete inventory alone never fails a scan.
+    assert!(Policy::from_flags(None, false, false)
+        .apply(&mut r)
+        .passed());
+    // Complete: the coverage rule is silent.
     let mut r = report();
     r.findings.clear();
     assert!(Policy::from_flags(Some(Severity::Low), false, false)

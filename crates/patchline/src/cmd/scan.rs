@@ -58,6 +58,10 @@ pub struct Args {
     /// Leave out findings without a fix (unfixed, will-not-fix, unimportant).
     #[arg(long)]
     pub ignore_unfixed: bool,
+    /// With --fail-on, judge an incomplete inventory (a package database that could not
+    /// be read whole) on what was read, instead of exiting 2.
+    #[arg(long, requires = "fail_on")]
+    pub allow_incomplete: bool,
     /// Warn when the database is older than this: days, or a number with a unit (36h, 2w).
     #[arg(long, value_name = "DAYS", default_value = "7", value_parser = parse_age)]
     pub max_db_age: Duration,
@@ -73,7 +77,12 @@ pub fn run(a: Args) -> Result<u8> {
     let mut opts = a.image_args.scan_options()?;
     opts.db = a.db.clone();
     opts.max_db_age = Some(a.max_db_age);
-    opts.policy = Policy::from_flags(a.fail_on.map(Into::into), a.only_fixed, a.ignore_unfixed);
+    let policy = Policy::from_flags(a.fail_on.map(Into::into), a.only_fixed, a.ignore_unfixed);
+    opts.policy = if a.allow_incomplete {
+        policy.allowing_incomplete()
+    } else {
+        policy
+    };
     let scan = crate::progress::with_layer_bars(|p| {
         patchline_scan::scan(Input::parse(&a.image), &opts, p)
     })?;
@@ -105,7 +114,9 @@ pub fn run(a: Args) -> Result<u8> {
     for b in &scan.verdict.breaches {
         errln!("patchline: {} ({})", b.message, b.rule);
     }
-    Ok(if scan.verdict.failed() {
+    Ok(if scan.verdict.unjudgeable() {
+        crate::EXIT_BAD_INPUT
+    } else if scan.verdict.failed() {
         crate::EXIT_GATE_FAILED
     } else {
         crate::EXIT_OK

@@ -1,0 +1,67 @@
+//! A gate fails closed on an incomplete inventory: `scan --fail-on` exits 2 when a
+//! package could not be read (here an OS package whose purl does not parse), says why,
+//! and `--allow-incomplete` judges what was read instead. Needs no fixtures: the DB is
+//! the real Debian tracker extract in `tests/data`.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+const DEBIAN_FEED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/debian-tracker-bookworm.json"
+);
+
+#[test]
+fn fail_on_exits_2_on_an_incomplete_inventory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db.sqlite").display().to_string();
+    let out = patchline(&["db", "import", "--db", &db, DEBIAN_FEED]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let sbom = tmp.path().join("sbom.json");
+    let doc = json!({
+        "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+        "components": [
+            {"type": "operating-system", "name": "debian", "version": "12"},
+            {"type": "library", "name": "zlib1g", "version": "1:1.2.13.dfsg-1",
+             "purl": "pkg:deb/debian/zlib1g@1.2.13.dfsg-1?arch=amd64&distro=debian-12&epoch=1"},
+            {"type": "library", "name": "broken", "version": "1",
+             "purl": "pkg:deb/debian/broken@1%zz?distro=debian-12"}
+        ]
+    });
+    std::fs::write(&sbom, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let input = format!("sbom:{}", sbom.display());
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["scan", input.as_str(), "--db", &db, "--format", "json"];
+        args.extend_from_slice(extra);
+        patchline(&args)
+    };
+
+    // Without a gate the scan reports (incomplete) and exits 0.
+    let out = scan(&[]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["inventory_complete"], false);
+
+    // With one, it cannot be judged: exit 2, and stderr says why.
+    let out = scan(&["--fail-on", "critical"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("inventory is incomplete"), "{err}");
+    assert!(err.contains("broken"), "the unread package is named: {err}");
+
+    // --allow-incomplete judges what was read: nothing critical in zlib1g here.
+    let out = scan(&["--fail-on", "critical", "--allow-incomplete"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // --allow-incomplete means nothing without a gate.
+    let out = scan(&["--allow-incomplete"]);
+    assert_eq!(out.status.code(), Some(2));
+}
