@@ -516,6 +516,35 @@ pub fn squash(info: ImageInfo, layers: &[LayerDesc], analyses: &[LayerAnalysis])
         });
     }
 
+    // A package database that is a symlink in the final view: the extractors read files
+    // while the layer streams, before links are known, so its target was never read.
+    // Its packages are missing, and the inventory says so rather than reporting none.
+    let extractors = crate::extractors();
+    for (path, (layer, target)) in &symlinks {
+        if !extractors.iter().any(|e| e.wants(path)) {
+            continue;
+        }
+        // A link to another database path that was read (`var/lib/rpm/Packages` to
+        // `usr/lib/sysimage/rpm/Packages`): its packages are there.
+        let resolved = layer::follow_links(path, |p| symlinks.get(p).map(|(_, t)| *t));
+        if resolved.is_ok_and(|r| view.get(&r).is_some_and(|v| is_db(v.file))) {
+            continue;
+        }
+        let location = match layers.get(*layer) {
+            Some(l) => format!("layer {layer} ({}) {}", l.diff_id.short(), shown_path(path)),
+            None => shown_path(path),
+        };
+        inv.complete = false;
+        inv.warnings.push(Warning {
+            source: "layer".into(),
+            location,
+            message: format!(
+                "the package database is a symlink (to {}), which is not followed while layers stream; packages from this database are missing",
+                patchline_model::quote_capped(target, 200)
+            ),
+        });
+    }
+
     for (path, v) in &view {
         let location = match layers.get(v.layer) {
             Some(l) => format!(

@@ -153,3 +153,87 @@ fn symlink_loop_is_a_warning() {
     assert!(!w.is_empty(), "{:?}", inv.warnings);
     assert!(w.iter().any(|w| w.location == "etc/os-release"), "{w:?}");
 }
+
+/// A package database that is itself a symlink (to a file no extractor kept while the
+/// layer streamed) is not reported as "no packages": the inventory is incomplete and a
+/// warning names the link and its target.
+#[test]
+fn symlinked_package_database_makes_the_inventory_incomplete() {
+    let Some(db) = shared_data_path(APK_DB) else {
+        return;
+    };
+    let db = std::fs::read(db).unwrap();
+    for (name, inv) in [
+        ("dir:", {
+            let dir = tempfile::tempdir().unwrap();
+            write_rootfs(
+                dir.path(),
+                &[
+                    E::File("usr/lib/os-release", OS_RELEASE),
+                    E::Link("etc/os-release", "../usr/lib/os-release"),
+                    E::File("var/apk-db", &db),
+                    E::Link("lib/apk/db/installed", "../../../var/apk-db"),
+                ],
+            );
+            inventory_rootfs(dir.path(), "dir:test", &InventoryOptions::default()).unwrap()
+        }),
+        ("layer", {
+            let tar = layer_tar(&[
+                E::File("usr/lib/os-release", OS_RELEASE),
+                E::File("var/apk-db", &db),
+                E::Link("lib/apk/db/installed", "../../../var/apk-db"),
+            ]);
+            let desc = LayerDesc {
+                index: 0,
+                digest: None,
+                diff_id: Digest::sha256_from_bytes(&Sha256::digest(&tar)),
+                media_type: "application/vnd.oci.image.layer.v1.tar".into(),
+                size: Some(tar.len() as u64),
+                created_by: None,
+                locator: String::new(),
+            };
+            let a = analyze_layer(&tar[..], &desc, &InventoryOptions::default(), &extractors())
+                .unwrap();
+            squash(ImageInfo::default(), &[desc], &[a])
+        }),
+    ] {
+        assert!(!inv.complete, "{name}: {:?}", inv.warnings);
+        assert!(
+            inv.warnings
+                .iter()
+                .any(|w| w.location.contains("lib/apk/db/installed")
+                    && w.message.contains("is a symlink")
+                    && w.message.contains("var/apk-db")),
+            "{name}: {:?}",
+            inv.warnings
+        );
+    }
+}
+
+/// A database path that links to another database path that was read is complete.
+#[test]
+fn database_link_to_a_read_database_is_complete() {
+    let Some(db) = shared_data_path(APK_DB) else {
+        return;
+    };
+    let db = std::fs::read(db).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Two wanted paths for dpkg: the status file links to a status.d entry.
+    let status = b"Package: base-files\nStatus: install ok installed\nVersion: 12.4\nArchitecture: amd64\n\n";
+    write_rootfs(
+        dir.path(),
+        &[
+            E::File("lib/apk/db/installed", &db),
+            E::File("var/lib/dpkg/status.d/base", status),
+            E::Link("var/lib/dpkg/status", "status.d/base"),
+        ],
+    );
+    let inv = inventory_rootfs(dir.path(), "dir:test", &InventoryOptions::default()).unwrap();
+    assert!(
+        !inv.warnings
+            .iter()
+            .any(|w| w.message.contains("is a symlink")),
+        "{:?}",
+        inv.warnings
+    );
+}

@@ -18,7 +18,11 @@ fn fail_on_exits_2_on_an_incomplete_inventory() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("db.sqlite").display().to_string();
     let out = patchline(&["db", "import", "--db", &db, DEBIAN_FEED]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let sbom = tmp.path().join("sbom.json");
     let doc = json!({
