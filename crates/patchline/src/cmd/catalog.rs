@@ -54,7 +54,7 @@ pub enum Command {
 #[derive(clap::Args, Debug, Clone)]
 pub struct DocArgs {
     /// Only resolve the image (manifest and config): do not download layers, so no
-    /// inventory is stored and package impact cannot see this image.
+    /// inventory is stored and `impact --package` lists this image as not examined.
     #[arg(long)]
     pub no_inventory: bool,
     /// Also scan each image against this advisory database and store the findings (for
