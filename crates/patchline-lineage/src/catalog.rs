@@ -228,6 +228,27 @@ impl Catalog {
         Ok(out)
     }
 
+    /// Adds or replaces an image together with its documents, in one transaction: the
+    /// image row, its layers, its inventory and its scan report are all committed or none
+    /// is (a crash or a failed write leaves the previous state). `None` keeps a stored
+    /// document that still describes the image's digest. Every command that catalogues
+    /// an image goes through this (or [`Catalog::import_yaml_resolving`]), so impact
+    /// never sees an image whose inventory was lost half-way.
+    pub fn put_image(
+        &mut self,
+        entry: CatalogEntry,
+        inventory: Option<&Inventory>,
+        scan: Option<&ScanReport>,
+    ) -> Result<AddOutcome> {
+        let path = self.path.clone();
+        let reference = entry.reference.clone();
+        let tx = self.write_tx()?;
+        let out = upsert(&tx, &path, entry)?;
+        put_docs(&tx, &path, &reference, inventory, scan)?;
+        tx.commit().ctx(&path)?;
+        Ok(out)
+    }
+
     /// One image by the reference it was catalogued under.
     pub fn get(&self, reference: &str) -> Result<Option<CatalogEntry>> {
         get(&self.conn, &self.path, reference)
@@ -318,6 +339,19 @@ impl Catalog {
     }
 
     pub fn import_yaml_with(&mut self, text: &str, opts: ImportOptions) -> Result<ImportReport> {
+        self.import_yaml_resolving(text, opts, |_| None)
+    }
+
+    /// [`Catalog::import_yaml_with`] that also stores what was read from the images, in
+    /// the same transaction: for each image of the file, after its declared fields are
+    /// merged, `resolve` may update the entry (resolved fields, declared base) and return
+    /// its documents. The report describes the import of the file itself.
+    pub fn import_yaml_resolving<'r>(
+        &mut self,
+        text: &str,
+        opts: ImportOptions,
+        mut resolve: impl FnMut(&mut CatalogEntry) -> Option<ImageDocs<'r>>,
+    ) -> Result<ImportReport> {
         let declared = catalog_file::parse(text)?;
         if opts.prune && declared.is_empty() {
             return Err(LineageError::CatalogFile(
@@ -387,10 +421,16 @@ impl Catalog {
             if merged.containerfile.is_some() && merged.declared_base.is_none() {
                 report.needs_containerfile.push(reference.clone());
             }
+            let mut resolved = merged.clone();
             match (outcome, upsert(&tx, &path, merged)?) {
-                (AddOutcome::Inserted, _) => report.added.push(reference),
-                (_, AddOutcome::Unchanged) => report.unchanged.push(reference),
-                _ => report.updated.push(reference),
+                (AddOutcome::Inserted, _) => report.added.push(reference.clone()),
+                (_, AddOutcome::Unchanged) => report.unchanged.push(reference.clone()),
+                _ => report.updated.push(reference.clone()),
+            }
+            if let Some(docs) = resolve(&mut resolved) {
+                resolved.reference = reference.clone();
+                upsert(&tx, &path, resolved)?;
+                put_docs(&tx, &path, &reference, docs.inventory, docs.scan)?;
             }
         }
         if opts.prune {
@@ -414,10 +454,7 @@ impl Catalog {
     /// Stores the inventory of a catalogued image (replacing the previous one). Refused
     /// when it describes another manifest than the catalogued one.
     pub fn put_inventory(&mut self, reference: &str, inventory: &Inventory) -> Result<()> {
-        let json = serde_json::to_string(inventory).map_err(|e| LineageError::InvalidEntry {
-            reference: reference.into(),
-            reason: format!("cannot serialise the inventory: {e}"),
-        })?;
+        let json = document_json(reference, "inventory", inventory)?;
         self.put_document(
             "inventories",
             reference,
@@ -428,10 +465,7 @@ impl Catalog {
 
     /// Stores the scan report of a catalogued image (replacing the previous one).
     pub fn put_scan(&mut self, reference: &str, scan: &ScanReport) -> Result<()> {
-        let json = serde_json::to_string(scan).map_err(|e| LineageError::InvalidEntry {
-            reference: reference.into(),
-            reason: format!("cannot serialise the scan report: {e}"),
-        })?;
+        let json = document_json(reference, "scan report", scan)?;
         self.put_document(
             "scans",
             reference,
@@ -484,35 +518,7 @@ impl Catalog {
     ) -> Result<()> {
         let path = self.path.clone();
         let tx = self.write_tx()?;
-        let row: Option<(i64, Option<String>)> = tx
-            .query_row(
-                "SELECT id, digest FROM images WHERE reference = ?1",
-                [reference],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .ctx(&path)?;
-        let (id, current) = row.ok_or_else(|| LineageError::NotFound(reference.to_string()))?;
-        if let (Some(cur), Some(d)) = (&current, describes) {
-            if cur != &d.to_string() {
-                return Err(LineageError::InvalidEntry {
-                    reference: reference.into(),
-                    reason: format!(
-                        "the document describes {d} but the catalog has {cur}: refresh the catalog entry first"
-                    ),
-                });
-            }
-        }
-        let digest = describes.map(|d| d.to_string()).or(current);
-        tx.execute(
-            &format!(
-                "INSERT INTO {table} (image_id, digest, document, stored_at) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (image_id) DO UPDATE SET digest = excluded.digest, \
-                 document = excluded.document, stored_at = excluded.stored_at"
-            ),
-            params![id, digest, json, now()],
-        )
-        .ctx(&path)?;
+        put_document(&tx, &path, table, reference, describes, json)?;
         tx.commit().ctx(&path)
     }
 
@@ -541,6 +547,81 @@ impl Catalog {
         }
         Ok(out)
     }
+}
+
+/// The documents of one image stored with it (see [`Catalog::import_yaml_resolving`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ImageDocs<'a> {
+    pub inventory: Option<&'a Inventory>,
+    pub scan: Option<&'a ScanReport>,
+}
+
+fn document_json<T: serde::Serialize>(reference: &str, what: &str, doc: &T) -> Result<String> {
+    serde_json::to_string(doc).map_err(|e| LineageError::InvalidEntry {
+        reference: reference.into(),
+        reason: format!("cannot serialise the {what}: {e}"),
+    })
+}
+
+/// Stores the given documents of a catalogued image inside the caller's transaction.
+fn put_docs(
+    tx: &Transaction<'_>,
+    path: &str,
+    reference: &str,
+    inventory: Option<&Inventory>,
+    scan: Option<&ScanReport>,
+) -> Result<()> {
+    if let Some(inv) = inventory {
+        let json = document_json(reference, "inventory", inv)?;
+        let d = inv.image.manifest_digest.as_ref();
+        put_document(tx, path, "inventories", reference, d, &json)?;
+    }
+    if let Some(s) = scan {
+        let json = document_json(reference, "scan report", s)?;
+        let d = s.image.manifest_digest.as_ref();
+        put_document(tx, path, "scans", reference, d, &json)?;
+    }
+    Ok(())
+}
+
+fn put_document(
+    tx: &Transaction<'_>,
+    path: &str,
+    table: &'static str,
+    reference: &str,
+    describes: Option<&Digest>,
+    json: &str,
+) -> Result<()> {
+    let row: Option<(i64, Option<String>)> = tx
+        .query_row(
+            "SELECT id, digest FROM images WHERE reference = ?1",
+            [reference],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .ctx(path)?;
+    let (id, current) = row.ok_or_else(|| LineageError::NotFound(reference.to_string()))?;
+    if let (Some(cur), Some(d)) = (&current, describes) {
+        if cur != &d.to_string() {
+            return Err(LineageError::InvalidEntry {
+                reference: reference.into(),
+                reason: format!(
+                    "the document describes {d} but the catalog has {cur}: refresh the catalog entry first"
+                ),
+            });
+        }
+    }
+    let digest = describes.map(|d| d.to_string()).or(current);
+    tx.execute(
+        &format!(
+            "INSERT INTO {table} (image_id, digest, document, stored_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (image_id) DO UPDATE SET digest = excluded.digest, \
+             document = excluded.document, stored_at = excluded.stored_at"
+        ),
+        params![id, digest, json, now()],
+    )
+    .ctx(path)?;
+    Ok(())
 }
 
 fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
@@ -919,6 +1000,142 @@ mod tests {
         c.add(rebuilt).unwrap();
         assert!(c.scan("r.example/app:1").unwrap().is_none());
         assert!(c.inventory("r.example/app:1").unwrap().is_none());
+    }
+
+    /// Makes every insert into `table` fail, as a crash or a full disk would half-way.
+    fn break_table(c: &Catalog, table: &str) {
+        c.conn
+            .execute_batch(&format!(
+                "CREATE TRIGGER boom_{table} BEFORE INSERT ON {table} \
+                 BEGIN SELECT RAISE(ABORT, 'boom'); END;"
+            ))
+            .unwrap();
+    }
+
+    fn count(c: &Catalog, table: &str) -> i64 {
+        c.conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn put_image_is_all_or_nothing() {
+        let (_dir, mut c) = temp_catalog();
+        let app = img("r.example/app:1", Tier::Application, &["d0", "a"]);
+        let report = scan(&app, vec![finding("CVE-1", "curl", "1", 0, &app)]);
+        let inv = Inventory::new(report.image.clone());
+        // Stored together.
+        assert_eq!(
+            c.put_image(app.clone(), Some(&inv), Some(&report)).unwrap(),
+            AddOutcome::Inserted
+        );
+        assert_eq!(c.inventory("r.example/app:1").unwrap().unwrap(), inv);
+        assert_eq!(c.scan("r.example/app:1").unwrap().unwrap(), report);
+
+        // The inventory write fails: the new image is not catalogued at all.
+        break_table(&c, "inventories");
+        let new = img("r.example/new:1", Tier::Application, &["d0", "n"]);
+        let new_inv = Inventory::new(scan(&new, Vec::new()).image);
+        let err = c.put_image(new.clone(), Some(&new_inv), None).unwrap_err();
+        assert!(err.to_string().contains("boom"), "{err}");
+        assert_eq!(c.get("r.example/new:1").unwrap(), None);
+        assert_eq!(c.list().unwrap().len(), 1);
+        assert_eq!(count(&c, "layers"), 2);
+        assert_eq!(count(&c, "inventories"), 1);
+
+        // A rebuild whose inventory cannot be stored leaves the previous build and its
+        // documents in place.
+        let mut rebuilt = app.clone();
+        rebuilt.digest = Some(dg("rebuilt"));
+        rebuilt.diff_ids = vec![dg("d0"), dg("b")];
+        let mut rebuilt_inv = inv.clone();
+        rebuilt_inv.image.manifest_digest = rebuilt.digest.clone();
+        assert!(c.put_image(rebuilt, Some(&rebuilt_inv), None).is_err());
+        let got = c.get("r.example/app:1").unwrap().unwrap();
+        assert_eq!(got.digest, app.digest);
+        assert_eq!(got.diff_ids, app.diff_ids);
+        assert_eq!(c.inventory("r.example/app:1").unwrap().unwrap(), inv);
+        assert_eq!(c.scan("r.example/app:1").unwrap().unwrap(), report);
+
+        // Same for an import: nothing of the file is written.
+        let yaml = "images:\n  - reference: r.example/new:1\n    tier: application\n";
+        let err = c
+            .import_yaml_resolving(yaml, ImportOptions::default(), |e| {
+                e.digest = new.digest.clone();
+                e.diff_ids = new.diff_ids.clone();
+                Some(ImageDocs {
+                    inventory: Some(&new_inv),
+                    scan: None,
+                })
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("boom"), "{err}");
+        assert_eq!(c.get("r.example/new:1").unwrap(), None);
+
+        // Reopened from disk: still one image, with its inventory.
+        drop(c);
+        let c = Catalog::open(_dir.path().join("sub/state.sqlite")).unwrap();
+        assert_eq!(c.list().unwrap().len(), 1);
+        assert_eq!(c.inventories().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn import_stores_resolved_documents() {
+        let mut c = Catalog::open_in_memory().unwrap();
+        let base = img("r.example/base:1", Tier::Base, &["d0"]);
+        let inv = Inventory::new(scan(&base, Vec::new()).image);
+        let r = c
+            .import_yaml_resolving(YAML, ImportOptions::default(), |e| {
+                if e.reference != base.reference {
+                    return None;
+                }
+                e.digest = base.digest.clone();
+                e.diff_ids = base.diff_ids.clone();
+                Some(ImageDocs {
+                    inventory: Some(&inv),
+                    scan: None,
+                })
+            })
+            .unwrap();
+        assert_eq!(r.added.len(), 4);
+        let got = c.get("r.example/base:1").unwrap().unwrap();
+        assert_eq!(got.digest, base.digest);
+        assert_eq!(got.owner.unwrap().team, "platform");
+        assert_eq!(c.inventory("r.example/base:1").unwrap().unwrap(), inv);
+        assert_eq!(c.inventories().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn impact_names_images_without_inventory() {
+        use crate::impact::{impact_package, PackageQuery};
+        let mut c = Catalog::open_in_memory().unwrap();
+        let base = img("r.example/base:1", Tier::Base, &["d0"]);
+        let mut inv = Inventory::new(scan(&base, Vec::new()).image);
+        inv.packages.push(patchline_model::Package::new(
+            patchline_model::Ecosystem::Deb,
+            "curl",
+            "1",
+        ));
+        c.put_image(base, Some(&inv), None).unwrap();
+        // Left by an older patchline, or an interrupted one: no inventory.
+        let other = img("r.example/other:1", Tier::Application, &["x0"]);
+        c.add(other).unwrap();
+        let r = impact_package(
+            &c.graph().unwrap(),
+            &c.inventories().unwrap(),
+            &PackageQuery::parse("curl").unwrap(),
+        );
+        assert_eq!(r.images.len(), 1);
+        assert_eq!(r.not_examined, ["r.example/other:1"]);
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.contains("not examined") && w.contains("r.example/other:1")),
+            "{:?}",
+            r.warnings
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["not_examined"][0], "r.example/other:1", "{json}");
     }
 
     #[test]

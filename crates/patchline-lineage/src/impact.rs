@@ -15,7 +15,7 @@
 //! alias works). Images without documents are affected when they carry the root's layer
 //! (`evidence: layers`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use patchline_model::vuln::ScanReport;
 use patchline_model::{Digest, Ecosystem, Inventory, LayerRef};
@@ -143,6 +143,12 @@ pub struct ImpactReport {
     pub images: Vec<AffectedImage>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Catalogued images the query could not look into and does not list as affected
+    /// through a parent (`impact --package`: no stored inventory, catalogued with
+    /// `--no-inventory` or left by an interrupted or older writer): neither affected nor
+    /// cleared.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_examined: Vec<String>,
 }
 
 impl ImpactReport {
@@ -295,7 +301,7 @@ pub fn impact_package(
         Some(v) => format!("{}@{v}", query.name),
         None => query.name.clone(),
     };
-    analyse(
+    let mut report = analyse(
         graph,
         "package",
         q,
@@ -303,7 +309,25 @@ pub fn impact_package(
             per_node,
             evidence: Evidence::Inventory,
         },
-    )
+    );
+    let listed: HashSet<&str> = report.images.iter().map(|i| i.image.as_str()).collect();
+    let not_examined: Vec<String> = graph
+        .topological_order()
+        .iter()
+        .copied()
+        .filter(|&n| graph.lookup(n, inventories).is_none())
+        .map(|n| graph.node(n).reference().to_string())
+        .filter(|r| !listed.contains(r.as_str()))
+        .collect();
+    if !not_examined.is_empty() {
+        report.warnings.push(format!(
+            "{} image(s) not examined, no inventory is stored (catalog them again without --no-inventory): {}",
+            not_examined.len(),
+            not_examined.join(", ")
+        ));
+    }
+    report.not_examined = not_examined;
+    report
 }
 
 /// Every image below a base image (`IMAGE`, `IMAGE@DIGEST` or a catalogued reference):
@@ -374,6 +398,7 @@ pub fn impact_base(graph: &Graph, base: &str) -> Result<ImpactReport> {
         roots: Vec::new(),
         images,
         warnings: Vec::new(),
+        not_examined: Vec::new(),
     })
 }
 
@@ -543,6 +568,7 @@ fn analyse(graph: &Graph, kind: &'static str, query: String, hits: Hits) -> Impa
         roots: root_list.into_iter().map(|(_, r)| r).collect(),
         images: images.into_iter().map(|(_, i)| i).collect(),
         warnings,
+        not_examined: Vec::new(),
     }
 }
 
@@ -903,8 +929,22 @@ mod tests {
         assert_eq!(r.roots[0].image, "r.example/base:1");
         assert_eq!(r.roots[0].package.name, "libcurl4");
         assert_eq!(r.images.len(), 5, "{:#?}", r.images);
+        // The images without an inventory that inherit nothing are named, not skipped.
+        assert_eq!(
+            r.not_examined,
+            ["vendor.example/db:9", "r.example/db-custom:9"],
+            "{r:#?}"
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.contains("2 image(s) not examined")),
+            "{:?}",
+            r.warnings
+        );
         let r = impact_package(&g, &m, &PackageQuery::parse("libcurl4@7.88.1-11").unwrap());
         assert!(r.images.is_empty());
+        assert_eq!(r.not_examined.len(), 5, "{:?}", r.not_examined);
         let r = impact_package(&g, &m, &PackageQuery::parse("jq@1.6").unwrap());
         assert_eq!(r.roots[0].image, "r.example/app1:1");
         assert_eq!(r.query, "jq@1.6");

@@ -76,7 +76,7 @@ pub mod name;
 pub mod plan;
 pub mod render;
 
-pub use catalog::{AddOutcome, Catalog, ImportOptions, ImportReport};
+pub use catalog::{AddOutcome, Catalog, ImageDocs, ImportOptions, ImportReport};
 pub use entry::{CatalogEntry, Owner, Tier};
 pub use error::{LineageError, Result};
 pub use graph::{Graph, Issue, Node, NodeId};

@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use patchline_image::{ImageRef, RegistryRef};
 use patchline_lineage::catalog_file;
 use patchline_lineage::containerfile;
-use patchline_lineage::{Catalog, CatalogEntry, ImportOptions, Owner, Tier};
+use patchline_lineage::{AddOutcome, Catalog, CatalogEntry, ImageDocs, ImportOptions, Owner, Tier};
 use patchline_model::vuln::ScanReport;
 use patchline_model::{ImageInfo, Inventory};
 use patchline_scan::Input;
@@ -54,7 +54,7 @@ pub enum Command {
 #[derive(clap::Args, Debug, Clone)]
 pub struct DocArgs {
     /// Only resolve the image (manifest and config): do not download layers, so no
-    /// inventory is stored and package impact cannot see this image.
+    /// inventory is stored and `impact --package` lists this image as not examined.
     #[arg(long)]
     pub no_inventory: bool,
     /// Also scan each image against this advisory database and store the findings (for
@@ -287,16 +287,6 @@ impl From<TierArg> for Tier {
     }
 }
 
-fn store_docs(cat: &mut Catalog, reference: &str, r: &Resolved) -> Result<()> {
-    if let Some(inv) = &r.inventory {
-        cat.put_inventory(reference, inv)?;
-    }
-    if let Some(s) = &r.scan {
-        cat.put_scan(reference, s)?;
-    }
-    Ok(())
-}
-
 fn add(a: AddArgs) -> Result<u8> {
     let tier = Tier::from(a.tier);
     let build_args = parse_build_args(&a.build_args)?;
@@ -322,14 +312,13 @@ fn add(a: AddArgs) -> Result<u8> {
         entry.declared_base = Some(base);
         entry.build_inputs = inputs;
     }
-    let outcome = cat.add(entry)?;
-    store_docs(&mut cat, &reference, &r)?;
+    let outcome = cat.put_image(entry, r.inventory.as_ref(), r.scan.as_ref())?;
     errln!(
         "patchline: {reference}: {} ({})",
         match outcome {
-            patchline_lineage::AddOutcome::Inserted => "added",
-            patchline_lineage::AddOutcome::Updated => "updated",
-            patchline_lineage::AddOutcome::Unchanged => "unchanged",
+            AddOutcome::Inserted => "added",
+            AddOutcome::Updated => "updated",
+            AddOutcome::Unchanged => "unchanged",
         },
         r.info
             .manifest_digest
@@ -378,23 +367,24 @@ fn import(a: ImportArgs) -> Result<u8> {
         resolved.push((e.reference.clone(), r));
     }
 
+    let resolved: BTreeMap<String, Resolved> = resolved.into_iter().collect();
     let mut cat = a.state.open()?;
+    // One transaction: the file's images with their resolved fields and documents.
     let report = cat
-        .import_yaml_with(&text, ImportOptions { prune: a.prune })
+        .import_yaml_resolving(&text, ImportOptions { prune: a.prune }, |entry| {
+            let r = resolved.get(&entry.reference)?;
+            entry.apply_image_info(&r.info);
+            if let Some((path, base, inputs)) = recipes.get(&entry.reference) {
+                entry.containerfile = Some(path.clone());
+                entry.declared_base = Some(base.clone());
+                entry.build_inputs = inputs.clone();
+            }
+            Some(ImageDocs {
+                inventory: r.inventory.as_ref(),
+                scan: r.scan.as_ref(),
+            })
+        })
         .map_err(|e| anyhow!("{file}: {e}"))?;
-    for (reference, r) in &resolved {
-        let mut entry = cat
-            .get(reference)?
-            .ok_or_else(|| anyhow!("{reference}: vanished from the catalog during the import"))?;
-        entry.apply_image_info(&r.info);
-        if let Some((path, base, inputs)) = recipes.get(reference) {
-            entry.containerfile = Some(path.clone());
-            entry.declared_base = Some(base.clone());
-            entry.build_inputs = inputs.clone();
-        }
-        cat.add(entry)?;
-        store_docs(&mut cat, reference, r)?;
-    }
     for w in &report.warnings {
         errln!("patchline: warning: {file}: {w}");
     }
@@ -481,11 +471,12 @@ fn sync(a: SyncArgs) -> Result<u8> {
             seen += 1;
             let reference = format!("{registry}/{repo}:{tag}");
             let r = resolve(&reference, &a.docs, &a.image_args)?;
-            match cat.get(&reference)? {
-                Some(_) => {
-                    if cat.update_image(&reference, &r.info)? {
-                        updated += 1;
-                    }
+            // The declared fields of a catalogued image are kept, its resolved ones
+            // refreshed; the entry and its documents are written in one transaction.
+            let entry = match cat.get(&reference)? {
+                Some(mut e) => {
+                    e.apply_image_info(&r.info);
+                    e
                 }
                 None => {
                     let mut e =
@@ -494,11 +485,14 @@ fn sync(a: SyncArgs) -> Result<u8> {
                         .default_owner
                         .as_ref()
                         .map(|t| Owner::new(t.clone(), None));
-                    cat.add(e)?;
-                    added += 1;
+                    e
                 }
+            };
+            match cat.put_image(entry, r.inventory.as_ref(), r.scan.as_ref())? {
+                AddOutcome::Inserted => added += 1,
+                AddOutcome::Updated => updated += 1,
+                AddOutcome::Unchanged => {}
             }
-            store_docs(&mut cat, &reference, &r)?;
         }
     }
     errln!("patchline: {registry}: {seen} tag(s), {added} added, {updated} updated");
