@@ -14,48 +14,15 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
 use serde_json::{json, Value};
 
-const DEBIAN_FEED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/data/debian-tracker-bookworm.json"
-);
-
-struct Env {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-    db: String,
-    cache: String,
-}
-
-fn setup(feeds: &[&Path]) -> Env {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_path_buf();
-    let db = dir.join("advisories.sqlite").display().to_string();
-    let mut args = vec!["db", "import", "--db", &db];
-    let feeds: Vec<String> = feeds.iter().map(|p| p.display().to_string()).collect();
-    args.extend(feeds.iter().map(String::as_str));
-    let out = patchline(&args);
-    assert!(
-        out.status.success(),
-        "db import failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Env {
-        _tmp: tmp,
-        cache: dir.join("cache").display().to_string(),
-        dir,
-        db,
-    }
-}
-
 type Row = (String, String, String, String, Vec<String>);
 
 /// (id, binary package, installed version, state, fixed versions) of every finding.
-fn scan_rows(env: &Env, input: &str) -> (BTreeSet<Row>, Vec<String>) {
+fn scan_rows(env: &AdvisoryEnv, input: &str) -> (BTreeSet<Row>, Vec<String>) {
     let out = patchline(&[
         "scan",
         input,
@@ -98,7 +65,7 @@ fn scan_rows(env: &Env, input: &str) -> (BTreeSet<Row>, Vec<String>) {
     (rows, warnings)
 }
 
-fn write_json(env: &Env, name: &str, v: &Value) -> String {
+fn write_json(env: &AdvisoryEnv, name: &str, v: &Value) -> String {
     let p = env.dir.join(name);
     std::fs::write(&p, serde_json::to_vec_pretty(v).unwrap()).unwrap();
     format!("sbom:{}", p.display())
@@ -226,7 +193,7 @@ fn spdx_as(sbom: &Value, spelling: &str, shape: Shape) -> Value {
 #[test]
 fn debian_spellings_give_the_image_findings() {
     let Some(fx) = fixtures() else { return };
-    let env = setup(&[Path::new(DEBIAN_FEED)]);
+    let env = AdvisoryEnv::with_feeds(&[Path::new(DEBIAN_FEED)]);
     let child = format!("oci:{}:child", fx.join("layout").display());
     let (want, _) = scan_rows(&env, &child);
     assert!(
@@ -341,7 +308,7 @@ fn trivy_alpine(format: &str, os_version: &str, purl_distro: &str) -> Value {
 fn alpine_trivy_cyclonedx_and_spdx_agree() {
     let Some(data) = shared_data() else { return };
     let feed = data.join("feeds/alpine-secdb/vuln-list-update_311-main.json");
-    let env = setup(&[&feed]);
+    let env = AdvisoryEnv::with_feeds(&[&feed]);
     let want: BTreeSet<Row> = ["CVE-2018-1333", "CVE-2018-8011"]
         .iter()
         .map(|id| {
@@ -384,7 +351,7 @@ fn alpine_trivy_cyclonedx_and_spdx_agree() {
 fn ubuntu_code_names_and_releases() {
     let Some(data) = shared_data() else { return };
     let feed = data.join("osv/Ubuntu/UBUNTU-CVE-2023-38545.json");
-    let env = setup(&[&feed]);
+    let env = AdvisoryEnv::with_feeds(&[&feed]);
     let sbom = |distro: &str, version: &str| {
         let purl = format!("pkg:deb/ubuntu/curl@{version}?arch=amd64&distro={distro}");
         json!({

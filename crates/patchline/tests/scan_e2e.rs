@@ -7,41 +7,28 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::Path;
 
 use common::*;
 use serde_json::Value;
 
-const FEED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/data/debian-tracker-bookworm.json"
-);
-
 struct Env {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-    db: String,
-    cache: String,
+    adv: AdvisoryEnv,
     child: String,
+}
+
+impl std::ops::Deref for Env {
+    type Target = AdvisoryEnv;
+    fn deref(&self) -> &AdvisoryEnv {
+        &self.adv
+    }
 }
 
 /// Imports the feed into a fresh DB and locates the fixture image.
 fn setup() -> Option<Env> {
     let fx = fixtures()?;
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_path_buf();
-    let db = dir.join("advisories.sqlite").display().to_string();
-    let out = patchline(&["db", "import", "--db", &db, FEED]);
-    assert!(
-        out.status.success(),
-        "db import failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     Some(Env {
-        _tmp: tmp,
-        cache: dir.join("cache").display().to_string(),
-        dir,
-        db,
+        adv: AdvisoryEnv::with_feeds(&[Path::new(DEBIAN_FEED)]),
         child: format!("oci:{}:child", fx.join("layout").display()),
     })
 }

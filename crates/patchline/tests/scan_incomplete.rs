@@ -8,23 +8,11 @@ mod common;
 use common::*;
 use serde_json::json;
 
-const DEBIAN_FEED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/data/debian-tracker-bookworm.json"
-);
-
 #[test]
 fn fail_on_exits_2_on_an_incomplete_inventory() {
-    let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("db.sqlite").display().to_string();
-    let out = patchline(&["db", "import", "--db", &db, DEBIAN_FEED]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-
-    let sbom = tmp.path().join("sbom.json");
+    let env = AdvisoryEnv::with_feeds(&[std::path::Path::new(DEBIAN_FEED)]);
+    let db = &env.db;
+    let sbom = env.dir.join("sbom.json");
     let doc = json!({
         "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
         "components": [
@@ -38,7 +26,7 @@ fn fail_on_exits_2_on_an_incomplete_inventory() {
     std::fs::write(&sbom, serde_json::to_vec(&doc).unwrap()).unwrap();
     let input = format!("sbom:{}", sbom.display());
     let scan = |extra: &[&str]| {
-        let mut args = vec!["scan", input.as_str(), "--db", &db, "--format", "json"];
+        let mut args = vec!["scan", input.as_str(), "--db", db, "--format", "json"];
         args.extend_from_slice(extra);
         patchline(&args)
     };

@@ -1,6 +1,8 @@
-//! Shared helpers for the CLI's integration tests: running the CLI.
+//! Shared helpers for the CLI's integration tests: running the CLI, and a temporary
+//! advisory DB to scan against.
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 // Where the fixtures and the shared data are, and the skip rule: patchline-test-support.
@@ -25,4 +27,43 @@ pub fn patchline_json(args: &[&str]) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("patchline {args:?}: bad JSON: {e}"))
+}
+
+/// The real Debian tracker extract for bookworm that the scan tests import.
+pub const DEBIAN_FEED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/debian-tracker-bookworm.json"
+);
+
+/// A temporary directory holding an advisory DB imported from real feeds and a layer
+/// cache, for `scan --db DB --cache-dir CACHE`.
+pub struct AdvisoryEnv {
+    _tmp: tempfile::TempDir,
+    pub dir: PathBuf,
+    pub db: String,
+    pub cache: String,
+}
+
+impl AdvisoryEnv {
+    /// Imports `feeds` with `patchline db import`, asserting it succeeds.
+    pub fn with_feeds(feeds: &[&Path]) -> AdvisoryEnv {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let db = dir.join("advisories.sqlite").display().to_string();
+        let feeds: Vec<String> = feeds.iter().map(|p| p.display().to_string()).collect();
+        let mut args = vec!["db", "import", "--db", db.as_str()];
+        args.extend(feeds.iter().map(String::as_str));
+        let out = patchline(&args);
+        assert!(
+            out.status.success(),
+            "db import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        AdvisoryEnv {
+            _tmp: tmp,
+            cache: dir.join("cache").display().to_string(),
+            dir,
+            db,
+        }
+    }
 }
