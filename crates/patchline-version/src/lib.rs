@@ -139,7 +139,9 @@ pub mod rpm;
 pub mod semver;
 
 /// A version scheme: the syntax and ordering rules of one family of ecosystems.
+/// With the `clap` feature it is a `clap::ValueEnum`, named as [`Scheme::as_str`] names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Scheme {
     /// Debian packages (`dpkg --compare-versions`).
     Dpkg,
@@ -437,6 +439,17 @@ mod tests {
         }
         assert_eq!("PEP440".parse::<Scheme>(), Ok(Scheme::Pep440));
         assert!("npm".parse::<Scheme>().is_err());
+    }
+
+    /// The CLI's `--scheme` values are the names `FromStr` takes.
+    #[cfg(feature = "clap")]
+    #[test]
+    fn clap_names_are_the_scheme_names() {
+        use clap::ValueEnum;
+        assert_eq!(Scheme::value_variants(), &Scheme::ALL);
+        for s in Scheme::ALL {
+            assert_eq!(s.to_possible_value().unwrap().get_name(), s.as_str());
+        }
     }
 
     #[test]

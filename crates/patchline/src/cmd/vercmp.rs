@@ -7,50 +7,11 @@ use std::io::{BufRead, BufWriter, Write};
 use anyhow::{Context, Result};
 use patchline_version::Scheme;
 
-/// `--scheme`: [`Scheme`] as a typed choice.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SchemeArg {
-    /// Debian packages (`dpkg --compare-versions`).
-    Dpkg,
-    /// RPM packages (`rpmvercmp`).
-    Rpm,
-    /// Alpine packages (apk-tools).
-    Apk,
-    /// Python packages (PEP 440).
-    Pep440,
-    /// SemVer 2.0.0 (npm, crates.io).
-    Semver,
-    /// Go modules.
-    Go,
-    /// Maven artifacts.
-    Maven,
-    /// Ruby gems.
-    Gem,
-    /// NuGet packages.
-    Nuget,
-}
-
-impl From<SchemeArg> for Scheme {
-    fn from(s: SchemeArg) -> Scheme {
-        match s {
-            SchemeArg::Dpkg => Scheme::Dpkg,
-            SchemeArg::Rpm => Scheme::Rpm,
-            SchemeArg::Apk => Scheme::Apk,
-            SchemeArg::Pep440 => Scheme::Pep440,
-            SchemeArg::Semver => Scheme::Semver,
-            SchemeArg::Go => Scheme::Go,
-            SchemeArg::Maven => Scheme::Maven,
-            SchemeArg::Gem => Scheme::Gem,
-            SchemeArg::Nuget => Scheme::Nuget,
-        }
-    }
-}
-
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The ecosystem whose rules compare.
     #[arg(long, value_name = "SCHEME", value_enum, ignore_case = true)]
-    pub scheme: SchemeArg,
+    pub scheme: Scheme,
     /// Read `A<TAB>B` lines on stdin; print one of `<`, `=`, `>`, `invalid` per line.
     #[arg(long, conflicts_with_all = ["a", "b"])]
     pub batch: bool,
@@ -86,7 +47,7 @@ fn compare(
 }
 
 pub fn run(a: Args) -> Result<u8> {
-    let scheme = Scheme::from(a.scheme);
+    let scheme = a.scheme;
     if !a.batch {
         let (x, y) = (a.a.unwrap_or_default(), a.b.unwrap_or_default());
         let o = compare(scheme, &x, &y)?;
