@@ -54,6 +54,19 @@ fn layer_tar(entries: &[E]) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
+/// The descriptor of a one-layer image made of `tar`.
+fn layer_desc(tar: &[u8]) -> LayerDesc {
+    LayerDesc {
+        index: 0,
+        digest: None,
+        diff_id: Digest::sha256_from_bytes(&Sha256::digest(tar)),
+        media_type: "application/vnd.oci.image.layer.v1.tar".into(),
+        size: Some(tar.len() as u64),
+        created_by: None,
+        locator: String::new(),
+    }
+}
+
 fn write_rootfs(dir: &Path, entries: &[E]) {
     for e in entries {
         let (p, abs) = match e {
@@ -97,15 +110,7 @@ fn layer_with_dotdot_past_root_links_is_scanned() {
     };
     let db = std::fs::read(db).unwrap();
     let tar = layer_tar(&entries(&db));
-    let desc = LayerDesc {
-        index: 0,
-        digest: None,
-        diff_id: Digest::sha256_from_bytes(&Sha256::digest(&tar)),
-        media_type: "application/vnd.oci.image.layer.v1.tar".into(),
-        size: Some(tar.len() as u64),
-        created_by: None,
-        locator: String::new(),
-    };
+    let desc = layer_desc(&tar);
     let a = analyze_layer(&tar[..], &desc, &InventoryOptions::default(), &extractors())
         .expect("a link with too many `..` is not an error");
     assert_eq!(
@@ -183,15 +188,7 @@ fn symlinked_package_database_makes_the_inventory_incomplete() {
                 E::File("var/apk-db", &db),
                 E::Link("lib/apk/db/installed", "../../../var/apk-db"),
             ]);
-            let desc = LayerDesc {
-                index: 0,
-                digest: None,
-                diff_id: Digest::sha256_from_bytes(&Sha256::digest(&tar)),
-                media_type: "application/vnd.oci.image.layer.v1.tar".into(),
-                size: Some(tar.len() as u64),
-                created_by: None,
-                locator: String::new(),
-            };
+            let desc = layer_desc(&tar);
             let a = analyze_layer(&tar[..], &desc, &InventoryOptions::default(), &extractors())
                 .unwrap();
             squash(ImageInfo::default(), &[desc], &[a])
