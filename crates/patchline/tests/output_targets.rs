@@ -319,29 +319,25 @@ fn advisories(db: &Path) -> u64 {
 fn db_import_with_stdout_and_stderr_full_still_succeeds() {
     let t = tempfile::tempdir().unwrap();
     let feed = osv_file(t.path());
-    let db = t.path().join("adv.sqlite");
-    let args = [
-        "db",
-        "import",
-        "--db",
-        db.to_str().unwrap(),
-        feed.to_str().unwrap(),
-    ];
+    // Each run imports into a fresh DB, so each shows its own import was done.
+    let import_into = |name: &str, redirect: &str| {
+        let db = t.path().join(name);
+        let args = [
+            "db",
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            feed.to_str().unwrap(),
+        ];
+        (sh(&format!("exec \"$0\" \"$@\" {redirect}"), &args), db)
+    };
 
-    let o = sh("exec \"$0\" \"$@\" >/dev/full 2>/dev/full", &args);
+    let (o, db) = import_into("adv.sqlite", ">/dev/full 2>/dev/full");
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     assert_eq!(advisories(&db), 1);
 
     // stdout full, stderr working: one line says the summary was lost, not the work.
-    let db2 = t.path().join("adv2.sqlite");
-    let args2 = [
-        "db",
-        "import",
-        "--db",
-        db2.to_str().unwrap(),
-        feed.to_str().unwrap(),
-    ];
-    let o = sh("exec \"$0\" \"$@\" >/dev/full", &args2);
+    let (o, db2) = import_into("adv2.sqlite", ">/dev/full");
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -352,15 +348,7 @@ fn db_import_with_stdout_and_stderr_full_still_succeeds() {
     assert_eq!(advisories(&db2), 1);
 
     // stderr closed outright.
-    let db3 = t.path().join("adv3.sqlite");
-    let args3 = [
-        "db",
-        "import",
-        "--db",
-        db3.to_str().unwrap(),
-        feed.to_str().unwrap(),
-    ];
-    let o = sh("exec \"$0\" \"$@\" >/dev/full 2>&-", &args3);
+    let (o, db3) = import_into("adv3.sqlite", ">/dev/full 2>&-");
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     assert_eq!(advisories(&db3), 1);
 }
