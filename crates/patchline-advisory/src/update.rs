@@ -151,7 +151,8 @@ pub struct UpdateOptions {
     /// Where partial downloads are kept; `<db dir>/downloads` when `None`.
     pub downloads: Option<PathBuf>,
     pub limits: Limits,
-    /// Connect and read timeouts.
+    /// Time until a feed's answer starts (its body is then held to a minimum rate of
+    /// 1 KiB/s over 30 s windows); connecting takes at most 10 s of it.
     pub timeout: Duration,
     /// Largest download accepted.
     pub max_download: u64,
@@ -396,17 +397,20 @@ fn bypass_proxy(host: &str) -> bool {
         })
 }
 
-fn agent(url: &str, timeout: Duration) -> ureq::Agent {
-    let b = ureq::AgentBuilder::new()
-        .timeout_connect(timeout)
-        .timeout_read(timeout)
-        .user_agent(concat!("patchline/", env!("CARGO_PKG_VERSION")));
-    let b = if bypass_proxy(host_of(url)) {
-        b
-    } else {
-        b.try_proxy_from_env(true)
-    };
-    b.build()
+fn client(url: &str, timeout: Duration) -> std::result::Result<patchline_http::Client, String> {
+    patchline_http::Client::new(&patchline_http::Config {
+        user_agent: concat!("patchline/", env!("CARGO_PKG_VERSION")).to_string(),
+        https_only: false,
+        proxy_from_env: !bypass_proxy(host_of(url)),
+        // Feeds move (EPSS redirects to its new host); no credentials go with them.
+        follow_redirects: true,
+        limits: patchline_http::Limits {
+            timeout,
+            connect_timeout: timeout.min(Duration::from_secs(10)),
+            ..Default::default()
+        },
+    })
+    .map_err(|e| e.message)
 }
 
 /// `bytes START-END/TOTAL` → (START, TOTAL if known).
@@ -433,7 +437,9 @@ fn fetch(
     let stem = safe_name(name);
     let part = dir.join(format!("{stem}.part"));
     let meta_path = dir.join(format!("{stem}.part.json"));
-    let agent = agent(url, timeout);
+    let client = client(url, timeout)?;
+    let parsed_url =
+        patchline_http::Url::parse(url).map_err(|e| format!("invalid URL {url:?}: {e}"))?;
 
     // A partial download of the same URL with a validator can be continued.
     let mut resume: Option<(u64, String, PartMeta)> = None;
@@ -457,35 +463,38 @@ fn fetch(
     }
 
     for attempt in 0..2 {
-        let mut req = agent.get(url).set("Accept-Encoding", "identity");
+        let mut req = client
+            .request(patchline_http::Method::GET, &parsed_url)
+            .header("Accept-Encoding", "identity");
         if let Some((etag, lm)) = &validators {
             if let Some(e) = etag {
-                req = req.set("If-None-Match", e);
+                req = req.header("If-None-Match", e);
             }
             if let Some(l) = lm {
-                req = req.set("If-Modified-Since", l);
+                req = req.header("If-Modified-Since", l);
             }
         }
         if let Some((offset, validator, _)) = &resume {
             req = req
-                .set("Range", &format!("bytes={offset}-"))
-                .set("If-Range", validator);
+                .header("Range", &format!("bytes={offset}-"))
+                .header("If-Range", validator);
         }
-        let resp = match req.call() {
-            Ok(r) => r,
-            Err(ureq::Error::Status(416, _)) if attempt == 0 && resume.is_some() => {
-                // The partial file no longer fits the resource: start over.
-                resume = None;
-                let _ = std::fs::remove_file(&part);
-                let _ = std::fs::remove_file(&meta_path);
-                continue;
-            }
-            Err(ureq::Error::Status(code, r)) => {
-                return Err(format!("HTTP {code} {}", r.status_text()))
-            }
-            Err(ureq::Error::Transport(t)) => return Err(format!("transport error: {t}")),
-        };
+        let resp = client
+            .send(req, client.limits().deadline())
+            .map_err(|e| e.message)?;
         let status = resp.status();
+        if status == 416 && attempt == 0 && resume.is_some() {
+            // The partial file no longer fits the resource: start over.
+            resume = None;
+            let _ = std::fs::remove_file(&part);
+            let _ = std::fs::remove_file(&meta_path);
+            continue;
+        }
+        if status >= 400 {
+            return Err(format!("HTTP {status} {}", resp.status_text())
+                .trim_end()
+                .to_string());
+        }
         if status == 304 {
             let _ = std::fs::remove_file(&part);
             let _ = std::fs::remove_file(&meta_path);
@@ -552,8 +561,9 @@ fn fetch(
             .truncate(append_at == 0)
             .open(&part)
             .map_err(|e| format!("{}: {e}", part.display()))?;
+        let pace = client.limits().min_rate_pace();
         let mut body = resp
-            .into_reader()
+            .into_body(pace)
             .take(max_bytes.saturating_sub(append_at) + 1);
         let mut buf = vec![0u8; 256 << 10];
         let mut have = append_at;

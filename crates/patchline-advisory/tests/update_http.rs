@@ -1,4 +1,4 @@
-//! `db update` through its real HTTP code path (ureq) against a server of the test's own
+//! `db update` through its real HTTP code path (patchline-http) against a server of the test's own
 //! on 127.0.0.1, serving the real samples (and zips built from them) under the official
 //! URL paths, as a mirror would: first download, 304, a resumed download, a 500, a
 //! truncated body; the database checked after each step.

@@ -194,25 +194,44 @@ struct HashingReader<R> {
     hasher: Sha256,
     count: u64,
     limit: u64,
+    over: Over,
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        // Never ask for more than one byte past the limit: an endless stream stops here.
+        let room = self.limit.saturating_sub(self.count).saturating_add(1);
+        let want = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
         self.hasher.update(&buf[..n]);
         self.count += n as u64;
         if self.count > self.limit {
-            return Err(io::Error::other(LimitExceeded(self.limit)));
+            return Err(io::Error::other(LimitExceeded(self.limit, self.over)));
         }
         Ok(n)
     }
 }
 
+/// Which bound a stream went past.
+#[derive(Clone, Copy, Debug)]
+enum Over {
+    /// The uncompressed tar, against `--max-layer-size`.
+    Expanded,
+    /// The blob, against its descriptor's `size`.
+    Declared,
+    /// A blob without a declared size, against `--max-layer-size`.
+    Undeclared,
+}
+
 #[derive(Debug)]
-struct LimitExceeded(u64);
+struct LimitExceeded(u64, Over);
 impl std::fmt::Display for LimitExceeded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "expands beyond {} bytes (possible decompression bomb; raise --max-layer-size if the layer is genuine)", self.0)
+        match self.1 {
+            Over::Expanded => write!(f, "expands beyond {} bytes (possible decompression bomb; raise --max-layer-size if the layer is genuine)", self.0),
+            Over::Declared => write!(f, "blob size mismatch: the source sends more than the {} bytes its descriptor declares", self.0),
+            Over::Undeclared => write!(f, "blob larger than {} bytes (raise --max-layer-size if the layer is genuine)", self.0),
+        }
     }
 }
 impl std::error::Error for LimitExceeded {}
@@ -349,12 +368,25 @@ pub fn walk(
     let sniffed = AtomicU8::new(0);
     std::thread::scope(|scope| {
         let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel(DEPTH);
+        // Every byte count is bounded: by the descriptor's size, else by the layer limit
+        // (a compressed blob is at most a little larger than its content).
+        let (blob_limit, over) = match layer.size {
+            Some(size) => (size, Over::Declared),
+            None => (
+                limits
+                    .max_layer_bytes
+                    .saturating_add(limits.max_layer_bytes / 64)
+                    .saturating_add(1 << 20),
+                Over::Undeclared,
+            ),
+        };
         let reader = scope.spawn(move || {
             let mut hashed = HashingReader {
                 inner: blob,
                 hasher: Sha256::new(),
                 count: 0,
-                limit: u64::MAX,
+                limit: blob_limit,
+                over,
             };
             pump(&mut hashed, raw_tx);
             // When a later stage gave up early, the rest of the blob is still hashed: a
@@ -394,6 +426,13 @@ pub fn walk(
         };
         stats.compression = compression;
         stats.compressed_bytes = compressed_bytes;
+        if let Some(size) = layer.size {
+            if compressed_bytes != size {
+                return Err(layer_err(format!(
+                    "blob size mismatch: the source sends {compressed_bytes} bytes, its descriptor declares {size}"
+                )));
+            }
+        }
         if layer.digest.is_some() && Some(&blob_digest) != layer.digest.as_ref() {
             return Err(layer_err(format!(
                 "blob digest mismatch: content hashes to {blob_digest}"
@@ -501,6 +540,7 @@ fn walk_tar(
         hasher: Sha256::new(),
         count: 0,
         limit: limits.max_layer_bytes,
+        over: Over::Expanded,
     };
     let mut stats = WalkStats::default();
     {

@@ -77,9 +77,30 @@ pub struct RegistryOptions {
     /// Where Docker-style credentials are read from; `None` means `$DOCKER_CONFIG/config.json`
     /// or `~/.docker/config.json`.
     pub docker_config: Option<PathBuf>,
+    /// One whole registry operation (a manifest, a token, a tag page, a blob until its
+    /// body starts), retries and backoff included; zero means none.
     pub timeout: Duration,
-    /// Attempts for idempotent requests on connection errors and 5xx/429 answers.
+    /// Establishing one connection; zero means none.
+    pub connect_timeout: Duration,
+    /// Bytes per second a blob body must keep up, measured over windows of the
+    /// timeout (at most 30 s); a body that stops for a window fails whatever this is.
+    pub min_rate: u64,
+    /// Retries for idempotent requests on connection errors and 5xx/429 answers.
     pub retries: u32,
+}
+
+impl RegistryOptions {
+    pub(crate) fn limits(&self) -> patchline_http::Limits {
+        patchline_http::Limits {
+            timeout: self.timeout,
+            connect_timeout: if self.timeout.is_zero() {
+                self.connect_timeout
+            } else {
+                self.connect_timeout.min(self.timeout)
+            },
+            min_rate: self.min_rate,
+        }
+    }
 }
 
 impl Default for RegistryOptions {
@@ -90,6 +111,8 @@ impl Default for RegistryOptions {
             password: None,
             docker_config: None,
             timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            min_rate: 1024,
             retries: 3,
         }
     }

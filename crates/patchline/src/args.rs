@@ -26,9 +26,18 @@ pub struct ImageArgs {
     /// Registry password or token.
     #[arg(long, env = "PATCHLINE_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
-    /// Registry request timeout in seconds.
+    /// Time for one whole registry operation, retries included: a manifest, a token, a
+    /// tag page, or a blob until its body starts (a blob body is then held to
+    /// --min-rate instead).
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub timeout: u64,
+    /// Time to establish one connection to a registry (at most --timeout).
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub connect_timeout: u64,
+    /// Slowest accepted blob transfer, in bytes/s, averaged over windows of --timeout
+    /// (at most 30 s); a transfer that stops for a window fails regardless.
+    #[arg(long, default_value_t = 1024, value_name = "BYTES_PER_SEC")]
+    pub min_rate: u64,
     /// Do not read or write the layer cache.
     #[arg(long)]
     pub no_cache: bool,
@@ -60,6 +69,8 @@ impl ImageArgs {
                 password: self.password.clone(),
                 docker_config: None,
                 timeout: Duration::from_secs(self.timeout.max(1)),
+                connect_timeout: Duration::from_secs(self.connect_timeout.max(1)),
+                min_rate: self.min_rate,
                 retries: 3,
             },
         })

@@ -7,12 +7,12 @@
 //! that state; token requests go out through the [`Http`] it is handed.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use patchline_http::Deadline;
 use serde::Deserialize;
 use url::Url;
 
@@ -264,8 +264,11 @@ impl Auth {
         if let Some(c) = &self.lock().creds {
             return Ok(c.clone());
         }
-        let found =
-            dockerconfig::lookup(&http.registry, self.docker_config.as_deref(), http.timeout)?;
+        let found = dockerconfig::lookup(
+            &http.registry,
+            self.docker_config.as_deref(),
+            http.limits.timeout,
+        )?;
         self.lock().creds = Some(found.clone());
         Ok(found)
     }
@@ -275,6 +278,7 @@ impl Auth {
     pub(crate) fn header(
         &self,
         http: &Http,
+        deadline: Deadline,
         scope: &str,
         repository: &str,
     ) -> Result<Option<String>> {
@@ -299,8 +303,15 @@ impl Auth {
                 _ => Ok(None),
             },
             Mode::Bearer { realm, service } => {
-                let token =
-                    self.fetch_token(http, &realm, service.as_deref(), scope, scope, repository)?;
+                let token = self.fetch_token(
+                    http,
+                    deadline,
+                    &realm,
+                    service.as_deref(),
+                    scope,
+                    scope,
+                    repository,
+                )?;
                 Ok(Some(format!("Bearer {token}")))
             }
         }
@@ -311,6 +322,7 @@ impl Auth {
     pub(crate) fn authenticate(
         &self,
         http: &Http,
+        deadline: Deadline,
         headers: &[String],
         scope: &str,
         repository: &str,
@@ -347,7 +359,15 @@ impl Auth {
             let wanted = b.param("scope").unwrap_or(scope).to_string();
             self.lock().tokens.remove(scope);
             // fetch_token caches the token under `scope` for the retried request.
-            self.fetch_token(http, &realm, service.as_deref(), &wanted, scope, repository)?;
+            self.fetch_token(
+                http,
+                deadline,
+                &realm,
+                service.as_deref(),
+                &wanted,
+                scope,
+                repository,
+            )?;
             self.lock().mode = Mode::Bearer { realm, service };
             return Ok(());
         }
@@ -414,9 +434,11 @@ impl Auth {
     }
 
     /// Gets a Bearer token for `wanted` from `realm` and caches it under `cache_key`.
+    #[allow(clippy::too_many_arguments)]
     fn fetch_token(
         &self,
         http: &Http,
+        deadline: Deadline,
         realm: &Url,
         service: Option<&str>,
         wanted: &str,
@@ -469,8 +491,9 @@ impl Auth {
         };
         let form_ref: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let source = creds.as_ref().map(|f| f.source.clone());
-        let parsed: TokenResponse = http.attempts(method, &url, || {
+        let parsed: TokenResponse = http.attempts(deadline, method, &url, || {
             let resp = match http.exchange(
+                deadline,
                 method,
                 &url,
                 None,
@@ -483,23 +506,21 @@ impl Auth {
             let status = resp.status();
             match status {
                 200..=299 => {
-                    let mut buf = Vec::new();
-                    if let Err(e) = resp
-                        .into_reader()
-                        .take(MAX_TOKEN_RESPONSE + 1)
-                        .read_to_end(&mut buf)
-                    {
-                        return Ok(Step::Retry {
-                            reason: format!("reading the token response: {e}"),
-                            wait: None,
-                        });
-                    }
-                    if buf.len() as u64 > MAX_TOKEN_RESPONSE {
-                        return Err(ImageError::Registry {
-                            registry: http.registry.clone(),
-                            reason: format!("token response from {realm} larger than 1 MiB"),
-                        });
-                    }
+                    let buf = match resp.read_bounded(MAX_TOKEN_RESPONSE, deadline) {
+                        Ok(b) => b,
+                        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                            return Err(ImageError::Registry {
+                                registry: http.registry.clone(),
+                                reason: format!("token response from {realm}: {e}"),
+                            })
+                        }
+                        Err(e) => {
+                            return Ok(Step::Retry {
+                                reason: format!("reading the token response: {e}"),
+                                wait: None,
+                            })
+                        }
+                    };
                     serde_json::from_slice(&buf)
                         .map(Step::Done)
                         .map_err(|source| ImageError::Json {

@@ -2,6 +2,7 @@
 //! answering a 401 once by authenticating, retrying transient failures, and turning
 //! error answers into [`ImageError`]s.
 
+use patchline_http::{Deadline, Response};
 use url::Url;
 
 use super::auth::{unauthorized, Auth};
@@ -47,48 +48,73 @@ impl Client {
         self.http.url(path)
     }
 
+    /// The time bounds requests and bodies are held to.
+    pub(crate) fn limits(&self) -> patchline_http::Limits {
+        self.http.limits
+    }
+
     /// Sends a registry request, authenticating when asked to and retrying transient
-    /// failures, and hands a 2xx response to `finish`. `finish` may ask for a retry
-    /// (e.g. when a small body could not be read whole).
+    /// failures, all within one `--timeout` deadline, and hands a 2xx response to
+    /// `finish` with that deadline. `finish` may ask for a retry (e.g. when a small body
+    /// could not be read whole).
     pub(crate) fn send<T>(
         &self,
         req: &Req<'_>,
-        mut finish: impl FnMut(ureq::Response) -> Result<Step<T>>,
+        mut finish: impl FnMut(Response, Deadline) -> Result<Step<T>>,
     ) -> Result<T> {
         let mut reauthed = false;
         let http = &self.http;
-        http.attempts(req.method, &req.url, || {
-            let auth = self.auth.header(http, req.scope, req.repository)?;
-            let resp = match http.exchange(req.method, &req.url, req.accept, auth.as_deref(), None)
-            {
+        let deadline = http.deadline();
+        http.attempts(deadline, req.method, &req.url, || {
+            let auth = self
+                .auth
+                .header(http, deadline, req.scope, req.repository)?;
+            let resp = match http.exchange(
+                deadline,
+                req.method,
+                &req.url,
+                req.accept,
+                auth.as_deref(),
+                None,
+            ) {
                 Ok(r) => r,
                 Err(e) => return e.into_step(&http.registry),
             };
             let status = resp.status();
             match status {
-                200..=299 => finish(resp),
+                200..=299 => finish(resp, deadline),
                 401 if !reauthed => {
                     let challenges: Vec<String> = resp
                         .all("www-authenticate")
                         .into_iter()
                         .map(str::to_string)
                         .collect();
-                    drain(resp);
-                    self.auth
-                        .authenticate(http, &challenges, req.scope, req.repository)?;
+                    drain(resp, deadline);
+                    self.auth.authenticate(
+                        http,
+                        deadline,
+                        &challenges,
+                        req.scope,
+                        req.repository,
+                    )?;
                     reauthed = true;
                     Ok(Step::Again)
                 }
                 401 => {
-                    drain(resp);
+                    drain(resp, deadline);
                     Err(self.auth.refused(http, req.repository))
                 }
                 429 | 500..=599 => Ok(Step::Retry {
                     wait: retry_after(&resp),
-                    reason: format!("{} {}: {}", req.method, req.url, describe_error(resp)),
+                    reason: format!(
+                        "{} {}: {}",
+                        req.method,
+                        req.url,
+                        describe_error(resp, deadline)
+                    ),
                 }),
                 404 => {
-                    drain(resp);
+                    drain(resp, deadline);
                     Err(ImageError::NotFound {
                         registry: http.registry.clone(),
                         what: req.what.to_string(),
@@ -97,11 +123,16 @@ impl Client {
                 403 => Err(unauthorized(
                     &http.registry,
                     req.repository,
-                    format!("access denied: {}", describe_error(resp)),
+                    format!("access denied: {}", describe_error(resp, deadline)),
                 )),
                 _ => Err(ImageError::Registry {
                     registry: http.registry.clone(),
-                    reason: format!("{} {}: {}", req.method, req.url, describe_error(resp)),
+                    reason: format!(
+                        "{} {}: {}",
+                        req.method,
+                        req.url,
+                        describe_error(resp, deadline)
+                    ),
                 }),
             }
         })

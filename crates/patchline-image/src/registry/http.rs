@@ -1,11 +1,12 @@
-//! One HTTP exchange with a registry: one agent per registry, manual redirects (so
-//! credentials never follow a request to another host), retries with backoff, registry
-//! error bodies and `Link` pagination headers. Knows nothing of authentication: the
-//! caller passes the `Authorization` value ([`super::auth`] computes it).
+//! One HTTP exchange with a registry: one client per registry, manual redirects (so
+//! credentials never follow a request to another host), retries with backoff within one
+//! deadline per operation, registry error bodies and `Link` pagination headers. Knows
+//! nothing of authentication: the caller passes the `Authorization` value
+//! ([`super::auth`] computes it).
 
-use std::io::Read;
 use std::time::Duration;
 
+use patchline_http::{Deadline, Method, Response};
 use serde::Deserialize;
 use url::Url;
 
@@ -34,8 +35,22 @@ pub(crate) enum Step<T> {
 
 /// Failure of one HTTP exchange.
 pub(crate) enum ExchangeError {
+    /// What failed, and whether another attempt may succeed.
     Transport(String, bool),
     Fatal(ImageError),
+}
+
+impl ExchangeError {
+    fn from_http(method: &str, e: patchline_http::Error) -> ExchangeError {
+        let hint = match e.kind {
+            patchline_http::ErrorKind::NotTls => {
+                " (the server did not answer TLS: if this registry speaks plain HTTP, use --insecure)"
+            }
+            _ => "",
+        };
+        let retry = e.retryable();
+        ExchangeError::Transport(format!("{method} {}{hint}", e.message), retry)
+    }
 }
 
 impl ExchangeError {
@@ -54,14 +69,14 @@ impl ExchangeError {
 
 /// The HTTP side of a registry: where it is and how to reach it.
 pub(crate) struct Http {
-    agent: ureq::Agent,
+    client: patchline_http::Client,
     /// `host[:port]` as the reference names it (for messages and credential lookup).
     pub(crate) registry: String,
     /// `scheme://host[:port]/`.
     pub(crate) base: Url,
     pub(crate) insecure: bool,
     retries: u32,
-    pub(crate) timeout: Duration,
+    pub(crate) limits: patchline_http::Limits,
 }
 
 #[derive(Deserialize)]
@@ -93,7 +108,7 @@ fn check_host(registry: &str) -> std::result::Result<(), String> {
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is rare for registries and ignored).
-pub(crate) fn retry_after(resp: &ureq::Response) -> Option<Duration> {
+pub(crate) fn retry_after(resp: &Response) -> Option<Duration> {
     resp.header("retry-after")
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(|s| Duration::from_secs(s.min(BACKOFF_CAP.as_secs())))
@@ -124,24 +139,26 @@ impl Http {
                 registry: registry.to_string(),
                 reason: format!("invalid registry address: {e}"),
             })?;
-        let mut builder = ureq::AgentBuilder::new()
-            .user_agent(USER_AGENT)
-            .redirects(0)
-            .https_only(!opts.insecure);
-        // A zero timeout would be refused by the socket API: it means "none".
-        if !opts.timeout.is_zero() {
-            builder = builder
-                .timeout_connect(opts.timeout)
-                .timeout_read(opts.timeout)
-                .timeout_write(opts.timeout);
-        }
+        let limits = opts.limits();
+        let client = patchline_http::Client::new(&patchline_http::Config {
+            user_agent: USER_AGENT.to_string(),
+            https_only: !opts.insecure,
+            // As docker and skopeo: registries are reached directly.
+            proxy_from_env: false,
+            follow_redirects: false,
+            limits,
+        })
+        .map_err(|e| ImageError::Registry {
+            registry: registry.to_string(),
+            reason: e.message,
+        })?;
         Ok(Http {
-            agent: builder.build(),
+            client,
             registry: registry.to_string(),
             base,
             insecure: opts.insecure,
             retries: opts.retries,
-            timeout: opts.timeout,
+            limits,
         })
     }
 
@@ -152,55 +169,48 @@ impl Http {
         })
     }
 
+    /// A deadline for one operation, retries included (`--timeout`).
+    pub(crate) fn deadline(&self) -> Deadline {
+        self.limits.deadline()
+    }
+
     /// One request with redirects followed by hand: `Authorization` is kept only while
     /// the request stays on the origin it was meant for (blob downloads are commonly
-    /// redirected to a storage host that must not see registry credentials).
+    /// redirected to a storage host that must not see registry credentials). The answer's
+    /// head must arrive by `deadline`, on a fresh or a pooled connection.
     pub(crate) fn exchange(
         &self,
+        deadline: Deadline,
         method: &str,
         url: &Url,
         accept: Option<&str>,
         authorization: Option<&str>,
         form: Option<&[(&str, &str)]>,
-    ) -> std::result::Result<ureq::Response, ExchangeError> {
+    ) -> std::result::Result<Response, ExchangeError> {
         let mut url = url.clone();
         let mut authorization = authorization;
         let mut method = method;
         for _ in 0..=MAX_REDIRECTS {
+            let m = Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET);
+            // The digest covers the bytes as stored: never let a transfer encoding
+            // rewrite them.
             let mut req = self
-                .agent
-                .request_url(method, &url)
-                // The digest covers the bytes as stored: never let a transfer encoding
-                // rewrite them.
-                .set("Accept-Encoding", "identity");
+                .client
+                .request(m, &url)
+                .header("Accept-Encoding", "identity");
             if let Some(a) = accept {
-                req = req.set("Accept", a);
+                req = req.header("Accept", a);
             }
             if let Some(a) = authorization {
-                req = req.set("Authorization", a);
+                req = req.header("Authorization", a);
             }
-            let result = match (method, form) {
-                ("POST", Some(f)) => req.send_form(f),
-                _ => req.call(),
-            };
-            let resp = match result {
-                Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-                Err(ureq::Error::Transport(t)) => {
-                    let retry = matches!(
-                        t.kind(),
-                        ureq::ErrorKind::ConnectionFailed
-                            | ureq::ErrorKind::Io
-                            | ureq::ErrorKind::Dns
-                            | ureq::ErrorKind::ProxyConnect
-                            | ureq::ErrorKind::BadStatus
-                            | ureq::ErrorKind::BadHeader
-                    );
-                    return Err(ExchangeError::Transport(
-                        format!("{method} {url}: {t}"),
-                        retry,
-                    ));
-                }
-            };
+            if let ("POST", Some(f)) = (method, form) {
+                req = req.form(f);
+            }
+            let resp = self
+                .client
+                .send(req, deadline)
+                .map_err(|e| ExchangeError::from_http(method, e))?;
             if !matches!(resp.status(), 301 | 302 | 303 | 307 | 308) {
                 return Ok(resp);
             }
@@ -236,9 +246,11 @@ impl Http {
         }))
     }
 
-    /// Runs `step` until it is done, retrying transient failures with backoff.
+    /// Runs `step` until it is done, retrying transient failures with backoff while
+    /// `deadline` allows.
     pub(crate) fn attempts<T>(
         &self,
+        deadline: Deadline,
         method: &str,
         url: &Url,
         mut step: impl FnMut() -> Result<Step<T>>,
@@ -260,39 +272,48 @@ impl Http {
                 }
                 Step::Retry { reason, wait } => (reason, wait),
             };
-            if attempt >= self.retries {
-                let tries = if attempt == 0 {
-                    String::new()
-                } else {
-                    format!(" (gave up after {} attempts)", attempt + 1)
+            let pause = backoff(attempt, wait);
+            let out_of_time = !deadline.allows(pause);
+            if attempt >= self.retries || out_of_time {
+                let tries = match (attempt, out_of_time) {
+                    (0, false) => String::new(),
+                    (_, false) => format!(" (gave up after {} attempts)", attempt + 1),
+                    (n, true) => format!(
+                        " (gave up after {} attempt{} within the {} timeout)",
+                        n + 1,
+                        if n == 0 { "" } else { "s" },
+                        patchline_http::seconds(deadline.budget())
+                    ),
                 };
                 return Err(ImageError::Registry {
                     registry: self.registry.clone(),
                     reason: format!("{reason}{tries}"),
                 });
             }
-            std::thread::sleep(backoff(attempt, wait));
+            std::thread::sleep(pause);
             attempt += 1;
         }
     }
 }
 
 /// Reads a short error body so the connection can be reused.
-pub(crate) fn drain(resp: ureq::Response) {
-    let _ = std::io::copy(
-        &mut resp.into_reader().take(MAX_ERROR_BODY),
-        &mut std::io::sink(),
-    );
+pub(crate) fn drain(resp: Response, deadline: Deadline) {
+    resp.drain(MAX_ERROR_BODY, deadline);
 }
 
 /// `HTTP 500 Internal Server Error (UNKNOWN: detail)` from a registry error answer.
-pub(crate) fn describe_error(resp: ureq::Response) -> String {
-    let head = format!("HTTP {} {}", resp.status(), resp.status_text());
+pub(crate) fn describe_error(resp: Response, deadline: Deadline) -> String {
+    let head = format!("HTTP {} {}", resp.status(), resp.status_text())
+        .trim_end()
+        .to_string();
     let mut body = Vec::new();
-    let _ = resp
-        .into_reader()
-        .take(MAX_ERROR_BODY)
-        .read_to_end(&mut body);
+    let _ = std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            resp.into_body(patchline_http::Pace::Until(deadline)),
+            MAX_ERROR_BODY,
+        ),
+        &mut body,
+    );
     let codes: Vec<String> = serde_json::from_slice::<ErrorBody>(&body)
         .map(|b| {
             b.errors

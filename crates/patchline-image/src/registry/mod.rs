@@ -19,6 +19,7 @@ mod http;
 
 use std::io::Read;
 
+use patchline_http::{Deadline, Response};
 use patchline_model::Digest;
 use url::Url;
 
@@ -104,13 +105,13 @@ fn check_manifest_reference(reference: &str) -> std::result::Result<(), String> 
 }
 
 /// `media/type; charset=x` → `media/type`.
-fn media_type(resp: &ureq::Response) -> Option<String> {
+fn media_type(resp: &Response) -> Option<String> {
     resp.header("content-type")
         .map(|v| v.split(';').next().unwrap_or("").trim().to_string())
         .filter(|v| !v.is_empty())
 }
 
-fn header_digest(resp: &ureq::Response) -> Option<std::result::Result<Digest, String>> {
+fn header_digest(resp: &Response) -> Option<std::result::Result<Digest, String>> {
     resp.header("docker-content-digest").map(|v| {
         v.trim()
             .parse::<Digest>()
@@ -118,26 +119,14 @@ fn header_digest(resp: &ureq::Response) -> Option<std::result::Result<Digest, St
     })
 }
 
-/// Reads a whole small body; a read failure is a retry (nothing was handed out yet).
-fn read_bounded(resp: ureq::Response, max: u64, what: &str) -> Result<Step<Vec<u8>>> {
-    if let Some(len) = resp
-        .header("content-length")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-    {
-        if len > max {
-            return Err(ImageError::invalid(
-                what,
-                format!("{len} bytes, larger than the {max}-byte limit"),
-            ));
+/// Reads a whole small body by `deadline`; a read failure is a retry (nothing was
+/// handed out yet), a body over `max` is not.
+fn read_bounded(resp: Response, max: u64, what: &str, deadline: Deadline) -> Result<Step<Vec<u8>>> {
+    match resp.read_bounded(max, deadline) {
+        Ok(buf) => Ok(Step::Done(buf)),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            Err(ImageError::invalid(what, e.to_string()))
         }
-    }
-    let mut buf = Vec::new();
-    match resp.into_reader().take(max + 1).read_to_end(&mut buf) {
-        Ok(_) if buf.len() as u64 > max => Err(ImageError::invalid(
-            what,
-            format!("larger than the {max}-byte limit"),
-        )),
-        Ok(_) => Ok(Step::Done(buf)),
         Err(e) => Ok(Step::Retry {
             reason: format!("{what}: reading the body failed: {e}"),
             wait: None,
@@ -187,19 +176,21 @@ impl RegistryStore {
             what: &what,
         };
         let body_what = format!("registry {}: {what}", self.client.registry());
-        self.client.send(&req, |resp| {
+        self.client.send(&req, |resp, deadline| {
             let media_type = media_type(&resp);
             // A malformed header is ignored: the resolver hashes the bytes anyway.
             let announced = header_digest(&resp).and_then(|d| d.ok());
-            Ok(match read_bounded(resp, MAX_MANIFEST, &body_what)? {
-                Step::Done(bytes) => Step::Done(Fetched {
-                    bytes,
-                    media_type: media_type.clone(),
-                    expected: pinned.clone().or(announced),
-                }),
-                Step::Retry { reason, wait } => Step::Retry { reason, wait },
-                Step::Again => Step::Again,
-            })
+            Ok(
+                match read_bounded(resp, MAX_MANIFEST, &body_what, deadline)? {
+                    Step::Done(bytes) => Step::Done(Fetched {
+                        bytes,
+                        media_type: media_type.clone(),
+                        expected: pinned.clone().or(announced),
+                    }),
+                    Step::Retry { reason, wait } => Step::Retry { reason, wait },
+                    Step::Again => Step::Again,
+                },
+            )
         })
     }
 
@@ -216,14 +207,15 @@ impl RegistryStore {
             repository: &self.r.repository,
             what: &what,
         };
-        self.client.send(&req, |resp| match header_digest(&resp) {
-            None => Ok(Step::Done(None)),
-            Some(Ok(d)) => Ok(Step::Done(Some(d))),
-            Some(Err(e)) => Err(ImageError::invalid(
-                format!("registry {}: {what}", self.client.registry()),
-                format!("malformed Docker-Content-Digest {e}"),
-            )),
-        })
+        self.client
+            .send(&req, |resp, _| match header_digest(&resp) {
+                None => Ok(Step::Done(None)),
+                Some(Ok(d)) => Ok(Step::Done(Some(d))),
+                Some(Err(e)) => Err(ImageError::invalid(
+                    format!("registry {}: {what}", self.client.registry()),
+                    format!("malformed Docker-Content-Digest {e}"),
+                )),
+            })
     }
 
     /// Every tag of the repository, following `Link` pagination.
@@ -334,17 +326,19 @@ fn paginate(
             repository,
             what,
         };
-        let (bytes, link) = client.send(&req, |resp| {
+        let (bytes, link) = client.send(&req, |resp, deadline| {
             let link = resp
                 .all("link")
                 .iter()
                 .find_map(|l| next_link(l))
                 .map(str::to_string);
-            Ok(match read_bounded(resp, MAX_LIST_PAGE, &page_what)? {
-                Step::Done(b) => Step::Done((b, link.clone())),
-                Step::Retry { reason, wait } => Step::Retry { reason, wait },
-                Step::Again => Step::Again,
-            })
+            Ok(
+                match read_bounded(resp, MAX_LIST_PAGE, &page_what, deadline)? {
+                    Step::Done(b) => Step::Done((b, link.clone())),
+                    Step::Retry { reason, wait } => Step::Retry { reason, wait },
+                    Step::Again => Step::Again,
+                },
+            )
         })?;
         out.extend(parse(&bytes, &page_what)?);
         if let Some(l) = link {
@@ -410,11 +404,13 @@ impl ManifestStore for RegistryStore {
             what: &what,
         };
         let context = format!("registry {}: {what}", self.client.registry());
+        let pace = self.client.limits().min_rate_pace();
         // Handing out the reader ends the retry loop: a stream that breaks later is the
-        // caller's error, never silently restarted.
-        self.client.send(&req, |resp| {
+        // caller's error, never silently restarted. From here on the body is held to the
+        // minimum transfer rate, not the operation's deadline (layers may be large).
+        self.client.send(&req, |resp, _| {
             Ok(Step::Done(Box::new(BlobReader {
-                inner: resp.into_reader(),
+                inner: Box::new(resp.into_body(pace)),
                 context: context.clone(),
             }) as Box<dyn Read + Send>))
         })

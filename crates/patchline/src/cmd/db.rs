@@ -80,7 +80,8 @@ pub struct UpdateArgs {
     /// Rebuild from an empty database (drops sources not updated in this run).
     #[arg(long)]
     pub fresh: bool,
-    /// Connect and read timeout in seconds.
+    /// Seconds until each feed's answer starts (connecting takes at most 10 of them);
+    /// a body is then held to 1 KiB/s over 30 s windows, however long it is.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub timeout: u64,
 }
