@@ -63,6 +63,11 @@ pub struct Entry<'a> {
 }
 
 impl Entry<'_> {
+    /// The content of a regular file, `size` bytes, as a stream.
+    pub fn reader(&mut self) -> &mut dyn Read {
+        &mut *self.reader
+    }
+
     /// Reads a regular file's content, refusing files larger than `max`.
     pub fn read_content(&mut self, max: u64) -> io::Result<Vec<u8>> {
         if self.size > max {

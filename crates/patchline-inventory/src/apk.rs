@@ -18,12 +18,17 @@
 //! line (skipped with a warning, as Trivy does), non-UTF-8 bytes in values (read
 //! lossily). Lines that are not `X:value` are ignored with one warning per record; a file
 //! in which no record has a `P:` line while some lines are not `X:value` is not an apk
-//! database, which is an error. Work and memory are linear in the input, warnings capped.
+//! database, which is an error. Work is linear in the input; the file is streamed, one
+//! record (without its file lists) in memory at a time, charged to the inventory's
+//! memory budget with the packages kept; warnings are capped.
 
 use patchline_model::{Ecosystem, Package};
 
+use std::io::{BufRead, BufReader, Read};
+
 use crate::extract::{
-    lines, quoted, snippet, trim, CappedWarnings, ExtractError, Extracted, Extractor,
+    charge, lines, paragraphs, quoted, snippet, trim, Budget, CappedWarnings, Charged,
+    ExtractError, Extracted, Extractor,
 };
 
 /// The apk installed-database extractor.
@@ -43,11 +48,44 @@ impl Extractor for Apk {
     fn extract(&self, path: &str, content: &[u8]) -> Result<Extracted, ExtractError> {
         parse_installed(path, content)
     }
+
+    fn extract_from(
+        &self,
+        path: &str,
+        _size: u64,
+        content: &mut dyn Read,
+        budget: &Budget,
+    ) -> Result<Extracted, ExtractError> {
+        parse_installed_from(
+            path,
+            &mut BufReader::with_capacity(64 << 10, content),
+            budget,
+        )
+    }
 }
 
 /// Reads the packages of an apk `installed` database. `path` is recorded as each
 /// package's `db_path` and names the file in errors.
 pub fn parse_installed(path: &str, content: &[u8]) -> Result<Extracted, ExtractError> {
+    parse_installed_from(path, &mut &content[..], &Budget::unlimited())
+}
+
+/// The file lists (`F:` folders, `R:` files, `Z:` checksums, `a:`/`M:` modes) are most
+/// of a record and never read: only their key is kept while streaming.
+fn drop_file_lists(line: &[u8]) -> &[u8] {
+    match line {
+        [b'F' | b'R' | b'Z' | b'a' | b'M', b':', ..] => &line[..2],
+        _ => line,
+    }
+}
+
+/// [`parse_installed`] from a stream, holding one record (without its file lists) at a
+/// time; memory is charged to `budget`.
+pub fn parse_installed_from(
+    path: &str,
+    content: &mut dyn BufRead,
+    budget: &Budget,
+) -> Result<Extracted, ExtractError> {
     let mut parser = Parser {
         path,
         out: Extracted::default(),
@@ -56,56 +94,60 @@ pub fn parse_installed(path: &str, content: &[u8]) -> Result<Extracted, ExtractE
         bad_lines: 0,
         first_bad_line: None,
     };
-    let mut record = Record::default();
     let mut count = 0usize;
-
-    for (index, raw) in content.split(|&b| b == b'\n').enumerate() {
-        let line_no = index + 1;
-        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if line.iter().all(|&b| b == b' ' || b == b'\t') {
-            if record.lines > 0 {
-                parser.finish(std::mem::take(&mut record));
-            }
-            continue;
-        }
-        if record.lines == 0 {
-            count += 1;
-            record.number = count;
-            record.line = line_no;
-        }
-        record.lines += 1;
-
-        match line {
-            [key, b':', value @ ..] if key.is_ascii_graphic() && !value.contains(&0) => {
-                record.fields += 1;
-                let slot = match key {
-                    b'P' => &mut record.name,
-                    b'V' => &mut record.version,
-                    b'A' => &mut record.arch,
-                    b'o' => &mut record.origin,
-                    b'L' => &mut record.license,
-                    b'm' => &mut record.maintainer,
-                    _ => continue,
-                };
-                // apk writes each of these once; should one repeat, the first is the
-                // package's own (file lines come after).
-                slot.get_or_insert(value);
-            }
-            _ => {
-                parser.bad_lines += 1;
-                if parser.first_bad_line.is_none() {
-                    parser.first_bad_line = Some((line_no, snippet(line)));
+    let mut charged = Charged::default();
+    paragraphs(path, content, budget, drop_file_lists, |first, para| {
+        let mut record = Record::default();
+        for (index, raw) in para.split(|&b| b == b'\n').enumerate() {
+            let line_no = first + index;
+            let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if line.iter().all(|&b| b == b' ' || b == b'\t') {
+                if record.lines > 0 {
+                    parser.finish(std::mem::take(&mut record));
                 }
-                if record.bad_lines == 0 {
-                    record.first_bad_line = line_no;
+                continue;
+            }
+            if record.lines == 0 {
+                count += 1;
+                record.number = count;
+                record.line = line_no;
+            }
+            record.lines += 1;
+
+            match line {
+                [key, b':', value @ ..] if key.is_ascii_graphic() && !value.contains(&0) => {
+                    record.fields += 1;
+                    let slot = match key {
+                        b'P' => &mut record.name,
+                        b'V' => &mut record.version,
+                        b'A' => &mut record.arch,
+                        b'o' => &mut record.origin,
+                        b'L' => &mut record.license,
+                        b'm' => &mut record.maintainer,
+                        _ => continue,
+                    };
+                    // apk writes each of these once; should one repeat, the first is the
+                    // package's own (file lines come after).
+                    slot.get_or_insert(value);
                 }
-                record.bad_lines += 1;
+                _ => {
+                    parser.bad_lines += 1;
+                    if parser.first_bad_line.is_none() {
+                        parser.first_bad_line = Some((line_no, snippet(line)));
+                    }
+                    if record.bad_lines == 0 {
+                        record.first_bad_line = line_no;
+                    }
+                    record.bad_lines += 1;
+                }
             }
         }
-    }
-    if record.lines > 0 {
-        parser.finish(record);
-    }
+        if record.lines > 0 {
+            parser.finish(record);
+        }
+        charge(path, &parser.out.packages, &mut charged, budget)?;
+        Ok(())
+    })?;
 
     if parser.records_with_name == 0 && parser.bad_lines > 0 {
         let (line_no, snippet) = parser.first_bad_line.unwrap_or_default();
@@ -209,4 +251,26 @@ fn non_empty(value: Option<&[u8]>) -> Option<String> {
         .map(trim)
         .filter(|v| !v.is_empty())
         .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_lists_do_not_count_against_the_budget() {
+        // A package of 200,000 files: its record is some 10 MB, its kept lines a few bytes.
+        let mut db = b"P:linux-firmware\nV:1-r0\nA:x86_64\n".to_vec();
+        for i in 0..200_000 {
+            db.extend_from_slice(
+                format!("R:firmware-file-{i}\nZ:Q1abcdefghijklmnopqrstuvwxyz0123=\n").as_bytes(),
+            );
+        }
+        db.extend_from_slice(b"\nP:musl\nV:1.2.4-r2\n");
+        let budget = Budget::new(4 << 20);
+        let x = parse_installed_from(INSTALLED, &mut &db[..], &budget).unwrap();
+        let names: Vec<&str> = x.packages.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["linux-firmware", "musl"]);
+        assert!(x.warnings.is_empty(), "{:?}", x.warnings);
+    }
 }

@@ -31,13 +31,17 @@
 //! A file in which no stanza even has a `Package:` field while some lines are not
 //! `Field: value` (binary data, an md5sums list) is not a status file: that is an error.
 //!
-//! Work and memory are linear in the input: fields are borrowed slices, one `Package` per
-//! stanza at most, and warnings are capped.
+//! Work is linear in the input; memory is one stanza plus the packages kept (fields are
+//! borrowed slices of the stanza, one `Package` per stanza at most, warnings capped), all
+//! charged to the inventory's memory budget: the file is streamed, never held whole.
 
 use patchline_model::{Ecosystem, Package};
 
+use std::io::{BufRead, BufReader, Read};
+
 use crate::extract::{
-    lines, quoted, snippet, trim, CappedWarnings, ExtractError, Extracted, Extractor,
+    charge, lines, paragraphs, quoted, snippet, trim, Budget, CappedWarnings, Charged,
+    ExtractError, Extracted, Extractor,
 };
 
 /// The dpkg database extractor.
@@ -92,12 +96,35 @@ impl Extractor for Dpkg {
     fn extract(&self, path: &str, content: &[u8]) -> Result<Extracted, ExtractError> {
         parse_status(path, content)
     }
+
+    fn extract_from(
+        &self,
+        path: &str,
+        _size: u64,
+        content: &mut dyn Read,
+        budget: &Budget,
+    ) -> Result<Extracted, ExtractError> {
+        parse_status_from(
+            path,
+            &mut BufReader::with_capacity(64 << 10, content),
+            budget,
+        )
+    }
 }
 
 /// Reads the packages of a dpkg status file (or one `status.d` file). `path` is recorded
 /// as each package's `db_path` and names the file in errors.
 pub fn parse_status(path: &str, content: &[u8]) -> Result<Extracted, ExtractError> {
-    let content = content.strip_prefix(b"\xef\xbb\xbf").unwrap_or(content);
+    parse_status_from(path, &mut &content[..], &Budget::unlimited())
+}
+
+/// [`parse_status`] from a stream, holding one stanza at a time: memory is the packages
+/// kept plus the longest stanza, both charged to `budget`.
+pub fn parse_status_from(
+    path: &str,
+    content: &mut dyn BufRead,
+    budget: &Budget,
+) -> Result<Extracted, ExtractError> {
     let mut parser = Parser {
         path,
         out: Extracted::default(),
@@ -106,70 +133,80 @@ pub fn parse_status(path: &str, content: &[u8]) -> Result<Extracted, ExtractErro
         bad_lines: 0,
         first_bad_line: None,
     };
-    let mut stanza = Stanza::default();
     let mut stanza_count = 0usize;
+    let mut charged = Charged::default();
+    paragraphs(
+        path,
+        content,
+        budget,
+        |l| l,
+        |first, para| {
+            let mut stanza = Stanza::default();
+            for (index, raw) in para.split(|&b| b == b'\n').enumerate() {
+                let line_no = first + index;
+                let line = raw.strip_suffix(b"\r").unwrap_or(raw);
 
-    for (index, raw) in content.split(|&b| b == b'\n').enumerate() {
-        let line_no = index + 1;
-        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+                if line.iter().all(|&b| b == b' ' || b == b'\t') {
+                    if stanza.started() {
+                        parser.finish(std::mem::take(&mut stanza));
+                    }
+                    continue;
+                }
+                if !stanza.started() {
+                    stanza_count += 1;
+                    stanza.number = stanza_count;
+                    stanza.line = line_no;
+                }
+                stanza.lines += 1;
 
-        if line.iter().all(|&b| b == b' ' || b == b'\t') {
+                if line.contains(&0) {
+                    parser.bad_line(&mut stanza, line_no, line);
+                    continue;
+                }
+                if line[0] == b'#' {
+                    // deb822 comment; dpkg never writes them but hand-made status.d files may.
+                    continue;
+                }
+                if line[0] == b' ' || line[0] == b'\t' {
+                    if !stanza.in_field {
+                        parser.bad_line(&mut stanza, line_no, line);
+                    } else if let Some(slot) = stanza.last {
+                        stanza.mark_multiline(slot);
+                    }
+                    continue;
+                }
+                let Some(colon) = line.iter().position(|&b| b == b':') else {
+                    parser.bad_line(&mut stanza, line_no, line);
+                    continue;
+                };
+                let name = &line[..colon];
+                if name.is_empty() || !name.iter().all(|b| b.is_ascii_graphic()) {
+                    parser.bad_line(&mut stanza, line_no, line);
+                    continue;
+                }
+                let value = trim(&line[colon + 1..]);
+                stanza.fields += 1;
+                stanza.in_field = true;
+                stanza.last = Slot::of(name);
+                if let Some(slot) = stanza.last {
+                    let field = stanza.slot_mut(slot);
+                    if field.is_some() {
+                        stanza.duplicate.get_or_insert(slot.name());
+                    } else {
+                        *field = Some(Field {
+                            value,
+                            multiline: false,
+                        });
+                    }
+                }
+            }
             if stanza.started() {
-                parser.finish(std::mem::take(&mut stanza));
+                parser.finish(stanza);
             }
-            continue;
-        }
-        if !stanza.started() {
-            stanza_count += 1;
-            stanza.number = stanza_count;
-            stanza.line = line_no;
-        }
-        stanza.lines += 1;
-
-        if line.contains(&0) {
-            parser.bad_line(&mut stanza, line_no, line);
-            continue;
-        }
-        if line[0] == b'#' {
-            // deb822 comment; dpkg never writes them but hand-made status.d files may.
-            continue;
-        }
-        if line[0] == b' ' || line[0] == b'\t' {
-            if !stanza.in_field {
-                parser.bad_line(&mut stanza, line_no, line);
-            } else if let Some(slot) = stanza.last {
-                stanza.mark_multiline(slot);
-            }
-            continue;
-        }
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            parser.bad_line(&mut stanza, line_no, line);
-            continue;
-        };
-        let name = &line[..colon];
-        if name.is_empty() || !name.iter().all(|b| b.is_ascii_graphic()) {
-            parser.bad_line(&mut stanza, line_no, line);
-            continue;
-        }
-        let value = trim(&line[colon + 1..]);
-        stanza.fields += 1;
-        stanza.in_field = true;
-        stanza.last = Slot::of(name);
-        if let Some(slot) = stanza.last {
-            let field = stanza.slot_mut(slot);
-            if field.is_some() {
-                stanza.duplicate.get_or_insert(slot.name());
-            } else {
-                *field = Some(Field {
-                    value,
-                    multiline: false,
-                });
-            }
-        }
-    }
-    if stanza.started() {
-        parser.finish(stanza);
-    }
+            charge(path, &parser.out.packages, &mut charged, budget)?;
+            Ok(())
+        },
+    )?;
 
     if parser.stanzas_with_package == 0 && parser.bad_lines > 0 {
         let (line_no, snippet) = parser.first_bad_line.unwrap_or_default();

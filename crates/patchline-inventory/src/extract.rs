@@ -1,4 +1,8 @@
-//! The boundary every package extractor implements.
+//! The boundary every package extractor implements, the memory budget extractors are
+//! held to, and the helpers the line-oriented formats share.
+
+use std::io::{self, BufRead, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use patchline_model::Package;
 
@@ -35,15 +39,268 @@ impl ExtractError {
 ///
 /// `path` is relative to the image root, normalised, without a leading slash
 /// (`var/lib/dpkg/status`). Extractors never touch the filesystem: the layer walker hands
-/// them the file's bytes, read once while streaming the layer. They must not panic on any
-/// input (each has a fuzz target).
+/// them the file's content, read once while streaming the layer. They must not panic on
+/// any input (each has a fuzz target).
 pub trait Extractor: Send + Sync {
     /// Short name used in warnings (`dpkg`, `apk`, `rpm`).
     fn name(&self) -> &'static str;
     /// Does this path hold a database this extractor reads?
     fn wants(&self, path: &str) -> bool;
-    /// Reads the packages of one database file.
+    /// Reads the packages of one database file held in memory.
     fn extract(&self, path: &str, content: &[u8]) -> Result<Extracted, ExtractError>;
+    /// Reads the packages of one database file of `size` bytes from a stream, charging
+    /// what it holds to `budget`. Formats that must see the whole file (rpm's SQLite and
+    /// BerkeleyDB) keep this default, which reads it into memory when the budget allows;
+    /// line-oriented formats override it to hold one record at a time.
+    fn extract_from(
+        &self,
+        path: &str,
+        size: u64,
+        content: &mut dyn Read,
+        budget: &Budget,
+    ) -> Result<Extracted, ExtractError> {
+        let _held = budget
+            .reserve(size)
+            .map_err(|e| ExtractError::new(path, format!("{size} bytes to read whole: {e}")))?;
+        let mut buf = Vec::with_capacity(size as usize);
+        content
+            .take(size)
+            .read_to_end(&mut buf)
+            .map_err(|e| ExtractError::new(path, format!("reading failed: {e}")))?;
+        self.extract(path, &buf)
+    }
+}
+
+/// The memory an inventory may hold for package databases: file contents being parsed
+/// and the packages kept for the layers' attribution, across every layer read at once.
+/// A database that would exceed it is not read (the inventory is then incomplete, which
+/// every gate treats as a failure), so an image cannot take the process's memory.
+#[derive(Debug)]
+pub struct Budget {
+    limit: u64,
+    used: AtomicU64,
+}
+
+/// Bytes reserved from a [`Budget`], given back when dropped.
+#[must_use]
+pub struct Held<'a> {
+    budget: &'a Budget,
+    bytes: u64,
+}
+
+impl Held<'_> {
+    /// Keeps the bytes charged for good (packages kept until the inventory is built).
+    pub fn keep(mut self) {
+        self.bytes = 0;
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.budget.used.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
+/// A reservation over the budget.
+#[derive(Debug)]
+pub struct OverBudget {
+    pub limit: u64,
+}
+
+impl std::fmt::Display for OverBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "over the inventory's memory budget of {} bytes (raise --max-memory if the image is genuine)",
+            self.limit
+        )
+    }
+}
+
+impl Budget {
+    pub fn new(limit: u64) -> Budget {
+        Budget {
+            limit,
+            used: AtomicU64::new(0),
+        }
+    }
+
+    pub fn unlimited() -> Budget {
+        Budget::new(u64::MAX)
+    }
+
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Bytes reserved now.
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Acquire)
+    }
+
+    /// Reserves `bytes`, or fails without reserving anything.
+    pub fn reserve(&self, bytes: u64) -> Result<Held<'_>, OverBudget> {
+        let mut cur = self.used.load(Ordering::Acquire);
+        loop {
+            let next = cur.checked_add(bytes).filter(|n| *n <= self.limit);
+            let Some(next) = next else {
+                return Err(OverBudget { limit: self.limit });
+            };
+            match self
+                .used
+                .compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    return Ok(Held {
+                        budget: self,
+                        bytes,
+                    })
+                }
+                Err(now) => cur = now,
+            }
+        }
+    }
+}
+
+/// What a kept package costs in memory, roughly: the struct and its strings.
+pub(crate) fn package_bytes(p: &Package) -> u64 {
+    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
+    (std::mem::size_of::<Package>()
+        + p.name.capacity()
+        + p.version.capacity()
+        + opt(&p.arch)
+        + opt(&p.source_name)
+        + opt(&p.source_version)
+        + p.licenses.iter().map(String::capacity).sum::<usize>()
+        + opt(&p.maintainer)
+        + p.purl.capacity()
+        + p.db_path.capacity()) as u64
+}
+
+/// What of a growing package list has been charged to a budget.
+#[derive(Default)]
+pub(crate) struct Charged {
+    count: usize,
+    capacity: usize,
+}
+
+/// Charges the packages pushed since the last call, and the list's own growth, to
+/// `budget` for good.
+pub(crate) fn charge(
+    path: &str,
+    packages: &Vec<Package>,
+    charged: &mut Charged,
+    budget: &Budget,
+) -> Result<(), ExtractError> {
+    let strings: u64 = packages[charged.count..]
+        .iter()
+        .map(|p| package_bytes(p) - std::mem::size_of::<Package>() as u64)
+        .sum();
+    let grown = packages.capacity().saturating_sub(charged.capacity) as u64
+        * std::mem::size_of::<Package>() as u64;
+    budget
+        .reserve(strings + grown)
+        .map_err(|e| {
+            ExtractError::new(
+                path,
+                format!("stopped after {} packages: {e}", packages.len()),
+            )
+        })?
+        .keep();
+    charged.count = packages.len();
+    charged.capacity = packages.capacity().max(charged.capacity);
+    Ok(())
+}
+
+/// Reads `r` line by line and hands `f` each paragraph (a run of lines that are not
+/// blank, i.e. not only spaces and tabs: a deb822 stanza, an apk record), joined by
+/// `\n`, with the number of its first line. Only one paragraph is in memory at a time,
+/// charged to `budget`; `keep` may shorten a line before it is buffered (apk's file
+/// lists). A leading UTF-8 byte-order mark is dropped.
+pub(crate) fn paragraphs(
+    path: &str,
+    r: &mut dyn BufRead,
+    budget: &Budget,
+    keep: fn(&[u8]) -> &[u8],
+    mut f: impl FnMut(usize, &[u8]) -> Result<(), ExtractError>,
+) -> Result<(), ExtractError> {
+    /// Bytes of the paragraph buffer charged at a time, so the budget is not asked on
+    /// every line.
+    const STEP: u64 = 1 << 20;
+    let mut para: Vec<u8> = Vec::new();
+    let mut first = 0usize;
+    let mut line_no = 0usize;
+    let mut line: Vec<u8> = Vec::new();
+    let mut held: Vec<Held<'_>> = Vec::new();
+    let mut charged = 0u64;
+    let read_err = |e: io::Error| ExtractError::new(path, format!("reading failed: {e}"));
+    loop {
+        line.clear();
+        // A line is bounded too: read it in pieces, charging as it grows.
+        let mut ended = false;
+        loop {
+            let buf = r.fill_buf().map_err(read_err)?;
+            if buf.is_empty() {
+                break;
+            }
+            let (take, done) = match memchr::memchr(b'\n', buf) {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            line.extend_from_slice(&buf[..take]);
+            r.consume(take);
+            let need = (para.len() + line.len()) as u64;
+            while charged < need {
+                let h = budget.reserve(STEP).map_err(|e| {
+                    ExtractError::new(
+                        path,
+                        format!(
+                            "the record starting at line {} is {} bytes or more, {e}",
+                            if para.is_empty() { line_no + 1 } else { first },
+                            need
+                        ),
+                    )
+                })?;
+                held.push(h);
+                charged += STEP;
+            }
+            if done {
+                ended = true;
+                break;
+            }
+        }
+        if line.is_empty() && !ended {
+            break;
+        }
+        line_no += 1;
+        let mut content: &[u8] = line.strip_suffix(b"\n").unwrap_or(&line);
+        if line_no == 1 {
+            content = content.strip_prefix(b"\xef\xbb\xbf").unwrap_or(content);
+        }
+        let blank = content
+            .strip_suffix(b"\r")
+            .unwrap_or(content)
+            .iter()
+            .all(|&b| b == b' ' || b == b'\t');
+        if blank {
+            if !para.is_empty() {
+                f(first, &para)?;
+                para.clear();
+            }
+            continue;
+        }
+        if para.is_empty() {
+            first = line_no;
+        } else {
+            para.push(b'\n');
+        }
+        para.extend_from_slice(keep(content));
+    }
+    if !para.is_empty() {
+        f(first, &para)?;
+    }
+    drop(held);
+    Ok(())
 }
 
 /// Past this many warnings for one file, the rest are only counted: a garbage file must
@@ -108,4 +365,66 @@ pub(crate) fn quoted(value: &[u8]) -> String {
 /// A short printable excerpt of a bad line for an error message.
 pub(crate) fn snippet(line: &[u8]) -> String {
     patchline_model::quote_capped_bytes(line, 40)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(input: &[u8], budget: &Budget) -> Result<Vec<(usize, String)>, ExtractError> {
+        let mut out = Vec::new();
+        paragraphs(
+            "f",
+            &mut &input[..],
+            budget,
+            |l| l,
+            |first, p| {
+                out.push((first, String::from_utf8_lossy(p).into_owned()));
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+
+    #[test]
+    fn paragraphs_split_on_blank_lines() {
+        let got = collect(
+            b"\xef\xbb\xbfa: 1\r\nb: 2\r\n \t\r\n\n\nc: 3\nd: 4",
+            &Budget::unlimited(),
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            [
+                (1, "a: 1\r\nb: 2\r".to_string()),
+                (6, "c: 3\nd: 4".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_record_over_the_budget_is_an_error_naming_it() {
+        let budget = Budget::new(2 << 20);
+        let mut input = b"a: 1\n\nb: ".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 3 << 20));
+        let e = collect(&input, &budget).unwrap_err().to_string();
+        assert!(
+            e.contains("record starting at line 3") && e.contains("memory budget of 2097152"),
+            "{e}"
+        );
+        // Everything reserved was given back.
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn budget_reservations() {
+        let b = Budget::new(10);
+        let h = b.reserve(6).unwrap();
+        assert!(b.reserve(5).is_err());
+        assert_eq!(b.used(), 6);
+        drop(h);
+        b.reserve(10).unwrap().keep();
+        assert_eq!(b.used(), 10);
+        assert!(b.reserve(1).is_err());
+    }
 }

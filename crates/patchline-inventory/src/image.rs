@@ -23,6 +23,7 @@ use patchline_image::{ImageError, ImageSource, LayerDesc};
 use patchline_model::{purl, Distro, ImageInfo, Inventory, LayerRef, Package, Warning};
 use serde::{Deserialize, Serialize};
 
+use crate::extract::{package_bytes, Budget, Held, OverBudget};
 use crate::{extractors, osrelease, Extractor};
 
 /// Cache namespace: bump the number whenever what a layer analysis holds changes.
@@ -64,8 +65,11 @@ pub enum FileResult {
 #[derive(Clone, Debug)]
 pub struct InventoryOptions {
     pub limits: Limits,
-    /// Largest package database or release file read into memory.
+    /// Largest package database read.
     pub max_file_bytes: u64,
+    /// Memory the package databases of one inventory may take, across all layers read
+    /// at once (see [`Budget`]).
+    pub max_memory: u64,
     /// `None` disables the cache (`--no-cache`).
     pub cache: Option<LayerCache>,
     /// Layers read at once; 0 means one per core.
@@ -77,6 +81,7 @@ impl Default for InventoryOptions {
         InventoryOptions {
             limits: Limits::default(),
             max_file_bytes: 1 << 30,
+            max_memory: DEFAULT_MAX_MEMORY,
             cache: None,
             parallelism: 0,
         }
@@ -108,12 +113,42 @@ impl<R: Read> Read for ProgressReader<'_, R> {
     }
 }
 
+/// Default of [`InventoryOptions::max_memory`]: room for the largest real package
+/// databases (a full RHEL rpmdb is read whole, some 100 MB), while an image crafted to
+/// expand in memory is stopped long before it matters. Ordinary images use a few MB.
+pub const DEFAULT_MAX_MEMORY: u64 = 256 << 20;
+
 const RELEASE_FILE_MAX: u64 = 1 << 20;
+
+/// Hands a wanted file's size and content to the closure it is given (the content is
+/// opened only then).
+type Open<'x> = dyn FnMut(
+        &mut dyn FnMut(u64, &mut dyn Read) -> Result<FileResult, String>,
+    ) -> Result<FileResult, String>
+    + 'x;
+
+/// Remembers the first read error of a file's content, so a broken layer stream fails
+/// the layer with its own message rather than passing for an unreadable database.
+struct Tap<'r> {
+    inner: &'r mut dyn Read,
+    error: Option<String>,
+}
+
+impl Read for Tap<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).inspect_err(|e| {
+            if self.error.is_none() {
+                self.error = Some(e.to_string());
+            }
+        })
+    }
+}
 
 /// Collects wanted files from a stream of entries (a layer's tar, or a root filesystem).
 struct Collector<'a> {
     extractors: &'a [Box<dyn Extractor>],
     max_file_bytes: u64,
+    budget: &'a Budget,
     out: LayerAnalysis,
 }
 
@@ -129,13 +164,8 @@ impl Collector<'_> {
         osrelease::wants(path) || self.extractor_for(path).is_some()
     }
 
-    /// `content` is only called for regular files the collector wants.
-    fn visit(
-        &mut self,
-        path: &str,
-        kind: &EntryKind,
-        content: &mut dyn FnMut(u64) -> std::io::Result<Vec<u8>>,
-    ) -> Result<(), String> {
+    /// `open` is only called for regular files the collector wants.
+    fn visit(&mut self, path: &str, kind: &EntryKind, open: &mut Open<'_>) -> Result<(), String> {
         match kind {
             EntryKind::Whiteout => self.out.whiteouts.push(path.to_string()),
             EntryKind::OpaqueDir => self.out.opaque_dirs.push(path.to_string()),
@@ -147,6 +177,28 @@ impl Collector<'_> {
             EntryKind::Hardlink(target) => {
                 if self.wanted(path) {
                     let r = match self.out.files.get(target) {
+                        // A second copy of a database's packages is memory too.
+                        Some(FileResult::Packages {
+                            extractor,
+                            packages,
+                            ..
+                        }) if self
+                            .budget
+                            .reserve(packages.iter().map(package_bytes).sum())
+                            .map(Held::keep)
+                            .is_err() =>
+                        {
+                            FileResult::Failed {
+                                extractor: extractor.clone(),
+                                error: format!(
+                                    "hard link to {}: {}",
+                                    shown_path(target),
+                                    OverBudget {
+                                        limit: self.budget.limit()
+                                    }
+                                ),
+                            }
+                        }
                         Some(r) => r.clone(),
                         None => FileResult::Failed {
                             extractor: "layer".into(),
@@ -161,33 +213,55 @@ impl Collector<'_> {
             }
             EntryKind::File => {
                 if osrelease::wants(path) {
-                    let bytes = content(RELEASE_FILE_MAX).map_err(|e| format!("{path}: {e}"))?;
-                    self.out.files.insert(
-                        path.to_string(),
-                        FileResult::Text(String::from_utf8_lossy(&bytes).into_owned()),
-                    );
+                    let r = open(&mut |size, r| {
+                        if size > RELEASE_FILE_MAX {
+                            return Err(format!(
+                                "{} is {size} bytes, over the limit of {RELEASE_FILE_MAX}",
+                                shown_path(path)
+                            ));
+                        }
+                        let mut bytes = Vec::new();
+                        r.take(RELEASE_FILE_MAX)
+                            .read_to_end(&mut bytes)
+                            .map_err(|e| format!("{}: {e}", shown_path(path)))?;
+                        Ok(FileResult::Text(
+                            String::from_utf8_lossy(&bytes).into_owned(),
+                        ))
+                    })?;
+                    self.out.files.insert(path.to_string(), r);
                 } else if let Some(ex) = self.extractor_for(path) {
                     let name = ex.name().to_string();
-                    let r = match content(self.max_file_bytes) {
-                        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                            FileResult::Failed {
-                                extractor: name,
-                                error: e.to_string(),
-                            }
+                    let (max, budget) = (self.max_file_bytes, self.budget);
+                    let r = open(&mut |size, r| {
+                        if size > max {
+                            return Ok(FileResult::Failed {
+                                extractor: name.clone(),
+                                error: format!(
+                                    "{} is {size} bytes, over the limit of {max}",
+                                    shown_path(path)
+                                ),
+                            });
                         }
-                        Err(e) => return Err(format!("{path}: {e}")),
-                        Ok(bytes) => match ex.extract(path, &bytes) {
+                        let mut tap = Tap {
+                            inner: r,
+                            error: None,
+                        };
+                        let got = ex.extract_from(path, size, &mut tap, budget);
+                        if let Some(e) = tap.error {
+                            return Err(format!("{}: {e}", shown_path(path)));
+                        }
+                        Ok(match got {
                             Ok(x) => FileResult::Packages {
-                                extractor: name,
+                                extractor: name.clone(),
                                 packages: x.packages,
                                 warnings: x.warnings,
                             },
                             Err(e) => FileResult::Failed {
-                                extractor: name,
+                                extractor: name.clone(),
                                 error: e.reason,
                             },
-                        },
-                    };
+                        })
+                    })?;
                     self.out.files.insert(path.to_string(), r);
                 }
             }
@@ -207,10 +281,12 @@ pub fn analyze_layer(
     desc: &LayerDesc,
     opts: &InventoryOptions,
     extractors: &[Box<dyn Extractor>],
+    budget: &Budget,
 ) -> Result<LayerAnalysis, ImageError> {
     let mut c = Collector {
         extractors,
         max_file_bytes: opts.max_file_bytes,
+        budget,
         out: LayerAnalysis::default(),
     };
     let layer_err = |reason: String| ImageError::Layer {
@@ -221,7 +297,8 @@ pub fn analyze_layer(
     let stats = layer::walk(blob, desc, &opts.limits, &mut |e| {
         let path = e.path.clone();
         let kind = e.kind.clone();
-        c.visit(&path, &kind, &mut |max| e.read_content(max))
+        let size = e.size;
+        c.visit(&path, &kind, &mut |f| f(size, e.reader()))
             .map_err(layer_err)
     })?;
     c.out.entries = stats.entries;
@@ -244,6 +321,7 @@ pub fn inventory_image(
 ) -> Result<Inventory, ImageError> {
     let resolved = source.resolve()?;
     let extractors = extractors();
+    let budget = Budget::new(opts.max_memory);
     let n = resolved.layers.len();
     let results: Vec<Mutex<Option<Result<LayerAnalysis, ImageError>>>> =
         (0..n).map(|_| Mutex::new(None)).collect();
@@ -261,7 +339,7 @@ pub fn inventory_image(
             break;
         }
         let desc = &resolved.layers[i];
-        let r = analyze_cached(source, desc, opts, &extractors, progress);
+        let r = analyze_cached(source, desc, opts, &extractors, &budget, progress);
         *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
     };
     std::thread::scope(|s| {
@@ -283,6 +361,7 @@ fn analyze_cached(
     desc: &LayerDesc,
     opts: &InventoryOptions,
     extractors: &[Box<dyn Extractor>],
+    budget: &Budget,
     progress: &dyn Progress,
 ) -> Result<LayerAnalysis, ImageError> {
     if let Some(cache) = &opts.cache {
@@ -300,7 +379,7 @@ fn analyze_cached(
         index: desc.index,
         progress,
     };
-    let a = analyze_layer(reader, desc, opts, extractors)?;
+    let a = analyze_layer(reader, desc, opts, extractors, budget)?;
     if let Some(cache) = &opts.cache {
         // A cache that cannot be written only costs time; the scan goes on.
         let _ = serde_json::to_vec(&a).map(|b| cache.put(CACHE_NAMESPACE, &desc.diff_id, &b));
@@ -324,9 +403,11 @@ pub fn inventory_rootfs(
         ));
     }
     let extractors = extractors();
+    let budget = Budget::new(opts.max_memory);
     let mut c = Collector {
         extractors: &extractors,
         max_file_bytes: opts.max_file_bytes,
+        budget: &budget,
         out: LayerAnalysis::default(),
     };
     let mut stack = vec![(dir.to_path_buf(), String::new())];
@@ -365,17 +446,14 @@ pub fn inventory_rootfs(
             };
             // Only wanted files are opened; a rootfs has no whiteouts.
             let p2 = abs_child.clone();
-            c.visit(&path, &kind, &mut |max| {
-                let f = std::fs::File::open(&p2)?;
-                let mut buf = Vec::new();
-                f.take(max + 1).read_to_end(&mut buf)?;
-                if buf.len() as u64 > max {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        format!("larger than the limit of {max} bytes"),
-                    ));
-                }
-                Ok(buf)
+            c.visit(&path, &kind, &mut |f| {
+                let file =
+                    std::fs::File::open(&p2).map_err(|e| format!("{}: {e}", p2.display()))?;
+                let size = file
+                    .metadata()
+                    .map_err(|e| format!("{}: {e}", p2.display()))?
+                    .len();
+                f(size, &mut file.take(size))
             })
             .map_err(|r| ImageError::invalid(reference, r))?;
         }

@@ -17,7 +17,7 @@ pub mod osrelease;
 pub mod rpm;
 pub mod sbom_input;
 
-pub use extract::{ExtractError, Extracted, Extractor};
+pub use extract::{Budget, ExtractError, Extracted, Extractor};
 
 /// Every extractor, in the order their results are listed.
 pub fn extractors() -> Vec<Box<dyn Extractor>> {

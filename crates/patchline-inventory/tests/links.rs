@@ -111,8 +111,14 @@ fn layer_with_dotdot_past_root_links_is_scanned() {
     let db = std::fs::read(db).unwrap();
     let tar = layer_tar(&entries(&db));
     let desc = layer_desc(&tar);
-    let a = analyze_layer(&tar[..], &desc, &InventoryOptions::default(), &extractors())
-        .expect("a link with too many `..` is not an error");
+    let a = analyze_layer(
+        &tar[..],
+        &desc,
+        &InventoryOptions::default(),
+        &extractors(),
+        &patchline_inventory::Budget::unlimited(),
+    )
+    .expect("a link with too many `..` is not an error");
     assert_eq!(
         a.symlinks.get("usr/lib/foo").map(String::as_str),
         Some("../../../../lib/foo")
@@ -189,8 +195,14 @@ fn symlinked_package_database_makes_the_inventory_incomplete() {
                 E::Link("lib/apk/db/installed", "../../../var/apk-db"),
             ]);
             let desc = layer_desc(&tar);
-            let a = analyze_layer(&tar[..], &desc, &InventoryOptions::default(), &extractors())
-                .unwrap();
+            let a = analyze_layer(
+                &tar[..],
+                &desc,
+                &InventoryOptions::default(),
+                &extractors(),
+                &patchline_inventory::Budget::unlimited(),
+            )
+            .unwrap();
             squash(ImageInfo::default(), &[desc], &[a])
         }),
     ] {

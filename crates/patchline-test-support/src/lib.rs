@@ -52,6 +52,8 @@
 //! Under nextest every function here checks for that marker and fails the test when it is
 //! absent, naming the binary to add to that list: a test that can skip is never hidden.
 
+pub mod oci;
+
 use std::collections::BTreeSet;
 use std::fmt::Display;
 use std::path::{Path, PathBuf};

@@ -47,6 +47,11 @@ pub struct ImageArgs {
     /// Largest uncompressed size of one layer, in bytes (decompression-bomb guard).
     #[arg(long, default_value_t = Limits::default().max_layer_bytes, value_name = "BYTES")]
     pub max_layer_size: u64,
+    /// Memory the package databases of one image may take, in bytes: the records being
+    /// parsed and the packages kept, across the layers read at once. A database past it
+    /// is not read and the inventory is incomplete (gates then exit 2).
+    #[arg(long, default_value_t = patchline_inventory::image::DEFAULT_MAX_MEMORY, value_name = "BYTES")]
+    pub max_memory: u64,
     /// Most tar entries in one layer.
     #[arg(long, default_value_t = Limits::default().max_entries, value_name = "N")]
     pub max_entries: u64,
@@ -96,6 +101,7 @@ impl ImageArgs {
                 max_entries: self.max_entries,
             },
             cache,
+            max_memory: self.max_memory,
             parallelism: self.jobs,
             ..Default::default()
         })
