@@ -498,6 +498,16 @@ impl DbWriter {
     /// Starts a new version of the database at `path`: a copy of the current one, or an
     /// empty one when `fresh` or when there is none yet. Waits for another writer.
     pub fn begin(path: &Path, fresh: bool) -> Result<DbWriter> {
+        DbWriter::begin_notifying(path, fresh, &mut |_| {})
+    }
+
+    /// [`DbWriter::begin`], calling `waiting` with the lock file's path first when
+    /// another writer holds it, so a second import does not wait in silence.
+    pub fn begin_notifying(
+        path: &Path,
+        fresh: bool,
+        waiting: &mut dyn FnMut(&Path),
+    ) -> Result<DbWriter> {
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
@@ -511,7 +521,14 @@ impl DbWriter {
             .write(true)
             .open(&lock_name)
             .map_err(|e| Error::io(&lock_name, e))?;
-        lock.lock().map_err(|e| Error::io(&lock_name, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                waiting(Path::new(&lock_name));
+                lock.lock().map_err(|e| Error::io(&lock_name, e))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_name, e)),
+        }
 
         let file_name = path
             .file_name()

@@ -94,6 +94,8 @@ pub struct ImportOptions {
     /// Build from an empty database instead of adding to the current one.
     pub fresh: bool,
     pub limits: Limits,
+    /// Told the lock file's path when another writer holds the database.
+    pub on_wait: Option<fn(&Path)>,
 }
 
 /// What [`import_files`] did.
@@ -138,7 +140,11 @@ pub fn import_files(db: &Path, paths: &[PathBuf], opts: &ImportOptions) -> Resul
             ));
         }
     }
-    let mut writer = DbWriter::begin(db, opts.fresh)?;
+    let mut writer = DbWriter::begin_notifying(db, opts.fresh, &mut |lock| {
+        if let Some(f) = opts.on_wait {
+            f(lock)
+        }
+    })?;
     let mut report = ImportReport::default();
     let groups: Vec<(String, Vec<&PathBuf>)> = match &opts.source {
         Some(name) => vec![(name.clone(), paths.iter().collect())],

@@ -235,7 +235,12 @@ pub fn update(opts: &UpdateOptions, progress: &mut dyn FnMut(&str)) -> Result<Up
             .join("downloads"),
     };
     std::fs::create_dir_all(&downloads).map_err(|e| Error::io(&downloads, e))?;
-    let mut writer = DbWriter::begin(&opts.db, opts.fresh)?;
+    let mut writer = DbWriter::begin_notifying(&opts.db, opts.fresh, &mut |lock| {
+        progress(&format!(
+            "waiting for {}: another patchline is writing this database",
+            lock.display()
+        ))
+    })?;
     let mut report = UpdateReport::default();
     let mut done_files = Vec::new();
     for (src, url) in sources.iter().zip(urls) {

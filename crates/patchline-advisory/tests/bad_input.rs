@@ -493,7 +493,7 @@ fn epss_csv_plain_and_gzip() {
     for (body, what) in [
         ("cve,epss,percentile\nCVE-1,abc,0.5\n", "line 2: epss \"abc\" is not a number"),
         ("cve,epss,percentile\nCVE-1,0.5,1.5\n", "line 2: percentile 1.5 is outside"),
-        ("#model_version:v1,score_date:2024-01-01T00:00:00+0000\ncve,epss,percentile\nCVE-1,0.5\n", "line 3"),
+        ("#model_version:v1,score_date:2024-01-01T00:00:00+0000\ncve,epss,percentile\nCVE-1,0.5\n", "line 3: malformed CSV: 2 fields where the header has 3"),
         ("cve,epss\nCVE-1,0.5\n", "lacks the columns"),
     ] {
         let mut c = Collected::default();
@@ -501,6 +501,8 @@ fn epss_csv_plain_and_gzip() {
             .unwrap_err()
             .to_string();
         assert!(e.contains("bad.csv") && e.contains(what), "{body:?}: {e}");
+        // One line number, the file's own (the csv crate counts without the comment).
+        assert_eq!(e.matches("line").count(), 1, "{e}");
     }
 }
 

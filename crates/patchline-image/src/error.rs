@@ -14,7 +14,7 @@ pub enum ImageError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{what}: malformed JSON: {source}")]
+    #[error("{what}: {}", json_problem(source))]
     Json {
         what: String,
         #[source]
@@ -66,6 +66,16 @@ impl ImageError {
             what: what.into(),
             reason: reason.into(),
         }
+    }
+}
+
+/// A JSON error named for what it is: bad syntax, or well-formed JSON holding a value
+/// that is not valid (a digest of the wrong length, a missing field).
+fn json_problem(e: &serde_json::Error) -> String {
+    match e.classify() {
+        serde_json::error::Category::Data => format!("invalid content: {e}"),
+        serde_json::error::Category::Io => format!("read failed: {e}"),
+        _ => format!("malformed JSON: {e}"),
     }
 }
 

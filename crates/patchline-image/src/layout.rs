@@ -91,7 +91,26 @@ pub(crate) fn root_from_index(
     what: &str,
     read_blob: impl FnOnce(&Digest) -> Result<Vec<u8>>,
 ) -> Result<Fetched> {
-    let index = ManifestDoc::parse(bytes, index_what)?;
+    let (index, broken) = parse_index(bytes, index_what)?;
+    // A broken entry fails only the tag that names it (or an untagged read that would
+    // have needed it), never the layout's other images.
+    if let Some(b) = broken.iter().find(|b| match tag {
+        Some(t) => b.tag.as_deref() == Some(t),
+        None => index.manifests.as_ref().is_none_or(Vec::is_empty),
+    }) {
+        return Err(ImageError::invalid(
+            index_what,
+            format!(
+                "entry {}{}: {}",
+                b.position,
+                b.tag
+                    .as_deref()
+                    .map(|t| format!(" (tag {})", patchline_model::quote_capped(t, 100)))
+                    .unwrap_or_default(),
+                b.error
+            ),
+        ));
+    }
     match select_tagged(&index, bytes, tag, what)? {
         Selected::Descriptor(d) => Ok(Fetched {
             bytes: read_blob(&d.digest)?,
@@ -104,6 +123,48 @@ pub(crate) fn root_from_index(
             expected: None,
         }),
     }
+}
+
+/// An `index.json` entry that is not a valid descriptor.
+struct Broken {
+    /// 1-based position in `manifests`.
+    position: usize,
+    tag: Option<String>,
+    error: String,
+}
+
+/// Parses an `index.json`, setting aside the entries that are not valid descriptors.
+fn parse_index(bytes: &[u8], index_what: &str) -> Result<(ManifestDoc, Vec<Broken>)> {
+    #[derive(serde::Deserialize)]
+    struct Raw {
+        #[serde(default)]
+        manifests: Vec<serde_json::Value>,
+    }
+    let raw: Raw = serde_json::from_slice(bytes).map_err(|source| ImageError::Json {
+        what: index_what.to_string(),
+        source,
+    })?;
+    let mut good = Vec::new();
+    let mut broken = Vec::new();
+    for (i, v) in raw.manifests.into_iter().enumerate() {
+        let tag = v
+            .get("annotations")
+            .and_then(|a| a.get(REF_NAME))
+            .and_then(|t| t.as_str())
+            .map(str::to_string);
+        match serde_json::from_value::<Descriptor>(v) {
+            Ok(d) => good.push(d),
+            Err(e) => broken.push(Broken {
+                position: i + 1,
+                tag,
+                error: format!("invalid descriptor: {e}"),
+            }),
+        }
+    }
+    // The rest of the document is checked as any index is.
+    let mut doc = ManifestDoc::parse(br#"{"schemaVersion":2,"manifests":[]}"#, index_what)?;
+    doc.manifests = Some(good);
+    Ok((doc, broken))
 }
 
 /// Where a blob lives in a layout, relative to its root: `blobs/ALGORITHM/HEX`.

@@ -232,14 +232,35 @@ pub fn select_platform<'a>(
             }
         }
     }
-    best.ok_or_else(|| ImageError::NoPlatform {
+    if let Some(b) = best {
+        return Ok(b);
+    }
+    // An index of one nested index (no platform of its own): the platforms are inside.
+    let nested: Vec<&Descriptor> = entries
+        .iter()
+        .filter(|d| {
+            d.platform.is_none()
+                && matches!(d.media_type.as_str(), OCI_INDEX | DOCKER_MANIFEST_LIST)
+        })
+        .collect();
+    if let [only] = nested.as_slice() {
+        return Ok(only);
+    }
+    let offered = capped_list(
+        entries
+            .iter()
+            .filter_map(|d| d.platform.as_ref().map(|p| p.to_string())),
+    );
+    let unnamed = entries.iter().filter(|d| d.platform.is_none()).count();
+    Err(ImageError::NoPlatform {
         what: what.to_string(),
         platform: platform.to_string(),
-        available: capped_list(
-            entries
-                .iter()
-                .filter_map(|d| d.platform.as_ref().map(|p| p.to_string())),
-        ),
+        available: match (offered.is_empty(), unnamed) {
+            (true, 0) => "none: the index is empty".to_string(),
+            (true, n) => format!("none named: {n} entries carry no platform"),
+            (false, 0) => offered,
+            (false, n) => format!("{offered}; {n} entries carry no platform"),
+        },
     })
 }
 

@@ -7,6 +7,7 @@ use patchline_image::layer::{self, EntryKind, Limits};
 use patchline_image::source::{ImageSource, OpenOptions};
 use patchline_image::{ImageError, ImageRef};
 use patchline_model::Digest;
+use patchline_test_support::oci;
 use sha2::{Digest as _, Sha256};
 
 fn sha(b: &[u8]) -> Digest {
@@ -71,49 +72,29 @@ fn gzip(b: &[u8]) -> Vec<u8> {
 
 /// Writes an OCI layout with one image (tag `t`) made of the given (blob, diff_id) layers.
 fn write_layout(dir: &Path, layers: &[(Vec<u8>, Digest)]) {
-    let blobs = dir.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).unwrap();
-    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-    let put = |b: &[u8]| {
-        let d = sha(b);
-        std::fs::write(blobs.join(d.hex()), b).unwrap();
-        d
-    };
-    let mut descs = Vec::new();
-    for (blob, _) in layers {
-        let d = put(blob);
-        descs.push(format!(
-            r#"{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{d}","size":{}}}"#,
-            blob.len()
-        ));
-    }
-    let diff_ids: Vec<String> = layers.iter().map(|(_, d)| format!("\"{d}\"")).collect();
-    let config = format!(
-        r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":[{}]}},"config":{{"Labels":{{"a":"b"}}}}}}"#,
-        diff_ids.join(",")
-    );
-    let cd = put(config.as_bytes());
-    let manifest = format!(
-        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{cd}","size":{}}},"layers":[{}]}}"#,
-        config.len(),
-        descs.join(",")
-    );
-    let md = put(manifest.as_bytes());
-    let index = format!(
-        r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{md}","size":{},"annotations":{{"org.opencontainers.image.ref.name":"t"}}}}]}}"#,
-        manifest.len()
-    );
-    std::fs::write(dir.join("index.json"), index).unwrap();
+    let layers: Vec<oci::Layer> = layers
+        .iter()
+        .map(|(blob, diff_id)| oci::Layer {
+            digest: oci::put_blob(dir, blob),
+            size: blob.len() as u64,
+            diff_id: diff_id.to_string(),
+            media_type: "application/vnd.oci.image.layer.v1.tar+gzip",
+        })
+        .collect();
+    oci::write_layout(dir, "t", &layers);
 }
 
-fn open(dir: &Path) -> Box<dyn ImageSource> {
-    let raw = format!("oci:{}:t", dir.display());
+fn open_tag(dir: &Path, tag: &str) -> Result<Box<dyn ImageSource>, ImageError> {
+    let raw = format!("oci:{}:{tag}", dir.display());
     patchline_image::open(
         &ImageRef::parse(&raw).unwrap(),
         &raw,
         &OpenOptions::default(),
     )
-    .unwrap()
+}
+
+fn open(dir: &Path) -> Box<dyn ImageSource> {
+    open_tag(dir, "t").unwrap()
 }
 
 /// Walks every layer of the layout's image, collecting (path, kind) pairs.
@@ -392,4 +373,89 @@ fn blob_reads_are_streamed() {
     let stats = layer::walk(OneByte(&blob), &desc, &Limits::default(), &mut |_| Ok(())).unwrap();
     assert_eq!(stats.entries, 1);
     assert_eq!(stats.compressed_bytes, blob.len() as u64);
+}
+
+/// Adds an entry to the layout's `index.json`.
+fn add_index_entry(dir: &Path, entry: serde_json::Value) {
+    let path = dir.join("index.json");
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    index["manifests"].as_array_mut().unwrap().push(entry);
+    std::fs::write(&path, serde_json::to_vec(&index).unwrap()).unwrap();
+}
+
+#[test]
+fn a_broken_index_entry_fails_only_its_own_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    let (blob, d) = layer_with(&[E::File("etc/a", b"a")]);
+    write_layout(dir.path(), &[(blob, d)]);
+    add_index_entry(
+        dir.path(),
+        serde_json::json!({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": "sha256:zz", "size": 1,
+            "annotations": {"org.opencontainers.image.ref.name": "bad"}}),
+    );
+    open(dir.path()).resolve().unwrap();
+    let e = match open_tag(dir.path(), "bad").and_then(|s| s.resolve()) {
+        Ok(_) => panic!("a broken entry resolved"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("entry 2 (tag \"bad\"): invalid descriptor: invalid digest"),
+        "{e}"
+    );
+    // A well-formed JSON value that is not valid is not called malformed JSON.
+    assert!(!e.contains("malformed JSON"), "{e}");
+}
+
+#[test]
+fn nested_index_without_platform_is_descended_or_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let (blob, d) = layer_with(&[E::File("etc/a", b"a")]);
+    write_layout(dir.path(), &[(blob, d)]);
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("index.json")).unwrap()).unwrap();
+    let mut manifest = index["manifests"][0].clone();
+    // The host's platform, which the resolver picks by default.
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    manifest["platform"] = serde_json::json!({"os": "linux", "architecture": arch});
+    manifest["annotations"] = serde_json::json!({});
+    let inner = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [manifest]}))
+    .unwrap();
+    let inner_digest = oci::put_blob(dir.path(), &inner);
+    let nested = |tag: &str| {
+        serde_json::json!({"mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": inner_digest, "size": inner.len(),
+            "annotations": {"org.opencontainers.image.ref.name": tag}})
+    };
+    add_index_entry(dir.path(), nested("one"));
+    let img = open_tag(dir.path(), "one").unwrap().resolve().unwrap();
+    assert_eq!(img.layers.len(), 1);
+
+    // An index of two platform-less indexes: the message says why nothing matched.
+    let two = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [nested("x"), nested("y")]}))
+    .unwrap();
+    let two_digest = oci::put_blob(dir.path(), &two);
+    add_index_entry(
+        dir.path(),
+        serde_json::json!({"mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": two_digest, "size": two.len(),
+            "annotations": {"org.opencontainers.image.ref.name": "two"}}),
+    );
+    let e = match open_tag(dir.path(), "two").unwrap().resolve() {
+        Ok(_) => panic!("resolved an ambiguous nested index"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("available: none named: 2 entries carry no platform"),
+        "{e}"
+    );
 }

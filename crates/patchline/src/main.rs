@@ -69,8 +69,40 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            errln!("patchline: error: {e:#}");
+            errln!("patchline: error: {}", error_line(&e));
             ExitCode::from(EXIT_BAD_INPUT)
         }
+    }
+}
+
+/// An error and its causes on one line, each said once: many errors already include
+/// their cause's text (`file: No such file or directory`), which `{:#}` would repeat.
+fn error_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out.replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn causes_are_said_once_on_one_line() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let e = anyhow::Error::new(io)
+            .context("cannot read: entity not found")
+            .context("reading x.json\nsecond line");
+        assert_eq!(
+            super::error_line(&e),
+            "reading x.json second line: cannot read: entity not found"
+        );
     }
 }

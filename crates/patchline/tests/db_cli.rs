@@ -265,3 +265,32 @@ fn update_from_a_mirror() {
         "unknown source",
     );
 }
+
+#[test]
+fn a_second_import_says_it_waits_for_the_lock() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("advisories.sqlite");
+    // Hold the writers' lock as another `db import` would.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(t.path().join("advisories.sqlite.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_patchline"))
+        .args(["db", "import", "--db", db.to_str().unwrap(), DEBIAN_FEED])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    lock.unlock().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("waiting for") && stderr.contains("advisories.sqlite.lock"),
+        "{stderr}"
+    );
+}

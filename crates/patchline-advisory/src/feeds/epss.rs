@@ -103,7 +103,16 @@ fn parse(origin: &Origin, bytes: &[u8], sink: &mut dyn Sink) -> Result<usize> {
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
             let line = e.position().map(|p| p.line()).unwrap_or(0) + line_offset;
-            bad(line, format!("malformed CSV: {e}"))
+            // The csv crate's own text carries its position again, counted without the
+            // comment line: say what is wrong, with one line number.
+            let what = match e.kind() {
+                csv::ErrorKind::UnequalLengths {
+                    expected_len, len, ..
+                } => format!("{len} fields where the header has {expected_len}"),
+                csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
+                _ => "unreadable".to_string(),
+            };
+            bad(line, format!("malformed CSV: {what}"))
         })?;
         let line = rec.position().map(|p| p.line()).unwrap_or(0) + line_offset;
         let field = |i: usize, name: &str| {

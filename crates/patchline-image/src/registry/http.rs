@@ -275,15 +275,18 @@ impl Http {
             let pause = backoff(attempt, wait);
             let out_of_time = !deadline.allows(pause);
             if attempt >= self.retries || out_of_time {
-                let tries = match (attempt, out_of_time) {
-                    (0, false) => String::new(),
-                    (_, false) => format!(" (gave up after {} attempts)", attempt + 1),
-                    (n, true) => format!(
-                        " (gave up after {} attempt{} within the {} timeout)",
-                        n + 1,
-                        if n == 0 { "" } else { "s" },
+                let tries = if attempt >= self.retries {
+                    match attempt {
+                        0 => String::new(),
+                        n => format!(" (gave up after {} attempts)", n + 1),
+                    }
+                } else {
+                    format!(
+                        " (gave up after {} attempt{}: the {} timeout leaves no time for another)",
+                        attempt + 1,
+                        if attempt == 0 { "" } else { "s" },
                         patchline_http::seconds(deadline.budget())
-                    ),
+                    )
                 };
                 return Err(ImageError::Registry {
                     registry: self.registry.clone(),

@@ -122,6 +122,12 @@ fn import(a: ImportArgs) -> Result<u8> {
     let opts = ImportOptions {
         source: a.source,
         fresh: a.fresh,
+        on_wait: Some(|lock| {
+            errln!(
+                "patchline: waiting for {}: another patchline is writing this database",
+                lock.display()
+            )
+        }),
         ..ImportOptions::default()
     };
     let report = patchline_advisory::import_files(&db, &a.paths, &opts)?;
