@@ -45,6 +45,10 @@ impl Extractor for Apk {
         path == INSTALLED
     }
 
+    fn locations(&self) -> Vec<String> {
+        vec![INSTALLED.into()]
+    }
+
     fn extract(&self, path: &str, content: &[u8]) -> Result<Extracted, ExtractError> {
         parse_installed(path, content)
     }

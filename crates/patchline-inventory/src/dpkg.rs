@@ -78,6 +78,10 @@ impl Extractor for Dpkg {
         "dpkg"
     }
 
+    fn locations(&self) -> Vec<String> {
+        vec![STATUS_FILE.into(), STATUS_DIR.into()]
+    }
+
     fn wants(&self, path: &str) -> bool {
         if path == STATUS_FILE {
             return true;

@@ -46,6 +46,10 @@ pub trait Extractor: Send + Sync {
     fn name(&self) -> &'static str;
     /// Does this path hold a database this extractor reads?
     fn wants(&self, path: &str) -> bool;
+    /// Where its databases live: file paths, and directories (ending in `/`) whose every
+    /// file is one. Used to notice a database reached only through a directory symlink
+    /// (`var/lib/dpkg -> ../../opt/dpkg`), which a streaming read cannot follow.
+    fn locations(&self) -> Vec<String>;
     /// Reads the packages of one database file held in memory.
     fn extract(&self, path: &str, content: &[u8]) -> Result<Extracted, ExtractError>;
     /// Reads the packages of one database file of `size` bytes from a stream, charging

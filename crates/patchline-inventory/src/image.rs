@@ -27,7 +27,7 @@ use crate::extract::{package_bytes, Budget, Held, OverBudget};
 use crate::{extractors, osrelease, Extractor};
 
 /// Cache namespace: bump the number whenever what a layer analysis holds changes.
-pub const CACHE_NAMESPACE: &str = "inventory-v1";
+pub const CACHE_NAMESPACE: &str = "inventory-v2";
 
 /// What one layer contributes.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -43,6 +43,10 @@ pub struct LayerAnalysis {
     pub symlinks: BTreeMap<String, String>,
     pub entries: u64,
     pub uncompressed_bytes: u64,
+    /// More files named like package databases than [`MAX_UNREAD`]: the rest were not
+    /// recorded, so a database behind a directory link may have gone unnoticed.
+    #[serde(default)]
+    pub unread_overflow: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -59,6 +63,40 @@ pub enum FileResult {
     Text(String),
     /// The wanted path is something else (directory, device): it hides the lower file.
     Other,
+    /// A file named like a package database outside the databases' homes: not read, but
+    /// recorded so that a home reached through a directory symlink is noticed.
+    Unread,
+}
+
+/// Files named like package databases recorded per layer, at most.
+pub const MAX_UNREAD: usize = 10_000;
+
+/// How a file outside the databases' homes can still be one, by name.
+enum DbName {
+    /// Its file name (`status`, `installed`, `rpmdb.sqlite`).
+    File(String),
+    /// The name of its directory (`status.d`).
+    InDir(String),
+}
+
+fn db_names(extractors: &[Box<dyn Extractor>]) -> Vec<DbName> {
+    extractors
+        .iter()
+        .flat_map(|e| e.locations())
+        .filter_map(|l| match l.strip_suffix('/') {
+            Some(dir) => dir.rsplit('/').next().map(|d| DbName::InDir(d.to_string())),
+            None => l.rsplit('/').next().map(|f| DbName::File(f.to_string())),
+        })
+        .collect()
+}
+
+fn named_like_db(names: &[DbName], path: &str) -> bool {
+    let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
+    let dir_name = dir.rsplit('/').next().unwrap_or("");
+    names.iter().any(|n| match n {
+        DbName::File(f) => f == file,
+        DbName::InDir(d) => d == dir_name,
+    })
 }
 
 /// Settings of an inventory run.
@@ -147,6 +185,8 @@ impl Read for Tap<'_> {
 /// Collects wanted files from a stream of entries (a layer's tar, or a root filesystem).
 struct Collector<'a> {
     extractors: &'a [Box<dyn Extractor>],
+    names: Vec<DbName>,
+    unread: usize,
     max_file_bytes: u64,
     budget: &'a Budget,
     out: LayerAnalysis,
@@ -164,8 +204,25 @@ impl Collector<'_> {
         osrelease::wants(path) || self.extractor_for(path).is_some()
     }
 
+    /// Records a file named like a database outside the databases' homes.
+    fn note_unread(&mut self, path: &str) {
+        if !named_like_db(&self.names, path) {
+            return;
+        }
+        if self.unread < MAX_UNREAD {
+            self.unread += 1;
+            self.out.files.insert(path.to_string(), FileResult::Unread);
+        } else {
+            self.out.unread_overflow = true;
+        }
+    }
+
     /// `open` is only called for regular files the collector wants.
     fn visit(&mut self, path: &str, kind: &EntryKind, open: &mut Open<'_>) -> Result<(), String> {
+        if matches!(kind, EntryKind::File | EntryKind::Hardlink(_)) && !self.wanted(path) {
+            self.note_unread(path);
+            return Ok(());
+        }
         match kind {
             EntryKind::Whiteout => self.out.whiteouts.push(path.to_string()),
             EntryKind::OpaqueDir => self.out.opaque_dirs.push(path.to_string()),
@@ -285,6 +342,8 @@ pub fn analyze_layer(
 ) -> Result<LayerAnalysis, ImageError> {
     let mut c = Collector {
         extractors,
+        names: db_names(extractors),
+        unread: 0,
         max_file_bytes: opts.max_file_bytes,
         budget,
         out: LayerAnalysis::default(),
@@ -405,6 +464,8 @@ pub fn inventory_rootfs(
     let extractors = extractors();
     let budget = Budget::new(opts.max_memory);
     let mut c = Collector {
+        names: db_names(&extractors),
+        unread: 0,
         extractors: &extractors,
         max_file_bytes: opts.max_file_bytes,
         budget: &budget,
@@ -619,6 +680,42 @@ pub fn squash(info: ImageInfo, layers: &[LayerDesc], analyses: &[LayerAnalysis])
             message: format!(
                 "the package database is a symlink (to {}), which is not followed while layers stream; packages from this database are missing",
                 patchline_model::quote_capped(target, 200)
+            ),
+        });
+    }
+
+    // A database home reached through a directory symlink (`var/lib/dpkg ->
+    // ../../opt/dpkg`): the file behind it has a database's name but was not read.
+    let links = |p: &str| symlinks.get(p).map(|(_, t)| *t);
+    let homes: Vec<String> = extractors.iter().flat_map(|e| e.locations()).collect();
+    for (path, v) in &view {
+        if !matches!(v.file, FileResult::Unread) {
+            continue;
+        }
+        let parent = path.rsplit_once('/').map_or("", |(d, _)| d);
+        let home = homes.iter().find(|h| match h.strip_suffix('/') {
+            Some(dir) => layer::follow_links(dir, links).is_ok_and(|r| r == parent),
+            None => layer::follow_links(h, links).is_ok_and(|r| &r == path),
+        });
+        if let Some(home) = home {
+            inv.complete = false;
+            inv.warnings.push(Warning {
+                source: "layer".into(),
+                location: shown_path(path),
+                message: format!(
+                    "{} leads here through a directory symlink, which is not followed while layers stream; packages from this database are missing",
+                    home.trim_end_matches('/')
+                ),
+            });
+        }
+    }
+    if analyses.iter().any(|a| a.unread_overflow) {
+        inv.complete = false;
+        inv.warnings.push(Warning {
+            source: "layer".into(),
+            location: String::new(),
+            message: format!(
+                "a layer holds more than {MAX_UNREAD} files named like package databases; a database behind a directory symlink may have gone unnoticed"
             ),
         });
     }

@@ -24,6 +24,12 @@ impl Extractor for Rpm {
             .any(|d| path.strip_prefix(d).is_some_and(|f| FILES.contains(&f)))
     }
 
+    fn locations(&self) -> Vec<String> {
+        DIRS.iter()
+            .flat_map(|d| FILES.iter().map(move |f| format!("{d}{f}")))
+            .collect()
+    }
+
     fn extract(&self, path: &str, content: &[u8]) -> Result<Extracted, ExtractError> {
         let read = patchline_rpmdb::read_packages(content)
             .map_err(|e| ExtractError::new(path, e.to_string()))?;

@@ -174,38 +174,13 @@ fn symlinked_package_database_makes_the_inventory_incomplete() {
         return;
     };
     let db = std::fs::read(db).unwrap();
-    for (name, inv) in [
-        ("dir:", {
-            let dir = tempfile::tempdir().unwrap();
-            write_rootfs(
-                dir.path(),
-                &[
-                    E::File("usr/lib/os-release", OS_RELEASE),
-                    E::Link("etc/os-release", "../usr/lib/os-release"),
-                    E::File("var/apk-db", &db),
-                    E::Link("lib/apk/db/installed", "../../../var/apk-db"),
-                ],
-            );
-            inventory_rootfs(dir.path(), "dir:test", &InventoryOptions::default()).unwrap()
-        }),
-        ("layer", {
-            let tar = layer_tar(&[
-                E::File("usr/lib/os-release", OS_RELEASE),
-                E::File("var/apk-db", &db),
-                E::Link("lib/apk/db/installed", "../../../var/apk-db"),
-            ]);
-            let desc = layer_desc(&tar);
-            let a = analyze_layer(
-                &tar[..],
-                &desc,
-                &InventoryOptions::default(),
-                &extractors(),
-                &patchline_inventory::Budget::unlimited(),
-            )
-            .unwrap();
-            squash(ImageInfo::default(), &[desc], &[a])
-        }),
-    ] {
+    let entries = [
+        E::File("usr/lib/os-release", OS_RELEASE),
+        E::Link("etc/os-release", "../usr/lib/os-release"),
+        E::File("var/apk-db", &db),
+        E::Link("lib/apk/db/installed", "../../../var/apk-db"),
+    ];
+    for (name, inv) in as_dir_and_layer(&entries) {
         assert!(!inv.complete, "{name}: {:?}", inv.warnings);
         assert!(
             inv.warnings
@@ -245,4 +220,76 @@ fn database_link_to_a_read_database_is_complete() {
         "{:?}",
         inv.warnings
     );
+}
+
+/// The inventory of `entries` read as a root filesystem and as a layer.
+fn as_dir_and_layer(entries: &[E]) -> [(&'static str, Inventory); 2] {
+    let dir = tempfile::tempdir().unwrap();
+    write_rootfs(dir.path(), entries);
+    let from_dir = inventory_rootfs(dir.path(), "dir:test", &InventoryOptions::default()).unwrap();
+    let tar = layer_tar(entries);
+    let desc = layer_desc(&tar);
+    let a = analyze_layer(
+        &tar[..],
+        &desc,
+        &InventoryOptions::default(),
+        &extractors(),
+        &patchline_inventory::Budget::unlimited(),
+    )
+    .unwrap();
+    [
+        ("dir:", from_dir),
+        ("layer", squash(ImageInfo::default(), &[desc], &[a])),
+    ]
+}
+
+/// A database home reached only through a directory symlink (`lib/apk -> ../opt/apk`,
+/// a `status.d` directory linked elsewhere) is not reported as "no packages".
+#[test]
+fn database_behind_a_directory_symlink_makes_the_inventory_incomplete() {
+    let Some(db) = shared_data_path(APK_DB) else {
+        return;
+    };
+    let db = std::fs::read(db).unwrap();
+    let status = b"Package: base-files\nStatus: install ok installed\nVersion: 12.4\nArchitecture: amd64\n\n";
+    for (entries, home) in [
+        (
+            vec![
+                E::File("usr/lib/os-release", OS_RELEASE),
+                E::File("opt/apk/db/installed", &db),
+                E::Link("lib/apk", "../opt/apk"),
+            ],
+            "lib/apk/db/installed leads here",
+        ),
+        (
+            vec![
+                E::File("srv/status.d/base", status),
+                E::Link("var/lib/dpkg/status.d", "/srv/status.d"),
+            ],
+            "var/lib/dpkg/status.d leads here",
+        ),
+    ] {
+        for (name, inv) in as_dir_and_layer(&entries) {
+            assert!(!inv.complete, "{name}: {:?}", inv.warnings);
+            assert!(
+                inv.warnings
+                    .iter()
+                    .any(|w| w.message.contains(home) && w.message.contains("directory symlink")),
+                "{name}: {:?}",
+                inv.warnings
+            );
+        }
+    }
+    // Merged /usr links and files that only share a database's name are no concern.
+    let entries = [
+        E::File("lib/apk/db/installed", &db),
+        E::Link("bin", "usr/bin"),
+        E::Link("sbin", "usr/sbin"),
+        E::File("usr/share/doc/status", b"not a database"),
+        E::File("home/app/installed", b"neither"),
+    ];
+    for (name, inv) in as_dir_and_layer(&entries) {
+        assert!(inv.complete, "{name}: {:?}", inv.warnings);
+        assert!(!inv.packages.is_empty(), "{name}");
+    }
 }
