@@ -1,12 +1,23 @@
 #![no_main]
-//! apk installed-database parsing must not panic, whatever the bytes.
+//! apk installed-database parsing must not panic, whatever the bytes; under a small
+//! memory budget it either succeeds with the same packages or stops.
 
 use libfuzzer_sys::fuzz_target;
+use patchline_inventory::apk::{parse_installed, parse_installed_from};
+use patchline_inventory::Budget;
+
+const PATH: &str = "lib/apk/db/installed";
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(x) = patchline_inventory::apk::parse_installed("lib/apk/db/installed", data) {
+    let whole = parse_installed(PATH, data);
+    if let Ok(x) = &whole {
         for p in &x.packages {
             assert!(!p.name.is_empty() && !p.version.is_empty());
         }
+    }
+    // One 1 MiB step for the record buffer, then little room for packages.
+    let budget = Budget::new((1 << 20) + (64 << 10));
+    if let Ok(small) = parse_installed_from(PATH, &mut &data[..], &budget) {
+        assert_eq!(Some(&small), whole.as_ref().ok());
     }
 });

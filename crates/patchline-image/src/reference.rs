@@ -104,6 +104,12 @@ impl ImageRef {
                 )));
             }
         }
+        // A registry host never starts like a path: say which transport to name.
+        if s.starts_with(['/', '.', '~']) {
+            return Err(err(&format!(
+                "looks like a path; name how to read it: docker-archive:{s}, oci-archive:{s}, oci:{s} or dir:{s}"
+            )));
+        }
         if s.contains('/') {
             return parse_registry(s)
                 .map(ImageRef::Registry)
@@ -263,6 +269,11 @@ mod tests {
         ] {
             let e = ImageRef::parse(bad).unwrap_err().to_string();
             assert!(e.contains("invalid image reference"), "{bad}: {e}");
+        }
+        // A path is never taken for a registry (`./x.tar` once asked DNS for host ".").
+        for path in ["/tmp/x.tar", "./x.tar", "../img", "~/x.tar"] {
+            let e = ImageRef::parse(path).unwrap_err().to_string();
+            assert!(e.contains(&format!("docker-archive:{path}")), "{path}: {e}");
         }
     }
 }
