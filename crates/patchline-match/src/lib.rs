@@ -112,9 +112,11 @@
 //! # Risk order
 //!
 //! Findings are sorted by [`risk_order`]: **known exploited (KEV) first, then severity
-//! (critical → unknown), then EPSS probability (highest first, none last), then fix
-//! available (fixed before unfixed / will-not-fix / unimportant), then id**, then package
-//! name and version so the order is total.
+//! (critical, high, medium, unknown, low, negligible), then EPSS probability (highest
+//! first, none last), then fix available (fixed before unfixed / will-not-fix /
+//! unimportant), then id**, then package name and version so the order is total. An
+//! unknown severity ranks just below medium: nobody has rated it low, and a fixable CVE
+//! nobody has rated yet must not hide below the ones a distro called negligible.
 //!
 //! # What to upgrade to
 //!
@@ -197,13 +199,25 @@ pub fn risk_order(a: &Finding, b: &Finding) -> Ordering {
     b.kev
         .is_some()
         .cmp(&a.kev.is_some())
-        .then_with(|| b.severity.cmp(&a.severity))
+        .then_with(|| risk_rank(b.severity).cmp(&risk_rank(a.severity)))
         .then_with(|| epss(b).total_cmp(&epss(a)))
         .then_with(|| (b.state == FixState::Fixed).cmp(&(a.state == FixState::Fixed)))
         .then_with(|| a.id.cmp(&b.id))
         .then_with(|| a.package.name.cmp(&b.package.name))
         .then_with(|| a.package.version.cmp(&b.package.version))
         .then_with(|| a.package.arch.cmp(&b.package.arch))
+}
+
+/// Where a severity ranks in the risk order: unknown just below medium.
+fn risk_rank(s: Severity) -> u8 {
+    match s {
+        Severity::Critical => 5,
+        Severity::High => 4,
+        Severity::Medium => 3,
+        Severity::Unknown => 2,
+        Severity::Low => 1,
+        Severity::Negligible => 0,
+    }
 }
 
 /// A matcher over one advisory source, caching its lookups across scans. Build one per

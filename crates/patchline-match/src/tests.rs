@@ -641,6 +641,23 @@ fn risk_order_is_kev_severity_epss_fix_id() {
 }
 
 #[test]
+fn unknown_severity_ranks_below_medium_above_low_and_negligible() {
+    // The curl image once listed 14 fixable CVEs of unknown severity after 13
+    // negligible (Debian "unimportant") ones.
+    let mut v = [
+        finding("CVE-N", Severity::Negligible, false, None, false),
+        finding("CVE-L", Severity::Low, false, None, true),
+        finding("CVE-U", Severity::Unknown, false, None, true),
+        finding("CVE-M", Severity::Medium, false, None, true),
+    ];
+    v.sort_by(risk_order);
+    assert_eq!(
+        v.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
+        ["CVE-M", "CVE-U", "CVE-L", "CVE-N"]
+    );
+}
+
+#[test]
 fn eol_release_unknown_distro_and_foreign_packages() {
     let db = MemoryDb::new();
     let inv = inventory(

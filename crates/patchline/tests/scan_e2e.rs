@@ -249,16 +249,21 @@ fn child_image_findings_are_exact() {
         .unwrap();
     assert_eq!(bsdutils["package"]["source_name"], "util-linux");
     assert_eq!(bsdutils["package"]["source_version"], "2.38.1-5+deb12u3");
-    // Risk order: low before negligible before unknown; among the unknown-severity curl
-    // findings, fixed ones by id.
+    // Risk order: the unknown-severity curl findings (fixed ones first, by id) rank with
+    // medium, before the one low, and the negligible ones come last.
     let sev: Vec<&str> = findings
         .iter()
         .map(|f| f["severity"].as_str().unwrap())
         .collect();
-    assert_eq!(sev[0], "low");
-    assert_eq!(sev.len(), 1 + 13 + 28);
-    assert!(sev[1..14].iter().all(|s| *s == "negligible"), "{sev:?}");
-    assert!(sev[14..].iter().all(|s| *s == "unknown"), "{sev:?}");
+    assert_eq!(sev.len(), 28 + 1 + 13);
+    assert!(sev[..28].iter().all(|s| *s == "unknown"), "{sev:?}");
+    assert_eq!(sev[28], "low");
+    assert!(sev[29..].iter().all(|s| *s == "negligible"), "{sev:?}");
+    let fixed_first = findings[..28]
+        .iter()
+        .take_while(|f| f["state"] == "fixed")
+        .count();
+    assert!(fixed_first > 0, "fixable unknown-severity findings lead");
 }
 
 #[test]
