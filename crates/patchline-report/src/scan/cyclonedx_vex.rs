@@ -12,9 +12,10 @@
 //! id, fix state, fixed versions and severity share one entry whose `affects` lists each
 //! package; a verdict that differs between packages gives separate entries):
 //!
-//! * `id`, `source` (NVD for CVEs, GitHub for GHSAs, OSV otherwise, with its page),
-//!   `references` (the aliases, each with its source), `description` (the summary),
-//!   `advisories` (the reference URLs);
+//! * `id`, `source` (the feed the advisory came from: the Debian security tracker, the
+//!   Alpine secdb, else OSV, with the advisory's page there), `references` (the aliases,
+//!   each with its source), `description` (the summary), `advisories` (the reference
+//!   URLs);
 //! * `ratings`: one per scored CVSS vector (method `CVSSv2` / `CVSSv3` / `CVSSv31` /
 //!   `CVSSv4`, score, vector, severity of the score, source), and the distro's own rating
 //!   (method `other`) when the finding's severity came from the distro and not from a
@@ -23,21 +24,21 @@
 //!   affected}]}]`. Fixed versions are not written as `unaffected` versions of the
 //!   component: Debian's are source versions, which a binary package's version need not
 //!   equal; they are in `recommendation` and `patchline:fixed_version` properties;
-//! * `analysis`, the VEX statement. A finding means the distro's data says this installed
-//!   version **is affected**, which CycloneDX spells `exploitable` (its mapping of the VEX
-//!   status `affected`; CISA's VEX use cases use it so). No reachability analysis is
-//!   claimed: `detail` says what the verdict rests on. `response` follows the fix state:
+//! * `analysis`, the VEX statement. A finding says the distro's data lists this installed
+//!   version as affected; nobody has triaged it (no reachability analysis, no human
+//!   decision), so its state is `in_triage`, never `exploitable`, which VEX consumers read
+//!   as a confirmed exploitable path. `detail` says what the finding rests on; `response`
+//!   follows the fix state:
 //!
 //!   | fix state | `state` | `response` | `recommendation` |
 //!   |---|---|---|---|
-//!   | fixed | `exploitable` | `update` | `Upgrade NAME to VERSION or later` |
-//!   | unfixed | `exploitable` | — (no fix exists yet; `can_not_fix` would claim more) | — |
-//!   | will-not-fix | `exploitable` | `will_not_fix` | — |
-//!   | unimportant | `exploitable` | `will_not_fix` | — |
+//!   | fixed | `in_triage` | `update` | `Upgrade NAME to VERSION or later` |
+//!   | unfixed | `in_triage` | — (no fix exists yet; `can_not_fix` would claim more) | — |
+//!   | will-not-fix | `in_triage` | `will_not_fix` | — |
+//!   | unimportant | `in_triage` | `will_not_fix` | — |
 //!
-//!   `in_triage` is not used: it means "not known whether affected", and `resolved` /
-//!   `not_affected` would make VEX consumers (Trivy, Dependency-Track) suppress findings
-//!   that are real;
+//!   `resolved` / `not_affected` would make VEX consumers (Trivy, Dependency-Track)
+//!   suppress findings that are real;
 //! * `properties`: `patchline:fix_state`, `patchline:fixed_version` (each),
 //!   `patchline:severity`, `patchline:severity_source`, `patchline:ecosystem`,
 //!   `patchline:advisory` (each merged advisory, `source:id`), `patchline:kev` with
@@ -328,7 +329,7 @@ fn analysis(f: &Finding) -> Analysis {
         ),
     };
     Analysis {
-        state: "exploitable",
+        state: "in_triage",
         response,
         detail: format!("{basis} {tail} No reachability analysis was performed."),
     }
@@ -373,6 +374,37 @@ fn properties(f: &Finding) -> Vec<Property> {
 /// What findings must share to be one `vulnerabilities[]` entry: the statement
 /// (analysis, ratings, recommendation) is per entry, not per affected component.
 type VerdictKey<'a> = (&'a str, FixState, &'a [String], Severity, &'a str);
+
+/// The feed a finding's first advisory came from, by the id its importer gave it
+/// (`debian-tracker:DEBIAN-CVE-…`, `alpine-secdb:ALPINE-CVE-…`; the rest are OSV records).
+fn feed_source(f: &Finding) -> Source {
+    let Some(advisory) = f.advisories.first() else {
+        return Source {
+            name: vuln_source_name(&f.id).into(),
+            url: vuln_url(&f.id),
+        };
+    };
+    // `SOURCE:ID`; the DB source name may itself hold colons (`file:/path`).
+    let id = advisory
+        .rsplit_once(':')
+        .map_or(advisory.as_str(), |(_, id)| id);
+    if let Some(cve) = id.strip_prefix("DEBIAN-") {
+        Source {
+            name: "Debian Security Tracker".into(),
+            url: Some(format!("https://security-tracker.debian.org/tracker/{cve}")),
+        }
+    } else if let Some(cve) = id.strip_prefix("ALPINE-") {
+        Source {
+            name: "Alpine secdb".into(),
+            url: Some(format!("https://security.alpinelinux.org/vuln/{cve}")),
+        }
+    } else {
+        Source {
+            name: "OSV".into(),
+            url: Some(format!("https://osv.dev/vulnerability/{id}")),
+        }
+    }
+}
 
 fn vulnerabilities(
     report: &ScanReport,
@@ -440,10 +472,7 @@ fn vulnerabilities(
             Vulnerability {
                 bom_ref,
                 id: f.id.clone(),
-                source: Source {
-                    name: vuln_source_name(&f.id).into(),
-                    url: vuln_url(&f.id),
-                },
+                source: feed_source(f),
                 references: f
                     .aliases
                     .iter()
@@ -481,4 +510,43 @@ fn is_url(s: &str) -> bool {
                 || c.is_control()
                 || matches!(c, '"' | '<' | '>' | '\\' | '^' | '`' | '{' | '|' | '}')
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_source_is_the_feed_the_advisory_came_from() {
+        let f = |advisory: &str| {
+            let mut f: Finding = serde_json::from_value(serde_json::json!({
+                "id": "CVE-2024-1", "advisories": [advisory],
+                "package": {"ecosystem": "deb", "name": "curl", "version": "1", "purl": "pkg:deb/debian/curl@1"},
+                "ecosystem": "Debian:12", "state": "fixed", "fixed_versions": [],
+                "severity": "unknown", "severity_source": "none", "cvss": []
+            }))
+            .unwrap();
+            f.aliases.clear();
+            let s = feed_source(&f);
+            (s.name, s.url.unwrap_or_default())
+        };
+        assert_eq!(
+            f("debian-tracker:DEBIAN-CVE-2024-1"),
+            (
+                "Debian Security Tracker".to_string(),
+                "https://security-tracker.debian.org/tracker/CVE-2024-1".to_string()
+            )
+        );
+        assert_eq!(
+            f("file:/feeds/secdb.json:ALPINE-CVE-2024-1").0,
+            "Alpine secdb"
+        );
+        assert_eq!(
+            f("osv-Debian:DSA-5514-1"),
+            (
+                "OSV".to_string(),
+                "https://osv.dev/vulnerability/DSA-5514-1".to_string()
+            )
+        );
+    }
 }

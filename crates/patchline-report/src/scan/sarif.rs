@@ -8,8 +8,10 @@
 //! score in the middle of that band, so that GitHub shows the severity patchline decided
 //! (the distro's own rating for distro packages) rather than a different one.
 //!
+//! `tool.driver.informationUri` is the project's home page (the workspace `homepage`).
+//!
 //! `results` has one result per finding: `level` error for critical and high, warning
-//! for medium, note below; a message naming package, installed and fixed versions; a
+//! for medium and unknown, note below; a message naming package, installed and fixed versions; a
 //! physical location whose `artifactLocation.uri` is the package database's path in the
 //! image (GitHub refuses results without a URI), and a logical location naming the image
 //! and the package's purl; `partialFingerprints["patchline/v1"]` = id, ecosystem, package
@@ -55,6 +57,8 @@ struct Tool {
 struct Driver {
     name: String,
     version: String,
+    #[serde(rename = "informationUri")]
+    information_uri: &'static str,
     rules: Vec<Rule>,
 }
 
@@ -220,11 +224,13 @@ pub(crate) fn render(report: &ScanReport, out: &mut dyn io::Write) -> io::Result
     crate::write_json(&build(report), out)
 }
 
+/// The result level of a severity; unknown is a warning, as it ranks with medium in the
+/// risk order (nobody has rated it low).
 fn level(s: Severity) -> &'static str {
     match s {
         Severity::Critical | Severity::High => "error",
-        Severity::Medium => "warning",
-        Severity::Low | Severity::Negligible | Severity::Unknown => "note",
+        Severity::Medium | Severity::Unknown => "warning",
+        Severity::Low | Severity::Negligible => "note",
     }
 }
 
@@ -240,6 +246,17 @@ fn security_severity(sev: Severity, cvss: &[Cvss]) -> Option<String> {
         });
     if let Some(s) = in_band {
         return Some(format!("{s:.1}"));
+    }
+    // No rating patchline could band, but a score exists: GitHub sorts on it.
+    if sev == Severity::Unknown {
+        return cvss
+            .iter()
+            .map(|c| c.base_score)
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .fold(None, |best: Option<f64>, s| {
+                Some(best.map_or(s, |b| b.max(s)))
+            })
+            .map(|s| format!("{s:.1}"));
     }
     match sev {
         Severity::Critical => Some("9.5".into()),
@@ -322,6 +339,7 @@ fn build(report: &ScanReport) -> Log {
                 driver: Driver {
                     name: report.tool.name.clone(),
                     version: report.tool.version.clone(),
+                    information_uri: env!("CARGO_PKG_HOMEPAGE"),
                     rules,
                 },
             },
