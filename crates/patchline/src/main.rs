@@ -13,10 +13,21 @@ mod cmd;
 mod output;
 mod progress;
 
+const EXAMPLES: &str = "\
+Examples:
+  patchline db update
+      Download the advisory feeds (Debian, Ubuntu, Alpine, Red Hat family, SUSE, ... plus KEV and EPSS).
+  patchline scan docker.io/library/debian:12
+      Scan an image from a registry; findings in risk order.
+  patchline scan sbom:sbom.cdx.json --fail-on high --format sarif -o patchline.sarif
+      Gate a CI job on an SBOM: exit 1 on a high or critical finding, 2 when the input could not be read or judged whole.
+
+Exit codes: 0 ok, 1 gate failed, 2 bad input or usage.";
+
 /// Patch and vulnerability management for container images across an image supply chain.
 #[derive(Parser)]
-#[command(name = "patchline", version, about, propagate_version = true)]
-struct Cli {
+#[command(name = "patchline", version, about, propagate_version = true, after_help = EXAMPLES)]
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -45,6 +56,10 @@ enum Command {
     Verify(cmd::verify::Args),
     /// Compare versions by an ecosystem's rules (`<`, `=` or `>`), or a stream of pairs.
     Vercmp(cmd::vercmp::Args),
+    /// Print the shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(cmd::completions::Args),
+    /// Write a man page for every command and subcommand into a directory.
+    Man(cmd::man::Args),
 }
 
 /// Exit codes, as documented in the README.
@@ -65,6 +80,8 @@ fn main() -> ExitCode {
         Command::Plan(a) => cmd::plan::run(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Vercmp(a) => cmd::vercmp::run(a),
+        Command::Completions(a) => cmd::completions::run(a),
+        Command::Man(a) => cmd::man::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -94,6 +111,67 @@ fn error_line(e: &anyhow::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use clap::{CommandFactory, Parser};
+
+    /// The command lines of a help text's examples (the lines starting `patchline `).
+    fn example_lines(help: &str) -> Vec<Vec<String>> {
+        help.lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("patchline "))
+            .map(|l| {
+                l.split_whitespace()
+                    .take_while(|w| *w != ">" && *w != "&&")
+                    .map(str::to_string)
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Every command has an example, and every example parses as a command line.
+    #[test]
+    fn every_command_has_an_example_that_parses() {
+        fn walk(cmd: &clap::Command, path: &str, seen: &mut usize) {
+            if cmd.get_name() == "help" {
+                return;
+            }
+            let help = cmd
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            let examples = example_lines(&help);
+            assert!(!examples.is_empty(), "{path}: no example in its help");
+            for argv in examples {
+                *seen += 1;
+                if let Err(e) = super::Cli::try_parse_from(&argv) {
+                    panic!("{path}: example {argv:?} does not parse: {e}");
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), seen);
+            }
+        }
+        let cli = super::Cli::command();
+        let mut seen = 0;
+        for sub in cli.get_subcommands().filter(|s| !s.has_subcommands()) {
+            walk(sub, sub.get_name(), &mut seen);
+        }
+        for group in cli.get_subcommands().filter(|s| s.has_subcommands()) {
+            for sub in group.get_subcommands() {
+                walk(
+                    sub,
+                    &format!("{} {}", group.get_name(), sub.get_name()),
+                    &mut seen,
+                );
+            }
+        }
+        // The top level's three.
+        for argv in example_lines(super::EXAMPLES) {
+            super::Cli::try_parse_from(&argv).unwrap();
+            seen += 1;
+        }
+        assert!(seen >= 23, "{seen} examples");
+    }
+
     #[test]
     fn causes_are_said_once_on_one_line() {
         let io = std::io::Error::from(std::io::ErrorKind::NotFound);

@@ -64,6 +64,9 @@ pub struct DocArgs {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Example:\n  patchline catalog add registry.example.com/base/debian:12 --tier base --owner platform-team"
+)]
 pub struct AddArgs {
     /// The image: HOST/REPO:TAG, docker://HOST/REPO[:TAG|@DIGEST], oci:DIR[:TAG], ...
     pub image: String,
@@ -94,6 +97,7 @@ pub struct AddArgs {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  patchline catalog import images.yaml --prune")]
 pub struct ImportArgs {
     /// The catalog file. Relative Containerfile paths are read from its directory.
     pub file: PathBuf,
@@ -109,6 +113,7 @@ pub struct ImportArgs {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  patchline catalog list")]
 pub struct ListArgs {
     #[arg(long, short = 'f', value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
@@ -117,12 +122,16 @@ pub struct ListArgs {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  patchline catalog export > images.yaml")]
 pub struct ExportArgs {
     #[command(flatten)]
     pub state: StateArgs,
 }
 
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Example:\n  patchline catalog remove registry.example.com/team/old-app:1.0"
+)]
 pub struct RemoveArgs {
     pub image: String,
     #[command(flatten)]
@@ -130,6 +139,9 @@ pub struct RemoveArgs {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Example:\n  patchline catalog sync registry.example.com --default-tier application --default-owner unassigned"
+)]
 pub struct SyncArgs {
     /// The registry: HOST[:PORT].
     pub registry: String,

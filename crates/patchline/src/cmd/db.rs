@@ -30,6 +30,7 @@ pub enum Command {
     /// Show the database's sources, record counts, fetch times and age.
     Status(StatusArgs),
     /// List the sources `db update` knows, with their URLs.
+    #[command(after_help = "Example:\n  patchline db sources")]
     Sources,
 }
 
@@ -50,6 +51,9 @@ impl DbPath {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Example:\n  patchline db import ./osv/Debian ./known_exploited_vulnerabilities.json"
+)]
 pub struct ImportArgs {
     /// Feed files or directories (searched recursively).
     #[arg(required = true, value_name = "PATH")]
@@ -66,6 +70,7 @@ pub struct ImportArgs {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  patchline db update --source debian-tracker --source kev")]
 pub struct UpdateArgs {
     #[command(flatten)]
     pub db: DbPath,
@@ -87,6 +92,7 @@ pub struct UpdateArgs {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  patchline db status --format json")]
 pub struct StatusArgs {
     #[command(flatten)]
     pub db: DbPath,

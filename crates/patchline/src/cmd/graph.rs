@@ -19,6 +19,7 @@ pub enum Format {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  patchline graph --format mermaid")]
 pub struct Args {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Text)]

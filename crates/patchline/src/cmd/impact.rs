@@ -14,6 +14,9 @@ use crate::args::TextFormat;
 use crate::cmd::catalog::StateArgs;
 
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Example:\n  patchline impact CVE-2024-2398 --db ~/.cache/patchline/db/advisories.sqlite"
+)]
 pub struct Args {
     /// The vulnerability (CVE or any alias), from the stored scans.
     #[arg(value_name = "CVE-ID", required_unless_present_any = ["package", "base"], conflicts_with_all = ["package", "base"])]

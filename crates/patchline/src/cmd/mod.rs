@@ -1,7 +1,9 @@
 pub mod catalog;
+pub mod completions;
 pub mod db;
 pub mod graph;
 pub mod impact;
+pub mod man;
 pub mod outdated;
 pub mod plan;
 pub mod sbom;

@@ -12,6 +12,7 @@ use crate::args::{ImageArgs, TextFormat};
 use crate::cmd::catalog::{resolve_info, StateArgs};
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  patchline outdated")]
 pub struct Args {
     #[arg(long, short = 'f', value_enum, default_value_t = TextFormat::Text)]
     pub format: TextFormat,

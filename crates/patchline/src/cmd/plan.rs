@@ -15,6 +15,7 @@ use crate::args::ImageArgs;
 use crate::cmd::catalog::{resolve_info, StateArgs};
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  patchline plan --cve CVE-2024-2398 --write plan/")]
 pub struct Args {
     /// Plan the fix of this vulnerability (from the stored scans, or --db).
     #[arg(

@@ -31,6 +31,9 @@ impl From<Format> for SbomFormat {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Example:\n  patchline sbom oci:build/layout:app --format cyclonedx -o app.cdx.json"
+)]
 pub struct Args {
     /// The image: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG],
     /// dir:ROOTFS, docker://HOST/REPO[:TAG|@DIGEST] or HOST/REPO:TAG.

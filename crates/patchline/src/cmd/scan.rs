@@ -33,6 +33,9 @@ impl From<Format> for ScanFormat {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Example:\n  patchline scan registry.example.com/team/app:1.4 --fail-on high --only-fixed"
+)]
 pub struct Args {
     /// The image: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG],
     /// dir:ROOTFS, docker://HOST/REPO[:TAG|@DIGEST], HOST/REPO:TAG; or sbom:FILE, a

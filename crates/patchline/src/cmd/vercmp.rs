@@ -8,6 +8,9 @@ use anyhow::{Context, Result};
 use patchline_version::Scheme;
 
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Example:\n  patchline vercmp --scheme dpkg 1:2.36-9+deb12u3 2.36-9+deb12u4"
+)]
 pub struct Args {
     /// The ecosystem whose rules compare.
     #[arg(long, value_name = "SCHEME", value_enum, ignore_case = true)]

@@ -15,6 +15,9 @@ use crate::args::{ImageArgs, TextFormat};
 use crate::cmd::catalog::{catalog_reference, resolve_info};
 
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Example:\n  patchline verify plan/plan.json --images registry.example.com/team/app:1.4.3 --db advisories.sqlite"
+)]
 pub struct Args {
     /// The plan, as written by `patchline plan --format json` (or plan.json of --write).
     pub plan: PathBuf,
