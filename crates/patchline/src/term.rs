@@ -65,3 +65,17 @@ pub fn out_line(args: fmt::Arguments) -> Result<()> {
         r => r.context("writing to stdout"),
     }
 }
+
+/// Prints warnings on stderr, unless the report itself lists them where the user reads
+/// it (a table on stdout): each warning is said once.
+pub fn warnings(ws: &[patchline_model::Warning], listed_on_stdout: bool) {
+    if listed_on_stdout {
+        return;
+    }
+    for w in ws {
+        err_line(format_args!(
+            "patchline: warning: {}: {}: {}",
+            w.source, w.location, w.message
+        ));
+    }
+}

@@ -184,3 +184,48 @@ fn decompression_bomb_limit_applies_to_real_layers() {
         "more than 100 entries",
     );
 }
+
+/// A warning is said once: in the table when the table goes to stdout, else on stderr.
+#[test]
+fn warnings_are_printed_once() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("root");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::create_dir_all(root.join("opt/dpkg")).unwrap();
+    std::fs::create_dir_all(root.join("var/lib")).unwrap();
+    std::fs::write(
+        root.join("etc/os-release"),
+        "ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("opt/dpkg/status"),
+        "Package: curl\nStatus: install ok installed\nVersion: 7.88.1-10+deb12u5\n\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("../../opt/dpkg", root.join("var/lib/dpkg")).unwrap();
+    let image = format!("dir:{}", root.display());
+    let needle = "leads here through a directory symlink";
+
+    let out = patchline(&["sbom", &image]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(stdout.matches(needle).count(), 1, "{stdout}");
+    assert!(!stderr.contains(needle), "said twice: {stderr}");
+
+    for args in [
+        vec!["sbom", image.as_str(), "--format", "json"],
+        vec![
+            "sbom",
+            image.as_str(),
+            "-o",
+            t.path().join("table.txt").to_str().unwrap(),
+        ],
+    ] {
+        let out = patchline(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.matches(needle).count(), 1, "{args:?}: {stderr}");
+    }
+}

@@ -74,13 +74,9 @@ pub fn run(a: Args) -> Result<u8> {
     )
     .context("rendering the SBOM")?;
     crate::output::write_all_or_nothing(a.output.as_deref(), &buf)?;
-    for w in &inv.warnings {
-        errln!(
-            "patchline: warning: {}: {}: {}",
-            w.source,
-            w.location,
-            w.message
-        );
-    }
+    crate::term::warnings(
+        &inv.warnings,
+        matches!(a.format, Format::Table) && a.output.is_none(),
+    );
     Ok(crate::EXIT_OK)
 }

@@ -106,14 +106,10 @@ pub fn run(a: Args) -> Result<u8> {
     )
     .context("rendering the scan report")?;
     crate::output::write_all_or_nothing(a.output.as_deref(), &buf)?;
-    for w in &scan.report.warnings {
-        errln!(
-            "patchline: warning: {}: {}: {}",
-            w.source,
-            w.location,
-            w.message
-        );
-    }
+    crate::term::warnings(
+        &scan.report.warnings,
+        matches!(a.format, Format::Table) && a.output.is_none(),
+    );
     for b in &scan.verdict.breaches {
         errln!("patchline: {} ({})", b.message, b.rule);
     }
