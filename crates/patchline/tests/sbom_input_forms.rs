@@ -382,6 +382,57 @@ fn syft_json_of_a_real_alpine_image() {
     assert_eq!(ssl.source_name.as_deref(), Some("openssl"));
 }
 
+#[test]
+fn syft_json_schema_1() {
+    // Grype's test SBOM: Syft schema 1.1.0 of a directory, one deb, one rpm and one apk
+    // (whose purl type is Syft 0.x's `alpine`) among 40 language packages.
+    let inv = parse(&read("grype-sbom-grype-source.syft.json"));
+    let view: Vec<_> = inv
+        .packages
+        .iter()
+        .map(|p| {
+            (
+                p.ecosystem,
+                p.name.as_str(),
+                p.version.as_str(),
+                p.source_name.as_deref().unwrap(),
+                p.source_version.as_deref().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        view,
+        [
+            (Ecosystem::Deb, "apt", "1.8.2", "apt-dev", "1.8.2"),
+            (Ecosystem::Rpm, "dive", "0.9.2-1", "dive", "0.9.2-1"),
+            (
+                Ecosystem::Apk,
+                "libvncserver",
+                "0.9.9",
+                "libvncserver",
+                "0.9.9"
+            ),
+        ]
+    );
+    assert!(inv.distro.is_none(), "the document names none");
+    assert_eq!(inv.image.reference, "sbom", "a directory, not an image");
+    assert!(
+        inv.warnings[0].message.starts_with("40 components"),
+        "{:?}",
+        inv.warnings
+    );
+    let apt = &inv.packages[0];
+    // Syft 0.x wrote no purl for it: patchline writes one.
+    assert_eq!(
+        apt.purl,
+        "pkg:deb/debian/apt@1.8.2?arch=amd64&upstream=apt-dev"
+    );
+    assert_eq!(
+        apt.db_path,
+        "test/integration/testdata/image-debian-match-coverage/var/lib/dpkg/status"
+    );
+}
+
 // ---------------------------------------------------------------------------------
 // in-toto attestations
 
@@ -640,4 +691,76 @@ fn broken_syft_json_is_refused_with_the_file_named() {
         msg.contains("Syft JSON") && msg.contains("artifacts[3].locations"),
         "{msg}"
     );
+}
+
+// ---------------------------------------------------------------------------------
+// End to end
+
+/// (id, binary package, installed version, state, fixed versions, introduced layer).
+fn finding_rows(
+    env: &AdvisoryEnv,
+    input: &str,
+) -> Vec<(String, String, String, String, String, String)> {
+    let v = patchline_json(&[
+        "scan",
+        input,
+        "--db",
+        &env.db,
+        "--cache-dir",
+        &env.cache,
+        "--format",
+        "json",
+    ]);
+    let s = |v: &Value| v.to_string();
+    let mut rows: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                s(&f["id"]),
+                s(&f["package"]["name"]),
+                s(&f["package"]["version"]),
+                s(&f["state"]),
+                s(&f["fixed_versions"]),
+                s(&f["package"]["introduced"]),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn scanning_each_form_finds_what_scanning_the_image_finds() {
+    let Some(fx) = fixtures() else { return };
+    let env = AdvisoryEnv::with_feeds(&[Path::new(DEBIAN_FEED)]);
+    let image = format!("oci:{}:child", fx.join("layout").display());
+    let want = finding_rows(&env, &image);
+    assert!(want.len() > 10, "{want:?}");
+    let cache = Path::new(&env.cache);
+    let cdx: Value = serde_json::from_slice(&sbom_of(&image, "cyclonedx", cache)).unwrap();
+    let spdx: Value = serde_json::from_slice(&sbom_of(&image, "spdx", cache)).unwrap();
+    let provenance = statement("https://slsa.dev/provenance/v0.2", &json!({"builder": {}}));
+    let forms = [
+        ("child.cdx.xml", cdx_json_to_xml(&cdx, "1.6")),
+        (
+            "child.cdx.intoto.json",
+            envelope(&statement("https://cyclonedx.org/bom", &cdx)).to_string(),
+        ),
+        (
+            "child.spdx.intoto.jsonl",
+            format!(
+                "{}\n{}\n",
+                envelope(&provenance),
+                envelope(&statement("https://spdx.dev/Document", &spdx))
+            ),
+        ),
+    ];
+    for (name, doc) in forms {
+        let path = env.dir.join(name);
+        std::fs::write(&path, doc).unwrap();
+        let got = finding_rows(&env, &format!("sbom:{}", path.display()));
+        assert_eq!(got, want, "{name}");
+    }
 }
