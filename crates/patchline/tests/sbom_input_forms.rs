@@ -502,6 +502,21 @@ fn trivy_cosign_attestation_reads_like_the_cyclonedx_inside() {
 }
 
 #[test]
+fn cosign_data_wrapping_of_a_predicate_is_unwrapped() {
+    // cosign 1 wrapped a predicate file that is not JSON as a string in `Data`.
+    let xml = String::from_utf8(read("syft-image-encoder.cdx.xml")).unwrap();
+    let st = statement(
+        "https://cyclonedx.org/bom",
+        &json!({"Data": xml, "Timestamp": "2022-06-14T15:08:48Z"}),
+    );
+    let inv = parse(envelope(&st).to_string().as_bytes());
+    let plain = parse(xml.as_bytes());
+    assert_eq!(matcher_view(&inv), matcher_view(&plain));
+    assert_eq!(inv.distro, plain.distro);
+    assert_unverified_warning(&inv);
+}
+
+#[test]
 fn spdx_statements_and_lines_read_like_the_spdx_inside() {
     let spdx: Value = serde_json::from_slice(&read("trivy-centos-7-spdx.json")).unwrap();
     let plain = parse(&read("trivy-centos-7-spdx.json"));
