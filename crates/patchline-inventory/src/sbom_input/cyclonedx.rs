@@ -489,8 +489,11 @@ fn package(
             .get_nonempty("syft:location:0:path")
             .map(image_path)
             .unwrap_or_default();
+        // Trivy's layer, else Syft's (the layer of the database file it read; its
+        // CycloneDX lists no layers, its own JSON does).
         let layer = props
             .get_nonempty("aquasecurity:trivy:LayerDiffID")
+            .or_else(|| props.get_nonempty("syft:location:0:layerID"))
             .and_then(|d| layer_by_diff_id(layers, d));
         p.introduced = layer.clone();
         p.last_changed = layer;

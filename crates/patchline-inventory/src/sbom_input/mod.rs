@@ -1,7 +1,28 @@
 //! An SBOM read back into an [`Inventory`]: what `patchline scan sbom:FILE` scans.
 //!
 //! Accepted: patchline's own inventory JSON ([`INVENTORY_SCHEMA`]), CycloneDX JSON 1.4 to
-//! 1.7 and SPDX 2.2 / 2.3 JSON, whether patchline, Trivy or Syft wrote them.
+//! 1.7 and SPDX 2.2 / 2.3 JSON, whether patchline, Trivy or Syft wrote them; CycloneDX XML
+//! 1.4 to 1.7 ([`xml`]); Syft's own JSON ([`syft`]); and a CycloneDX or SPDX SBOM as the
+//! predicate of an in-toto attestation, a plain statement, a DSSE envelope or a file of
+//! envelopes one a line, as cosign and `docker buildx --sbom` write them ([`intoto`];
+//! signatures are not verified, and the inventory says so in a warning).
+//!
+//! How each is told apart, in this order:
+//!
+//! | form | recognised by |
+//! |---|---|
+//! | CycloneDX XML | first character `<`, root element `bom` in namespace `http://cyclonedx.org/schema/bom/1.x` |
+//! | patchline inventory | `schema: patchline.inventory/v1` |
+//! | Syft JSON | `descriptor.name: "syft"` beside `artifacts` |
+//! | in-toto statement | `_type: https://in-toto.io/Statement/…` |
+//! | DSSE envelope | `payloadType` (must be `application/vnd.in-toto+json`) |
+//! | attestations one a line | the first line is a whole JSON object, and more follows |
+//! | CycloneDX JSON | `bomFormat: CycloneDX` |
+//! | SPDX JSON | `spdxVersion` |
+//!
+//! CycloneDX XML and Syft JSON are converted into the CycloneDX JSON shape and read by
+//! the CycloneDX reader, so that they give what their CycloneDX JSON twin gives; an
+//! attestation's predicate is read as a document of its own.
 //!
 //! The promise is that rescanning an SBOM gives the findings scanning the image gave, so
 //! every field the matcher reads must come back: ecosystem, name, the version with its
@@ -13,9 +34,9 @@
 //! | ecosystem | `patchline:package:ecosystem` | purl type `deb`/`apk`/`rpm`, Syft `syft:package:type` |
 //! | version, epoch | component `version` (epoch included), `patchline:package:epoch` | `version` or the purl version, the epoch re-added from the purl `epoch=` qualifier |
 //! | arch | `patchline:package:arch` | purl `arch=` |
-//! | source | `patchline:package:source_name` / `source_version`; SPDX `sourceInfo` | Trivy `aquasecurity:trivy:Src*` (SPDX: annotations), Syft `syft:metadata:source*` / `originPackage` / `sourceRpm`, purl `upstream=` (a name, `NAME@VERSION`, or a source rpm file name), else the package itself |
-//! | layers | `patchline:layer:*`; SPDX `sourceInfo` | Trivy `aquasecurity:trivy:LayerDiffID` (as both introduced and last changed) |
-//! | distro | the `operating-system` component / `OPERATING_SYSTEM` package | the same, else the purls' `distro=` qualifier |
+//! | source | `patchline:package:source_name` / `source_version`; SPDX `sourceInfo` | Trivy `aquasecurity:trivy:Src*` (SPDX: annotations), Syft `syft:metadata:source*` / `originPackage` / `sourceRpm` (Syft JSON: the artifact's `metadata`), purl `upstream=` (a name, `NAME@VERSION`, or a source rpm file name), else the package itself |
+//! | layers | `patchline:layer:*`; SPDX `sourceInfo` | Trivy `aquasecurity:trivy:LayerDiffID`, Syft `syft:location:0:layerID` (Syft JSON: `locations[0].layerID`, found among `source.metadata.layers`), each as both introduced and last changed |
+//! | distro | the `operating-system` component / `OPERATING_SYSTEM` package | the same (Syft JSON: top-level `distro`), else the purls' `distro=` qualifier |
 //!
 //! Two conventions fill what the purl convention leaves out, both as the extractors do:
 //! a source given without a version has the binary's version, and a source version
@@ -30,15 +51,18 @@
 //! namespace.
 //!
 //! Layout: this module probes the format; [`cyclonedx`] and [`spdx`] read one format
-//! each; [`rules`] holds what both need to rebuild a package; [`distro`] gathers the
-//! distro. The purl parser lives beside its writer in [`patchline_model::purl`].
+//! each; [`xml`] and [`syft`] turn CycloneDX XML and Syft JSON into what [`cyclonedx`]
+//! reads; [`intoto`] unwraps attestations; [`rules`] holds what the readers need to
+//! rebuild a package; [`distro`] gathers the distro. The purl parser lives beside its
+//! writer in [`patchline_model::purl`].
 //!
 //! Language packages are not inventoried yet: components that are not OS packages are
 //! skipped and counted in a warning.
 //!
 //! Input is untrusted: its size is bounded ([`MAX_SBOM_BYTES`]), JSON nesting is bounded
-//! by serde_json, and every error names the file and, for a value of the wrong type, its
-//! JSON path.
+//! by serde_json, XML refuses DTDs (so no entity can be declared) and bounds component
+//! nesting, an attestation's predicate cannot be another attestation, and every error
+//! names the file and, for a value of the wrong type, its JSON path.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -49,14 +73,17 @@ use patchline_model::{
     Digest, Distro, Ecosystem, ImageInfo, Inventory, LayerInfo, LayerRef, Package, Tool, Warning,
     INVENTORY_SCHEMA,
 };
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
 use serde_json::Value;
 
 mod cyclonedx;
 mod distro;
+mod intoto;
 mod rules;
 mod spdx;
+mod syft;
+mod xml;
 
 use distro::DistroHint;
 use rules::*;
@@ -135,6 +162,17 @@ pub fn read_sbom(path: &Path) -> Result<Inventory, SbomInputError> {
 /// Parses an SBOM document. `origin` names it in errors and warnings (a path, `stdin`),
 /// and becomes the image reference when the document names no image.
 pub fn parse_sbom(bytes: &[u8], origin: &str) -> Result<Inventory, SbomInputError> {
+    parse_inner(bytes, origin, Nesting::Top)
+}
+
+/// Where a document is read: an attestation's predicate may not be another attestation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Nesting {
+    Top,
+    Predicate,
+}
+
+fn parse_inner(bytes: &[u8], origin: &str, nesting: Nesting) -> Result<Inventory, SbomInputError> {
     if bytes.len() as u64 > MAX_SBOM_BYTES {
         return Err(SbomInputError::TooLarge {
             origin: origin.into(),
@@ -152,10 +190,9 @@ pub fn parse_sbom(bytes: &[u8], origin: &str) -> Result<Inventory, SbomInputErro
             })
         }
         Some(b'<') => {
-            return Err(SbomInputError::Unsupported {
-                origin: origin.into(),
-                what: "XML document (CycloneDX XML or SPDX RDF/XML): use the JSON form".into(),
-            })
+            let bom = xml::to_cyclonedx_json(bytes, origin)?;
+            let bom: cyclonedx::Bom = from_value(bom, origin, "CycloneDX XML")?;
+            return Ok(cyclonedx::to_inventory(bom, origin));
         }
         _ if bytes.starts_with(b"SPDXVersion:") => {
             return Err(SbomInputError::Unsupported {
@@ -166,16 +203,30 @@ pub fn parse_sbom(bytes: &[u8], origin: &str) -> Result<Inventory, SbomInputErro
         _ => {}
     }
 
-    let probe: Probe = serde_json::from_slice(bytes).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => SbomInputError::UnknownFormat {
-            origin: origin.into(),
-            reason: "the top-level JSON value is not an object".into(),
-        },
-        _ => SbomInputError::NotJson {
-            origin: origin.into(),
-            message: e.to_string(),
-        },
-    })?;
+    let probe: Probe = match serde_json::from_slice(bytes) {
+        Ok(p) => p,
+        // One attestation a line, as `cosign download attestation` writes them.
+        Err(e)
+            if nesting == Nesting::Top
+                && e.classify() == serde_json::error::Category::Syntax
+                && e.to_string().starts_with("trailing characters")
+                && first_line_is_json(bytes) =>
+        {
+            return intoto::read_lines(bytes, origin)
+        }
+        Err(e) => {
+            return Err(match e.classify() {
+                serde_json::error::Category::Data => SbomInputError::UnknownFormat {
+                    origin: origin.into(),
+                    reason: "the top-level JSON value is not an object".into(),
+                },
+                _ => SbomInputError::NotJson {
+                    origin: origin.into(),
+                    message: e.to_string(),
+                },
+            })
+        }
+    };
     match probe.kind(origin)? {
         Kind::Patchline => {
             let inv: Inventory = typed(bytes, origin, "patchline inventory")?;
@@ -189,7 +240,23 @@ pub fn parse_sbom(bytes: &[u8], origin: &str) -> Result<Inventory, SbomInputErro
             let doc: spdx::Document = typed(bytes, origin, &version)?;
             Ok(spdx::to_inventory(doc, origin))
         }
+        Kind::Syft(version) => {
+            let doc: syft::Document = typed(bytes, origin, &format!("Syft JSON {version}"))?;
+            syft::to_inventory(doc, origin)
+        }
+        Kind::Attestation if nesting == Nesting::Predicate => Err(SbomInputError::Unsupported {
+            origin: origin.into(),
+            what: "attestation inside an attestation's predicate".into(),
+        }),
+        Kind::Attestation => intoto::read(bytes, origin),
     }
+}
+
+/// Whether the first line holds a whole JSON object: a file of JSON lines, not one
+/// document with something after it.
+fn first_line_is_json(bytes: &[u8]) -> bool {
+    let line = bytes.split(|b| *b == b'\n').next().unwrap_or(bytes);
+    line.trim_ascii_start().starts_with(b"{") && serde_json::from_slice::<IgnoredAny>(line).is_ok()
 }
 
 /// The few top-level fields that tell the formats apart. Values are kept untyped so that
@@ -205,12 +272,23 @@ struct Probe {
     spdx_version: Option<Value>,
     #[serde(rename = "@context")]
     context: Option<Value>,
+    /// Syft JSON: `descriptor.name` is `syft`, beside `artifacts`.
+    descriptor: Option<Value>,
+    artifacts: Option<IgnoredAny>,
+    /// An in-toto statement.
+    #[serde(rename = "_type")]
+    statement_type: Option<Value>,
+    /// A DSSE envelope.
+    #[serde(rename = "payloadType")]
+    payload_type: Option<Value>,
 }
 
 enum Kind {
     Patchline,
     CycloneDx(String),
     Spdx(String),
+    Syft(String),
+    Attestation,
 }
 
 const CYCLONEDX_VERSIONS: [&str; 4] = ["1.4", "1.5", "1.6", "1.7"];
@@ -238,6 +316,31 @@ impl Probe {
                         .into(),
                 ));
             }
+        }
+        let syft = self
+            .descriptor
+            .as_ref()
+            .and_then(|d| d.get("name"))
+            .and_then(Value::as_str)
+            == Some("syft");
+        if syft && self.artifacts.is_some() {
+            let version = self
+                .schema
+                .as_ref()
+                .and_then(|s| s.get("version"))
+                .and_then(Value::as_str)
+                .map(|v| format!("schema {}", short(v)))
+                .unwrap_or_else(|| "(no schema version)".into());
+            return Ok(Kind::Syft(version));
+        }
+        if self.payload_type.is_some()
+            || self
+                .statement_type
+                .as_ref()
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.starts_with("https://in-toto.io/Statement/"))
+        {
+            return Ok(Kind::Attestation);
         }
         if let Some(f) = &self.bom_format {
             if f.as_str() != Some("CycloneDX") {
@@ -296,7 +399,8 @@ impl Probe {
             origin: origin.into(),
             reason: format!(
                 "no `schema: {INVENTORY_SCHEMA}`, `bomFormat: CycloneDX` or `spdxVersion` field \
-                 (expected a patchline inventory, CycloneDX JSON or SPDX JSON)"
+                 (expected a patchline inventory, CycloneDX JSON or XML, SPDX JSON, Syft JSON or \
+                 an in-toto attestation)"
             ),
         })
     }
@@ -327,6 +431,23 @@ fn typed<T: DeserializeOwned>(
         message: e.to_string(),
     })?;
     Ok(value)
+}
+
+/// Deserialises a document converted from another format (CycloneDX XML, Syft JSON)
+/// as `T`, naming the JSON path of a wrong value.
+fn from_value<T: DeserializeOwned>(
+    value: Value,
+    origin: &str,
+    format: &str,
+) -> Result<T, SbomInputError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        SbomInputError::Invalid {
+            origin: origin.into(),
+            format: format.into(),
+            message: format!("at {path}: {}", e.into_inner()),
+        }
+    })
 }
 
 /// At most 100 characters of an untrusted string, quoted, for messages.
