@@ -559,9 +559,15 @@ fn trivy_cyclonedx() {
     assert_eq!(inv.warnings.len(), 1, "{:?}", inv.warnings);
     let w = &inv.warnings[0].message;
     assert!(
-        w.starts_with("1 component that is not") && w.contains("pkg:gem/rake@13.0.6"),
+        w.starts_with("1 component not matched") && w.contains("pkg:gem/rake@13.0.6"),
         "{w}"
     );
+    // Listed, with why, so that a scan counts it as not matched.
+    assert_eq!(inv.unidentified.len(), 1);
+    assert_eq!(inv.unidentified[0].component, "pkg:gem/rake@13.0.6");
+    assert!(inv.unidentified[0]
+        .reason
+        .contains("pkg:gem packages are not matched yet"));
 }
 
 /// A Syft CycloneDX 1.4 image SBOM, written after the shape Syft's CycloneDX encoder
@@ -897,6 +903,7 @@ fn a_rendered_scan_result_reads_back_flagged() {
         db: DbInfo::default(),
         packages_scanned: inv.packages.len(),
         packages_not_matched: 0,
+        unmatched: vec![],
         findings: vec![Finding {
             id: "CVE-2023-4641".into(),
             aliases: vec![],

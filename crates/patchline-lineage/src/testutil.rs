@@ -70,6 +70,7 @@ pub fn scan(entry: &CatalogEntry, findings: Vec<Finding>) -> ScanReport {
         db: DbInfo::default(),
         packages_scanned: 100,
         packages_not_matched: 0,
+        unmatched: vec![],
         findings,
         inventory_complete: true,
         warnings: Vec::new(),

@@ -138,7 +138,7 @@ use std::rc::Rc;
 
 use patchline_model::vuln::{
     Advisory, AdvisoryLookup, Affected, DbInfo, DistroState, Enrichment, Epss, Finding,
-    FindingPackage, FixState, Kev, ScanReport, Severity, SeverityScore, SCAN_SCHEMA,
+    FindingPackage, FixState, Kev, ScanReport, Severity, SeverityScore, Unmatched, SCAN_SCHEMA,
 };
 use patchline_model::{Ecosystem, Inventory, Package, Tool, Warning};
 use patchline_version::Scheme;
@@ -206,6 +206,15 @@ pub fn risk_order(a: &Finding, b: &Finding) -> Ordering {
         .then_with(|| a.package.name.cmp(&b.package.name))
         .then_with(|| a.package.version.cmp(&b.package.version))
         .then_with(|| a.package.arch.cmp(&b.package.arch))
+}
+
+/// `name@version` of a package, for the unmatched list.
+fn label(p: &Package) -> String {
+    if p.purl.is_empty() {
+        format!("{}@{}", p.name, p.version)
+    } else {
+        p.purl.clone()
+    }
 }
 
 /// Where a severity ranks in the risk order: unknown just below medium.
@@ -295,23 +304,51 @@ impl<'db> Matcher<'db> {
             .today
             .unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
         let mut warnings = inv.warnings.clone();
+        let before = warnings.len();
         let (rel, distro_eol) = self.release(inv, today, &mut warnings)?;
 
         let mut findings = Vec::new();
         let mut foreign: BTreeMap<Ecosystem, usize> = BTreeMap::new();
-        // Without a release nothing was looked up.
-        let mut not_matched = if rel.is_some() { 0 } else { inv.packages.len() };
+        // What an SBOM listed but no ecosystem could be told for: never examined.
+        let mut unmatched: Vec<Unmatched> = inv
+            .unidentified
+            .iter()
+            .map(|u| Unmatched {
+                package: u.component.clone(),
+                reason: u.reason.clone(),
+            })
+            .collect();
         let mut problems: BTreeMap<String, String> = BTreeMap::new();
-        if let Some(rel) = &rel {
-            for pkg in &inv.packages {
-                if pkg.ecosystem != rel.spec.packages {
-                    *foreign.entry(pkg.ecosystem).or_default() += 1;
-                    not_matched += 1;
-                    continue;
+        match &rel {
+            // Without a release nothing was looked up: the release warnings say why.
+            None => {
+                let reason = warnings[before..]
+                    .last()
+                    .map(|w| w.message.clone())
+                    .unwrap_or_else(|| "the distro release is not known".to_string());
+                unmatched.extend(inv.packages.iter().map(|p| Unmatched {
+                    package: label(p),
+                    reason: reason.clone(),
+                }));
+            }
+            Some(rel) => {
+                for pkg in &inv.packages {
+                    if pkg.ecosystem != rel.spec.packages {
+                        *foreign.entry(pkg.ecosystem).or_default() += 1;
+                        unmatched.push(Unmatched {
+                            package: label(pkg),
+                            reason: format!(
+                                "a {} package does not belong to the image's distro release",
+                                pkg.ecosystem
+                            ),
+                        });
+                        continue;
+                    }
+                    self.match_package(pkg, rel, &mut findings, &mut warnings, &mut problems)?;
                 }
-                self.match_package(pkg, rel, &mut findings, &mut warnings, &mut problems)?;
             }
         }
+        let not_matched = unmatched.len();
         for (eco, n) in foreign {
             warnings.push(warning(
                 "packages",
@@ -338,6 +375,7 @@ impl<'db> Matcher<'db> {
             db: DbInfo::default(),
             packages_scanned: inv.packages.len(),
             packages_not_matched: not_matched,
+            unmatched,
             findings,
             inventory_complete: inv.complete,
             warnings,

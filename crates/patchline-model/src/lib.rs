@@ -376,6 +376,18 @@ pub struct Inventory {
     pub complete: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
+    /// Components an SBOM lists that could not be identified as packages patchline
+    /// matches (no purl, a language ecosystem): never matched, so never a clean result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unidentified: Vec<Unidentified>,
+}
+
+/// A component that was listed but could not be identified as a package to match.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unidentified {
+    /// `name@version`, or the purl when there is one.
+    pub component: String,
+    pub reason: String,
 }
 
 impl Inventory {
@@ -388,6 +400,7 @@ impl Inventory {
             packages: Vec::new(),
             complete: true,
             warnings: Vec::new(),
+            unidentified: Vec::new(),
         }
     }
 }

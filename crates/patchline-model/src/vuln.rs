@@ -328,12 +328,24 @@ pub struct ScanReport {
     /// only when this is 0; the warnings say why.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub packages_not_matched: usize,
+    /// Each package or component that was not matched, and why: `packages_not_matched`
+    /// of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmatched: Vec<Unmatched>,
     /// Sorted by risk: KEV first, then severity, EPSS, fix available.
     pub findings: Vec<Finding>,
     /// False when the inventory was incomplete (a package database could not be read).
     pub inventory_complete: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
+}
+
+/// A package or SBOM component the scan could not match.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unmatched {
+    /// `name@version`, or the purl.
+    pub package: String,
+    pub reason: String,
 }
 
 fn is_zero(n: &usize) -> bool {

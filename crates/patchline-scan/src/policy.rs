@@ -14,10 +14,11 @@
 //!
 //! Gates judge the findings that survive the filters, so `--fail-on low
 //! --ignore-unfixed` does not fail on an unfixed low finding. A gate may also judge the
-//! report as a whole ([`Rule::breaches_report`]): `--fail-on` fails closed when packages
-//! could not be matched, since what was not examined cannot be shown to pass, and
-//! [`RequireComplete`] (on with any gate, off with `--allow-incomplete`) makes a scan of an
-//! incomplete inventory unjudgeable, which the CLI reports with exit 2.
+//! report as a whole ([`Rule::breaches_report`]): [`RequireComplete`] (on with any gate,
+//! off with `--allow-incomplete`) makes a scan of an incomplete inventory unjudgeable, and
+//! [`RequireMatched`] (on with any gate, off with `--allow-unmatched`) one with packages
+//! that could not be matched, since what was not examined cannot be shown to pass; the
+//! CLI reports both with exit 2.
 //!
 //! Rules see one finding at a time and are `Send + Sync`: a server shares one policy
 //! across its workers. The built-in rules are the CLI's flags: [`OnlyFixed`],
@@ -109,16 +110,34 @@ impl Rule for FailOn {
     fn message(&self, count: usize) -> String {
         format!("{count} finding(s) at or above {}", self.0.as_str())
     }
-    /// A gate fails closed: packages that could not be matched (no advisory data for
-    /// the distro release) may hide findings at any severity.
+}
+
+/// Fails a gated scan closed when packages could not be matched (no advisory data for
+/// the distro release, an SBOM component without a purl or of a language ecosystem):
+/// they may hide findings at any severity, so the scan cannot be judged.
+/// `--allow-unmatched` drops it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequireMatched;
+
+impl Rule for RequireMatched {
+    fn name(&self) -> String {
+        "require-matched-packages".into()
+    }
     fn breaches_report(&self, report: &ScanReport) -> Option<String> {
         let n = report.packages_not_matched;
         (n > 0).then(|| {
+            let first = report
+                .unmatched
+                .first()
+                .map(|u| format!(" (first: {}: {})", u.package, u.reason))
+                .unwrap_or_default();
             format!(
-                "{n} package(s) could not be matched (no advisory data; see the warnings), so the scan cannot show there is nothing at or above {}",
-                self.0.as_str()
+                "{n} package(s) could not be matched{first}, so the scan cannot show what they hide; --allow-unmatched judges the rest"
             )
         })
+    }
+    fn unjudgeable(&self) -> bool {
+        true
     }
 }
 
@@ -166,15 +185,25 @@ impl Policy {
         }
         if let Some(s) = fail_on {
             p.push(RequireComplete);
+            p.push(RequireMatched);
             p.push(FailOn(s));
         }
         p
     }
 
-    /// This policy without the rules that fail a scan for an incomplete inventory
+    /// This policy without the rule that fails a scan for an incomplete inventory
     /// (`--allow-incomplete`).
     pub fn allowing_incomplete(mut self) -> Policy {
-        self.rules.retain(|r| !r.unjudgeable());
+        let name = RequireComplete.name();
+        self.rules.retain(|r| r.name() != name);
+        self
+    }
+
+    /// This policy without the rule that fails a scan for packages it could not match
+    /// (`--allow-unmatched`).
+    pub fn allowing_unmatched(mut self) -> Policy {
+        let name = RequireMatched.name();
+        self.rules.retain(|r| r.name() != name);
         self
     }
 

@@ -57,3 +57,62 @@ fn fail_on_exits_2_on_an_incomplete_inventory() {
     let out = scan(&["--allow-incomplete"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// An SBOM whose packages carry no purl (names and versions only) is never a clean
+/// result: every package is listed as not matched, with why, in every format, and a gate
+/// exits 2 unless --allow-unmatched.
+#[test]
+fn an_sbom_without_purls_is_not_clean() {
+    let env = AdvisoryEnv::with_feeds(&[std::path::Path::new(DEBIAN_FEED)]);
+    let sbom = env.dir.join("names-only.spdx.json");
+    let doc = json!({
+        "spdxVersion": "SPDX-2.3", "dataLicense": "CC0-1.0", "SPDXID": "SPDXRef-DOCUMENT",
+        "name": "names-only", "documentNamespace": "https://example.com/names-only",
+        "creationInfo": {"created": "2024-01-01T00:00:00Z", "creators": ["Tool: hand"]},
+        "packages": [
+            {"SPDXID": "SPDXRef-1", "name": "curl", "versionInfo": "7.88.1-10+deb12u5",
+             "downloadLocation": "NOASSERTION"},
+            {"SPDXID": "SPDXRef-2", "name": "openssl", "versionInfo": "3.0.11-1~deb12u2",
+             "downloadLocation": "NOASSERTION"}
+        ]
+    });
+    std::fs::write(&sbom, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let input = format!("sbom:{}", sbom.display());
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["scan", input.as_str(), "--db", env.db.as_str()];
+        args.extend_from_slice(extra);
+        patchline(&args)
+    };
+
+    let out = scan(&["--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["packages_not_matched"], 2);
+    assert_eq!(v["unmatched"][0]["package"], "curl@7.88.1-10+deb12u5");
+    assert!(v["unmatched"][1]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("no package URL"));
+
+    let table = String::from_utf8(scan(&[]).stdout).unwrap();
+    assert!(table.contains("not a clean result"), "{table}");
+    assert!(table.contains("Not matched (2):"), "{table}");
+    assert!(!table.contains("No vulnerabilities found"), "{table}");
+
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&scan(&["--format", "sarif"]).stdout).unwrap();
+    let props = &sarif["runs"][0]["properties"];
+    assert_eq!(props["packagesNotMatched"], 2);
+    assert_eq!(props["unmatched"].as_array().unwrap().len(), 2);
+
+    let gated = scan(&["--fail-on", "low"]);
+    let stderr = String::from_utf8_lossy(&gated.stderr);
+    assert_eq!(gated.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--allow-unmatched"), "{stderr}");
+    assert_eq!(
+        scan(&["--fail-on", "low", "--allow-unmatched"])
+            .status
+            .code(),
+        Some(0)
+    );
+}

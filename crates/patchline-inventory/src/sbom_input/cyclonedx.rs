@@ -156,7 +156,7 @@ pub(super) fn to_inventory(bom: Bom, origin: &str) -> Inventory {
                 match c.purl.as_deref().filter(|p| !p.trim().is_empty()) {
                     Some(p) => skipped.add(p),
                     None if matches!(c.kind.as_str(), "library" | "framework") => {
-                        skipped.add(&c.name)
+                        skipped.add_unnamed(&c.name, c.version.as_deref())
                     }
                     None => {}
                 }
@@ -168,9 +168,7 @@ pub(super) fn to_inventory(bom: Bom, origin: &str) -> Inventory {
         }
     }
     inv.distro = distro.or_else(|| distro::from_purls(distro_hints.iter(), "sbom:purl"));
-    if let Some(w) = skipped.warning(origin) {
-        inv.warnings.push(w);
-    }
+    skipped.finish(&mut inv, origin);
     if doc_props.get("patchline:scan:schema").is_some() {
         inv.complete = false;
         warn(

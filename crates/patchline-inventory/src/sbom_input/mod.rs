@@ -56,8 +56,10 @@
 //! rebuild a package; [`distro`] gathers the distro. The purl parser lives beside its
 //! writer in [`patchline_model::purl`].
 //!
-//! Language packages are not inventoried yet: components that are not OS packages are
-//! skipped and counted in a warning.
+//! Language packages are not inventoried yet: components that are not OS packages, and
+//! packages without a purl to tell their ecosystem, are listed in the inventory's
+//! `unidentified` (with the reason) and summed up in one warning; a scan counts them as
+//! not matched, so such an SBOM never scans as clean.
 //!
 //! Input is untrusted: its size is bounded ([`MAX_SBOM_BYTES`]), JSON nesting is bounded
 //! by serde_json, XML refuses DTDs (so no entity can be declared) and bounds component
@@ -70,8 +72,8 @@ use std::path::Path;
 
 use patchline_model::purl::{self, Purl, PurlError};
 use patchline_model::{
-    Digest, Distro, Ecosystem, ImageInfo, Inventory, LayerInfo, LayerRef, Package, Tool, Warning,
-    INVENTORY_SCHEMA,
+    Digest, Distro, Ecosystem, ImageInfo, Inventory, LayerInfo, LayerRef, Package, Tool,
+    Unidentified, Warning, INVENTORY_SCHEMA,
 };
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;

@@ -92,34 +92,65 @@ pub(super) fn image_path(p: &str) -> String {
     p.trim().trim_start_matches('/').to_string()
 }
 
-/// Counts what was not read as an OS package, for one warning at the end.
+/// What was listed but not read as an OS package: each is recorded in the inventory's
+/// `unidentified` list (so a scan counts it as not matched, never as clean), plus one
+/// warning at the end.
 #[derive(Default)]
 pub(super) struct Skipped {
-    count: usize,
-    examples: Vec<String>,
+    items: Vec<Unidentified>,
 }
 
 impl Skipped {
-    pub(super) fn add(&mut self, what: &str) {
-        self.count += 1;
-        if self.examples.len() < 3 {
-            self.examples.push(what.chars().take(120).collect());
-        }
+    /// A component with a purl of an ecosystem patchline does not match (yet).
+    pub(super) fn add(&mut self, purl: &str) {
+        let ty = purl
+            .strip_prefix("pkg:")
+            .and_then(|r| r.split('/').next())
+            .unwrap_or("");
+        self.items.push(Unidentified {
+            component: purl.chars().take(300).collect(),
+            reason: format!(
+                "pkg:{} packages are not matched yet (only deb, apk and rpm are)",
+                ty.chars().take(40).collect::<String>()
+            ),
+        });
     }
 
-    pub(super) fn warning(&self, origin: &str) -> Option<Warning> {
-        (self.count > 0).then(|| Warning {
+    /// A component without a purl: nothing says which ecosystem's versions it has.
+    pub(super) fn add_unnamed(&mut self, name: &str, version: Option<&str>) {
+        let component = match version {
+            Some(v) if !v.is_empty() => format!("{name}@{v}"),
+            _ => name.to_string(),
+        };
+        self.items.push(Unidentified {
+            component: component.chars().take(300).collect(),
+            reason: "no package URL (purl): its ecosystem, and so its advisories, cannot be told"
+                .into(),
+        });
+    }
+
+    /// Records the components in `inv` and warns once.
+    pub(super) fn finish(self, inv: &mut Inventory, origin: &str) {
+        let count = self.items.len();
+        if count == 0 {
+            return;
+        }
+        let examples: Vec<&str> = self
+            .items
+            .iter()
+            .take(3)
+            .map(|u| u.component.as_str())
+            .collect();
+        inv.warnings.push(Warning {
             source: "sbom".into(),
             location: origin.into(),
             message: format!(
-                "{} component{} that {} not OS packages (deb, apk, rpm) skipped: language \
-                 packages are not scanned yet (e.g. {})",
-                self.count,
-                if self.count == 1 { "" } else { "s" },
-                if self.count == 1 { "is" } else { "are" },
-                self.examples.join(", ")
+                "{count} component{} not matched: not OS packages (deb, apk, rpm) or without a purl (e.g. {}); the scan lists them as unmatched",
+                if count == 1 { "" } else { "s" },
+                examples.join(", ")
             ),
-        })
+        });
+        inv.unidentified.extend(self.items);
     }
 }
 

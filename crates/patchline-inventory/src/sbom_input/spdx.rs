@@ -157,11 +157,18 @@ pub(super) fn to_inventory(doc: Document, origin: &str) -> Inventory {
                 distro_hints.extend(q);
                 inv.packages.push(pkg);
             }
-            Ok(None) => {
-                if let Some(r) = p.external_refs.iter().find(|r| r.kind == "purl") {
-                    skipped.add(&r.locator);
+            Ok(None) => match p.external_refs.iter().find(|r| r.kind == "purl") {
+                Some(r) => skipped.add(&r.locator),
+                // A package is software unless its purpose says it is something else.
+                None if !p.name.is_empty()
+                    && !["FILE", "SOURCE", "ARCHIVE", "CONTAINER", "DEVICE"]
+                        .iter()
+                        .any(|k| purpose_is(p, k)) =>
+                {
+                    skipped.add_unnamed(&p.name, p.version_info.as_deref())
                 }
-            }
+                None => {}
+            },
             Err(msg) => {
                 inv.complete = false;
                 warn(&mut inv, origin, msg);
@@ -169,9 +176,7 @@ pub(super) fn to_inventory(doc: Document, origin: &str) -> Inventory {
         }
     }
     inv.distro = distro.or_else(|| distro::from_purls(distro_hints.iter(), "sbom:purl"));
-    if let Some(w) = skipped.warning(origin) {
-        inv.warnings.push(w);
-    }
+    skipped.finish(&mut inv, origin);
     inv
 }
 

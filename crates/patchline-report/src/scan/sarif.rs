@@ -211,6 +211,9 @@ struct RunProperties {
     packages_scanned: usize,
     #[serde(rename = "packagesNotMatched", skip_serializing_if = "is_zero")]
     packages_not_matched: usize,
+    /// Each package that was not matched, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    unmatched: Vec<patchline_model::vuln::Unmatched>,
     #[serde(rename = "inventoryComplete")]
     inventory_complete: bool,
     #[serde(
@@ -355,6 +358,7 @@ fn build(report: &ScanReport) -> Log {
                 distro_eol: report.distro_eol,
                 packages_scanned: report.packages_scanned,
                 packages_not_matched: report.packages_not_matched,
+                unmatched: report.unmatched.clone(),
                 inventory_complete: report.inventory_complete,
                 db_updated_at: report.db.updated_at.clone(),
             },

@@ -127,6 +127,21 @@ pub(crate) fn render(
         }
     }
 
+    if !report.unmatched.is_empty() {
+        const SHOWN: usize = 20;
+        let title = format!("\nNot matched ({}):", report.unmatched.len());
+        writeln!(out, "{}", paint(YELLOW, &title))?;
+        for u in report.unmatched.iter().take(SHOWN) {
+            writeln!(out, "  {}: {}", clean(&u.package), clean(&u.reason))?;
+        }
+        if report.unmatched.len() > SHOWN {
+            writeln!(
+                out,
+                "  ... and {} more (--format json lists them all)",
+                report.unmatched.len() - SHOWN
+            )?;
+        }
+    }
     if !report.warnings.is_empty() {
         let title = format!("\nWarnings ({}):", report.warnings.len());
         writeln!(out, "{}", paint(YELLOW, &title))?;

@@ -400,6 +400,7 @@ pub fn report() -> ScanReport {
         },
         packages_scanned: 124,
         packages_not_matched: 0,
+        unmatched: vec![],
         findings,
         inventory_complete: true,
         warnings: vec![Warning {

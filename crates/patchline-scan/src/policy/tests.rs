@@ -46,6 +46,7 @@ fn report() -> ScanReport {
         db: DbInfo::default(),
         packages_scanned: 10,
         packages_not_matched: 0,
+        unmatched: vec![],
         findings: vec![
             finding("CVE-1", Severity::Critical, FixState::Fixed),
             finding("CVE-2", Severity::High, FixState::Unfixed),
@@ -284,8 +285,8 @@ fn rules_of_other_kinds_plug_in() {
     shared(&policy);
     assert_eq!(
         policy.rules().len(),
-        4,
-        "require-complete, fail-on, and the two plugged in"
+        5,
+        "require-complete, require-matched, fail-on, and the two plugged in"
     );
 }
 
@@ -295,7 +296,12 @@ fn fail_on_fails_closed_when_packages_were_not_matched() {
     r.findings.clear();
     r.packages_not_matched = 4;
     let v = Policy::from_flags(Some(Severity::Critical), false, false).apply(&mut r.clone());
-    assert!(v.failed());
+    assert!(v.failed() && v.unjudgeable(), "{v:?}");
+    // --allow-unmatched: judged on what was matched (nothing here).
+    assert!(Policy::from_flags(Some(Severity::Critical), false, false)
+        .allowing_unmatched()
+        .apply(&mut r.clone())
+        .passed());
     assert_eq!(v.breaches.len(), 1);
     assert!(v.breaches[0].findings.is_empty());
     assert!(

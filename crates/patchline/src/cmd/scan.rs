@@ -65,6 +65,11 @@ pub struct Args {
     /// be read whole) on what was read, instead of exiting 2.
     #[arg(long, requires = "fail_on")]
     pub allow_incomplete: bool,
+    /// With --fail-on, judge the packages that were matched even when some could not be
+    /// (no advisory data for the distro, SBOM components without a purl or of a
+    /// language ecosystem), instead of exiting 2.
+    #[arg(long, requires = "fail_on")]
+    pub allow_unmatched: bool,
     /// Warn when the database is older than this: days, or a number with a unit (36h, 2w).
     #[arg(long, value_name = "DAYS", default_value = "7", value_parser = parse_age)]
     pub max_db_age: Duration,
@@ -80,12 +85,14 @@ pub fn run(a: Args) -> Result<u8> {
     let mut opts = a.image_args.scan_options()?;
     opts.db = a.db.clone();
     opts.max_db_age = Some(a.max_db_age);
-    let policy = Policy::from_flags(a.fail_on.map(Into::into), a.only_fixed, a.ignore_unfixed);
-    opts.policy = if a.allow_incomplete {
-        policy.allowing_incomplete()
-    } else {
-        policy
-    };
+    let mut policy = Policy::from_flags(a.fail_on.map(Into::into), a.only_fixed, a.ignore_unfixed);
+    if a.allow_incomplete {
+        policy = policy.allowing_incomplete();
+    }
+    if a.allow_unmatched {
+        policy = policy.allowing_unmatched();
+    }
+    opts.policy = policy;
     let scan = crate::progress::with_layer_bars(|p| {
         patchline_scan::scan(Input::parse(&a.image), &opts, p)
     })?;
