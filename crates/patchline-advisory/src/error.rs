@@ -21,6 +21,11 @@ impl Origin {
             member: None,
         }
     }
+    /// The innermost name: the archive member, else the file.
+    pub fn name(&self) -> &str {
+        self.member.as_deref().unwrap_or(&self.file)
+    }
+
     pub fn named(name: impl Into<String>) -> Origin {
         Origin {
             file: name.into(),

@@ -4,9 +4,11 @@
 //!
 //! A path named explicitly must be a feed: an unrecognised shape is an error naming it.
 //! Inside a directory or an archive, files whose names end in none of the feeds'
-//! extensions (`.json`, `.csv`) nor `.gz` or `.zip` are skipped (READMEs, YAML originals,
-//! licences), and JSON of an unrecognised shape (a JSON schema beside the data) is skipped
-//! with a warning. Broken content of a recognised format is always an error.
+//! extensions (`.json`, `.csv`, OSV's `.yaml`/`.yml`) nor `.gz` or `.zip` are skipped
+//! (READMEs, licences), and content of an unrecognised shape (a JSON schema beside the
+//! data) is skipped with a warning. A directory in which nothing was recognised is an
+//! error that counts what was skipped. Broken content of a recognised format is always
+//! an error. YAML is read as the JSON it spells, within a parser budget.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -180,6 +182,34 @@ fn import_file(
         return Err(too_large_document(&origin, limits));
     }
     import_document(&origin, &bytes, contained, true, limits, sink, stats).map(|_| ())
+}
+
+fn is_yaml_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.ends_with(".yaml") || n.ends_with(".yml")
+}
+
+fn starts_like_json(bytes: &[u8]) -> bool {
+    matches!(
+        bytes.iter().copied().find(|b| !b.is_ascii_whitespace()),
+        Some(b'{' | b'[')
+    )
+}
+
+/// A YAML document as JSON bytes. The parser's budget bounds what a hostile document
+/// (aliases expanding without end, deep nesting) can cost.
+fn yaml_to_json(origin: &Origin, bytes: &[u8]) -> Result<Vec<u8>> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| Error::input(origin, format!("YAML that is not UTF-8: {e}")))?;
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_events: 1_000_000usize.max(text.len()),
+            max_nodes: 1_000_000usize.max(text.len()),
+        },
+    };
+    let value: serde_json::Value = serde_saphyr::from_str_with_options(text, options)
+        .map_err(|e| Error::input(origin, format!("malformed YAML: {e}")))?;
+    serde_json::to_vec(&value).map_err(|e| Error::input(origin, format!("YAML: {e}")))
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -430,6 +460,15 @@ fn import_document(
             "a zip archive inside a gzip or zip is not supported",
         ));
     }
+    // OSV records are also written as YAML (OSV's own repositories, advisory-database
+    // exports): read as the JSON they spell.
+    let converted;
+    let bytes = if is_yaml_name(origin.name()) && !starts_like_json(bytes) {
+        converted = yaml_to_json(origin, bytes)?;
+        converted.as_slice()
+    } else {
+        bytes
+    };
     let doc = Document::new(origin, bytes)?;
     let feed = match feeds::detect(&doc) {
         Ok(f) => f,

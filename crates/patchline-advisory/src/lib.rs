@@ -174,7 +174,19 @@ pub fn import_files(db: &Path, paths: &[PathBuf], opts: &ImportOptions) -> Resul
         let (stats, warnings) = writer.import_source(meta, |sink| {
             let mut stats = ImportStats::default();
             for p in &group {
-                stats.add(&import_path(p, limits, sink)?);
+                let got = import_path(p, limits, sink)?;
+                // A directory of which nothing was read is a mistake, not an empty feed.
+                if got.documents == 0 && p.is_dir() {
+                    return Err(Error::input(
+                        &Origin::file(p),
+                        format!(
+                            "no feed document found: {} files skipped (names without {}, or content of no known feed: see the warnings)",
+                            got.skipped,
+                            feeds::extension_list()
+                        ),
+                    ));
+                }
+                stats.add(&got);
             }
             Ok(stats)
         })?;

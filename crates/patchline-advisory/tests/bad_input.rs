@@ -527,3 +527,59 @@ fn directories_skip_non_feeds_but_not_broken_feeds() {
     let e = import_err(&dir);
     assert!(e.contains("b.json") && e.contains("malformed"), "{e}");
 }
+
+/// OSV records written as YAML are OSV too (the PyPI advisory database's originals, in
+/// ../shared/data beside osv.dev's JSON of the same records); a directory in which
+/// nothing is recognised is an error that says what was skipped, never a silent empty
+/// import.
+#[test]
+fn yaml_osv_records_and_directories_of_nothing() {
+    let Some(dir) = patchline_test_support::shared_data_path("osv/PyPI") else {
+        return;
+    };
+    let yaml_dir = dir.join("yaml-original");
+    let yaml_count = std::fs::read_dir(&yaml_dir).unwrap().count();
+    let mut c = Collected::default();
+    let s = import_path(&yaml_dir, &Limits::default(), &mut c).unwrap();
+    assert_eq!(s.documents, yaml_count);
+    assert_eq!(s.advisories(), yaml_count);
+    // Each YAML original is the record osv.dev serves as JSON: same id, package, ranges.
+    for a in &c.advisories {
+        let json = dir.join(format!("{}.json", a.id));
+        let mut j = Collected::default();
+        import_path(&json, &Limits::default(), &mut j).unwrap();
+        let j = &j.advisories[0];
+        assert_eq!(a.affected.len(), j.affected.len(), "{}", a.id);
+        for (y, j) in a.affected.iter().zip(&j.affected) {
+            assert_eq!(
+                (&y.ecosystem, &y.package),
+                (&j.ecosystem, &j.package),
+                "{}",
+                a.id
+            );
+            let events = |x: &patchline_model::vuln::Affected| -> Vec<String> {
+                x.ranges
+                    .iter()
+                    .filter(|r| r.kind == patchline_model::vuln::RangeKind::Ecosystem)
+                    .flat_map(|r| r.events.iter().map(|e| format!("{e:?}")))
+                    .collect()
+            };
+            assert_eq!(events(y), events(j), "{}", a.id);
+        }
+    }
+
+    // Nothing recognised: an error counting what was skipped.
+    let t = tempfile::tempdir().unwrap();
+    let empty = t.path().join("nothing");
+    std::fs::create_dir_all(&empty).unwrap();
+    write(&empty, "README.md", "# hello");
+    write(&empty, "notes.txt", "x");
+    let db = t.path().join("db.sqlite");
+    let e = import_files(&db, std::slice::from_ref(&empty), &ImportOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("nothing") && e.contains("no feed document found: 2 files skipped"),
+        "{e}"
+    );
+}

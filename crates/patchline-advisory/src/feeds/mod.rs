@@ -223,6 +223,21 @@ pub(crate) fn feed_like_name(name: &str) -> bool {
         || FEEDS.iter().any(|f| f.extensions().contains(&ext))
 }
 
+/// The file extensions read inside directories, for messages: `.json, .csv, ...`.
+pub(crate) fn extension_list() -> String {
+    let mut exts: Vec<&str> = FEEDS
+        .iter()
+        .flat_map(|f| f.extensions().iter().copied())
+        .collect();
+    exts.extend(crate::input::CONTAINER_EXTENSIONS);
+    exts.sort();
+    exts.dedup();
+    exts.iter()
+        .map(|e| format!(".{e}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The formats the feeds read, for messages: `OSV JSON, …, CISA KEV JSON or an EPSS CSV`.
 pub(crate) fn titles() -> String {
     let t: Vec<&str> = FEEDS.iter().map(|f| f.title()).collect();

@@ -66,7 +66,10 @@ impl Feed for OsvFeed {
         Format::Osv
     }
     fn title(&self) -> &'static str {
-        "OSV JSON or all.zip"
+        "OSV JSON (or YAML) or all.zip"
+    }
+    fn extensions(&self) -> &'static [&'static str] {
+        &["json", "yaml", "yml"]
     }
     fn yields(&self) -> Yields {
         Yields::Advisories

@@ -202,10 +202,12 @@ fn a_document_two_feeds_claim_is_ambiguous() {
 
 #[test]
 fn walked_names_are_the_feeds_extensions_and_wrappers() {
-    for n in ["a.json", "A.JSON", "s.csv", "s.csv.gz", "all.zip"] {
+    for n in [
+        "a.json", "A.JSON", "s.csv", "s.csv.gz", "all.zip", "x.yaml", "X.YML",
+    ] {
         assert!(feed_like_name(n), "{n}");
     }
-    for n in ["README.md", "x.yaml", "LICENSE", "json", "x.json.txt"] {
+    for n in ["README.md", "LICENSE", "json", "x.json.txt"] {
         assert!(!feed_like_name(n), "{n}");
     }
 }
@@ -228,7 +230,7 @@ fn kinds_ranks_and_titles() {
     assert!(Format::Osv.enrichment_rank() > 3);
     let t = titles();
     assert!(
-        t.starts_with("OSV JSON or all.zip, Debian security tracker JSON")
+        t.starts_with("OSV JSON (or YAML) or all.zip, Debian security tracker JSON")
             && t.ends_with(", CISA KEV JSON or an EPSS CSV (plain or gzip)"),
         "{t}"
     );
