@@ -42,6 +42,7 @@ pub fn finding(id: &str, pkg: &str, version: &str, layer: usize, entry: &Catalog
                 diff_id: entry.diff_ids[layer].clone(),
             }),
             last_changed: None,
+            sbom_ref: None,
         },
         ecosystem: "Debian:12".into(),
         state: FixState::Fixed,

@@ -95,6 +95,7 @@ mod tests {
                 purl: String::new(),
                 introduced: None,
                 last_changed: None,
+                sbom_ref: None,
             },
             ecosystem: String::new(),
             state: if fixed.is_empty() {

@@ -832,6 +832,7 @@ fn finding_package(pkg: &Package) -> FindingPackage {
         purl: pkg.purl.clone(),
         introduced: pkg.introduced.clone(),
         last_changed: pkg.last_changed.clone(),
+        sbom_ref: pkg.sbom_ref.clone(),
     }
 }
 

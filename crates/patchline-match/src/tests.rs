@@ -599,6 +599,7 @@ fn finding(id: &str, sev: Severity, kev: bool, epss: Option<f64>, fixed: bool) -
             purl: String::new(),
             introduced: None,
             last_changed: None,
+            sbom_ref: None,
         },
         ecosystem: "Debian:12".into(),
         state: if fixed {

@@ -248,6 +248,10 @@ pub struct Package {
     /// The layer that last changed it (installed the version now present).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_changed: Option<LayerRef>,
+    /// The package's identifier in the SBOM it was read from (CycloneDX `bom-ref`, SPDX
+    /// `SPDXID`), so that reports on an SBOM refer to its own components.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sbom_ref: Option<String>,
 }
 
 impl Package {
@@ -267,6 +271,7 @@ impl Package {
             db_path: String::new(),
             introduced: None,
             last_changed: None,
+            sbom_ref: None,
         }
     }
 

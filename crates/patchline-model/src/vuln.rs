@@ -263,6 +263,10 @@ pub struct FindingPackage {
     pub introduced: Option<LayerRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_changed: Option<LayerRef>,
+    /// The package's identifier in the input SBOM (`bom-ref`, `SPDXID`), when the scan
+    /// read one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sbom_ref: Option<String>,
 }
 
 /// One vulnerability in one package: aliases merged (CVE ↔ GHSA ↔ distro ids).

@@ -316,7 +316,11 @@ fn os_component(d: &Distro, refs: &mut Refs) -> Component {
 }
 
 fn package_component(p: &Package, refs: &mut Refs) -> Component {
-    let wanted = if p.purl.is_empty() {
+    // A package read from an SBOM keeps that SBOM's bom-ref, so that VEX `affects` and
+    // other tools can join the two documents.
+    let wanted = if let Some(r) = p.sbom_ref.as_ref().filter(|r| !r.is_empty()) {
+        r.clone()
+    } else if p.purl.is_empty() {
         format!("patchline:package:{}/{}@{}", p.ecosystem, p.name, p.version)
     } else {
         p.purl.clone()

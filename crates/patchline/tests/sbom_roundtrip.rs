@@ -132,6 +132,13 @@ fn real_image_sboms_read_back_to_the_image_inventory() {
                 g.packages.sort_by(|a, b| {
                     (a.ecosystem, &a.name, &a.arch).cmp(&(b.ecosystem, &b.name, &b.arch))
                 });
+                // Read back, each package also knows its id in the SBOM (its bom-ref).
+                if format == "cyclonedx" {
+                    for p in &mut g.packages {
+                        assert_eq!(p.sbom_ref.as_deref(), Some(p.purl.as_str()), "{what}");
+                        p.sbom_ref = None;
+                    }
+                }
                 if format == "cyclonedx" {
                     if let Some(d) = &mut w.distro {
                         d.name = None;

@@ -116,3 +116,52 @@ fn an_sbom_without_purls_is_not_clean() {
         Some(0)
     );
 }
+
+/// A scan of an SBOM refers to the SBOM's own components: CycloneDX VEX `affects[].ref`
+/// and a SARIF logical location carry the input's `bom-ref`, so other tools can join.
+#[test]
+fn reports_on_an_sbom_use_its_bom_refs() {
+    let env = AdvisoryEnv::with_feeds(&[std::path::Path::new(DEBIAN_FEED)]);
+    let sbom = env.dir.join("refs.cdx.json");
+    let doc = json!({
+        "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+        "components": [
+            {"type": "operating-system", "name": "debian", "version": "12"},
+            {"type": "library", "bom-ref": "their-ref-curl", "name": "curl",
+             "version": "7.88.1-10+deb12u5",
+             "purl": "pkg:deb/debian/curl@7.88.1-10%2Bdeb12u5?arch=amd64&distro=debian-12"}
+        ]
+    });
+    std::fs::write(&sbom, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let input = format!("sbom:{}", sbom.display());
+    let run = |format: &str| -> serde_json::Value {
+        let out = patchline(&["scan", &input, "--db", &env.db, "--format", format]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let vex = run("cyclonedx");
+    let vulns = vex["vulnerabilities"].as_array().unwrap();
+    assert!(!vulns.is_empty(), "curl 7.88.1-10+deb12u5 has findings");
+    for v in vulns {
+        assert_eq!(v["affects"][0]["ref"], "their-ref-curl", "{v}");
+    }
+    assert!(vex["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["bom-ref"] == "their-ref-curl"));
+    let sarif = run("sarif");
+    let result = &sarif["runs"][0]["results"][0];
+    assert!(
+        result["locations"][0]["logicalLocations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["name"] == "their-ref-curl"),
+        "{result}"
+    );
+}

@@ -22,6 +22,8 @@ struct Metadata {
 pub(super) struct Component {
     #[serde(rename = "type", default)]
     kind: String,
+    #[serde(rename = "bom-ref", default)]
+    bom_ref: Option<String>,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -144,10 +146,12 @@ pub(super) fn to_inventory(bom: Bom, origin: &str) -> Inventory {
             _ => {}
         }
         match package(c, &inv.image.layers) {
-            Ok(Some((p, q))) => {
+            Ok(Some((mut p, q))) => {
                 if let Some(q) = q {
                     distro_hints.push(q);
                 }
+                // Reports on this SBOM refer to its own components.
+                p.sbom_ref = c.bom_ref.clone().filter(|r| !r.is_empty());
                 inv.packages.push(p);
             }
             Ok(None) => {

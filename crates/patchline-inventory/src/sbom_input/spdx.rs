@@ -153,8 +153,10 @@ pub(super) fn to_inventory(doc: Document, origin: &str) -> Inventory {
             continue;
         }
         match package(p, ours, &inv.image.layers) {
-            Ok(Some((pkg, q))) => {
+            Ok(Some((mut pkg, q))) => {
                 distro_hints.extend(q);
+                // Reports on this SBOM refer to its own packages.
+                pkg.sbom_ref = Some(p.spdx_id.clone()).filter(|r| !r.is_empty());
                 inv.packages.push(pkg);
             }
             Ok(None) => match p.external_refs.iter().find(|r| r.kind == "purl") {

@@ -187,6 +187,7 @@ fn package(p: &FindingPackage) -> Package {
     pkg.purl = p.purl.clone();
     pkg.introduced = p.introduced.clone();
     pkg.last_changed = p.last_changed.clone();
+    pkg.sbom_ref = p.sbom_ref.clone();
     pkg
 }
 

@@ -14,7 +14,8 @@
 //! for medium and unknown, note below; a message naming package, installed and fixed versions; a
 //! physical location whose `artifactLocation.uri` is the package database's path in the
 //! image (GitHub refuses results without a URI), and a logical location naming the image
-//! and the package's purl; `partialFingerprints["patchline/v1"]` = id, ecosystem, package
+//! and the package's purl (plus one naming the input SBOM's own `bom-ref` or `SPDXID` of
+//! the package, when the scan read an SBOM); `partialFingerprints["patchline/v1"]` = id, ecosystem, package
 //! name and architecture, which stays the same when the package is upgraded but still
 //! vulnerable or the image is retagged, so the alert is not duplicated. Scan warnings
 //! become tool execution notifications.
@@ -559,11 +560,18 @@ fn result(f: &Finding, rule_index: usize, image: &str) -> SarifResult {
                 },
                 region: Region { start_line: 1 },
             },
-            logical_locations: vec![LogicalLocation {
+            logical_locations: std::iter::once(LogicalLocation {
                 name: p.name.clone(),
                 fully_qualified_name: format!("{image}::{}", p.purl),
                 kind: "module",
-            }],
+            })
+            // The input SBOM's own identifier of the package, for joining the two.
+            .chain(p.sbom_ref.iter().map(|r| LogicalLocation {
+                name: r.clone(),
+                fully_qualified_name: format!("{image}::{r}"),
+                kind: "sbomComponent",
+            }))
+            .collect(),
         }],
         partial_fingerprints: [(FINGERPRINT, fingerprint)].into_iter().collect(),
         properties: ResultProperties {

@@ -88,6 +88,7 @@ fn pkg(
         purl,
         introduced: Some(layer(intro)),
         last_changed: Some(layer(changed)),
+        sbom_ref: None,
     }
 }
 

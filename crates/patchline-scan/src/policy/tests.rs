@@ -17,6 +17,7 @@ fn finding(id: &str, severity: Severity, state: FixState) -> Finding {
             purl: String::new(),
             introduced: None,
             last_changed: None,
+            sbom_ref: None,
         },
         ecosystem: "Debian:12".into(),
         state,
