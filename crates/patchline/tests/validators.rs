@@ -1,0 +1,87 @@
+//! patchline's SBOMs and VEX, from a real image, pass the ecosystem's own validators, not
+//! only the JSON schemas: CycloneDX through cyclonedx-python-lib's strict 1.6 validator,
+//! SPDX through `pyspdxtools` (spdx-tools). `.ci/run` installs both from PyPI (pinned);
+//! elsewhere the test skips when they are missing. (SARIF is checked against its schema
+//! in patchline-report's tests; no SARIF validator runs from PyPI here.)
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use patchline_test_support::skip;
+
+/// Runs `python3 -c SCRIPT FILE`; `None` when python3 or the module is missing.
+fn python(script: &str, file: &std::path::Path) -> Option<std::process::Output> {
+    Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(file)
+        .output()
+        .ok()
+}
+
+const CYCLONEDX_STRICT: &str = r#"
+import sys
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(open(sys.argv[1]).read())
+if errors is not None:
+    print(errors)
+    sys.exit(1)
+"#;
+
+#[test]
+fn outputs_pass_the_ecosystem_validators() {
+    let probe = Command::new("python3")
+        .args(["-c", "import cyclonedx.validation.json, spdx_tools"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        skip!("python3 with cyclonedx-python-lib and spdx-tools (pip install cyclonedx-python-lib spdx-tools)");
+    }
+    let Some(fx) = fixtures() else { return };
+    let env = AdvisoryEnv::with_feeds(&[std::path::Path::new(DEBIAN_FEED)]);
+    let image = format!("oci:{}:child", fx.join("layout").display());
+    let dir = tempfile::tempdir().unwrap();
+    let write = |args: &[&str], name: &str| {
+        let path = dir.path().join(name);
+        let mut a: Vec<&str> = args.to_vec();
+        let p = path.to_str().unwrap().to_string();
+        a.extend(["-o", p.as_str(), "--cache-dir", env.cache.as_str()]);
+        let out = patchline(&a);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        path
+    };
+    let sbom_cdx = write(&["sbom", &image, "--format", "cyclonedx"], "sbom.cdx.json");
+    let vex_cdx = write(
+        &["scan", &image, "--db", &env.db, "--format", "cyclonedx"],
+        "scan.cdx.json",
+    );
+    let sbom_spdx = write(&["sbom", &image, "--format", "spdx"], "sbom.spdx.json");
+
+    for f in [&sbom_cdx, &vex_cdx] {
+        let out = python(CYCLONEDX_STRICT, f).expect("python3");
+        assert!(
+            out.status.success(),
+            "{}: cyclonedx-python-lib strict 1.6: {}{}",
+            f.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = Command::new("pyspdxtools")
+        .arg("-i")
+        .arg(&sbom_spdx)
+        .output()
+        .expect("pyspdxtools");
+    assert!(
+        out.status.success(),
+        "pyspdxtools: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
