@@ -127,6 +127,57 @@ mod tests {
             .collect()
     }
 
+    /// docs/ci.md: every YAML block is valid YAML, and every `patchline` command line in
+    /// it (YAML `run:`/`script:` lines and shell) parses as this CLI's command line.
+    #[test]
+    fn ci_docs_are_valid() {
+        let doc = include_str!("../../../docs/ci.md");
+        let mut blocks: Vec<(&str, String)> = Vec::new();
+        let mut current: Option<(&str, String)> = None;
+        for line in doc.lines() {
+            match (&mut current, line.strip_prefix("```")) {
+                (None, Some(lang)) => current = Some((lang.trim(), String::new())),
+                (Some(_), Some(_)) => blocks.push(current.take().unwrap()),
+                (Some((_, body)), None) => {
+                    body.push_str(line);
+                    body.push('\n');
+                }
+                (None, None) => {}
+            }
+        }
+        assert!(current.is_none(), "an unclosed code block");
+        let yaml = blocks.iter().filter(|(l, _)| *l == "yaml").count();
+        assert_eq!(yaml, 2, "the GitHub and GitLab pipelines");
+        let mut commands = 0;
+        for (lang, body) in &blocks {
+            if *lang == "yaml" {
+                let v: serde_json::Value = serde_saphyr::from_str(body)
+                    .unwrap_or_else(|e| panic!("docs/ci.md: invalid YAML: {e}\n{body}"));
+                assert!(v.is_object(), "{body}");
+            }
+            for line in body.lines() {
+                let line = line.trim().trim_start_matches("- ");
+                let line = line.strip_prefix("run: ").unwrap_or(line);
+                let Some(start) = line.find("patchline ") else {
+                    continue;
+                };
+                let cmd = &line[start..];
+                if cmd.starts_with("patchline patchline") || line.contains("cargo install") {
+                    continue;
+                }
+                let argv: Vec<&str> = cmd
+                    .split_whitespace()
+                    .take_while(|w| !matches!(*w, "||" | "&&" | ">" | "|"))
+                    .collect();
+                commands += 1;
+                if let Err(e) = super::Cli::try_parse_from(&argv) {
+                    panic!("docs/ci.md: {argv:?} does not parse: {e}");
+                }
+            }
+        }
+        assert!(commands >= 6, "{commands} command lines checked");
+    }
+
     /// Every command has an example, and every example parses as a command line.
     #[test]
     fn every_command_has_an_example_that_parses() {
