@@ -287,6 +287,7 @@ fn image_component(inv: &Inventory, refs: &mut Refs) -> Component {
     Component {
         kind: "container",
         bom_ref: Some(refs.unique(bom_ref)),
+        supplier: crate::image_vendor(img).map(|name| Supplier { name }),
         name: img.reference.clone(),
         version: img.manifest_digest.as_ref().map(|d| d.to_string()),
         hashes,
@@ -306,6 +307,9 @@ fn os_component(d: &Distro, refs: &mut Refs) -> Component {
     Component {
         kind: "operating-system",
         bom_ref: Some(refs.unique(format!("patchline:os:{}", d.purl_qualifier()))),
+        supplier: Some(Supplier {
+            name: crate::distro_supplier(d),
+        }),
         name: d.id.clone(),
         version: d.version_id.as_deref().map(limit_version),
         description: d.pretty_name.clone().or_else(|| d.name.clone()),

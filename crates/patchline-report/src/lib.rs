@@ -179,6 +179,26 @@ fn write_json<T: serde::Serialize>(doc: &T, out: &mut dyn io::Write) -> io::Resu
     out.write_all(b"\n")
 }
 
+/// Who supplies an OS's packages, for SBOM `supplier` fields (an NTIA minimum element):
+/// the distro, by its os-release `NAME` (`Debian GNU/Linux`), else its id.
+fn distro_supplier(d: &patchline_model::Distro) -> String {
+    d.name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| d.id.clone())
+}
+
+/// Who supplies the image: its `org.opencontainers.image.vendor` annotation or label.
+/// `None` when the image does not say (SPDX then writes `NOASSERTION`).
+fn image_vendor(img: &patchline_model::ImageInfo) -> Option<String> {
+    const VENDOR: &str = "org.opencontainers.image.vendor";
+    img.annotations
+        .get(VENDOR)
+        .or_else(|| img.labels.get(VENDOR))
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
 /// Splits a dpkg/rpm style maintainer `Name <email>` into its parts. Either part may be
 /// missing; angle brackets that do not close leave everything in the name.
 fn split_maintainer(m: &str) -> (Option<&str>, Option<&str>) {

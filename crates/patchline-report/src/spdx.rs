@@ -198,6 +198,9 @@ fn image_package(inv: &Inventory, name: &str) -> SpdxPackage {
     let mut p = SpdxPackage::new(IMAGE_ID.into(), name.to_string());
     p.version_info = img.manifest_digest.as_ref().map(|d| d.to_string());
     p.primary_package_purpose = Some("CONTAINER");
+    if let Some(v) = crate::image_vendor(img) {
+        p.supplier = supplier(Some(&v));
+    }
     let mut notes = Vec::new();
     if let Some(c) = &img.config_digest {
         notes.push(format!("config {c}"));
@@ -235,6 +238,7 @@ fn os_package(d: &Distro) -> SpdxPackage {
     p.description = d.pretty_name.clone().or_else(|| d.name.clone());
     p.source_info = Some(format!("read from {}", d.source));
     p.primary_package_purpose = Some("OPERATING_SYSTEM");
+    p.supplier = supplier(Some(&crate::distro_supplier(d)));
     p
 }
 

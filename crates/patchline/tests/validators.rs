@@ -85,3 +85,95 @@ fn outputs_pass_the_ecosystem_validators() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The NTIA minimum elements, in both SBOM formats of the real child image: supplier,
+/// name, version and a unique identifier (purl) for every package; the distro as supplier
+/// of the OS; author (the tool) and timestamp of the SBOM data; dependency relationships.
+/// The image's own supplier is its `org.opencontainers.image.vendor` (the fixtures set
+/// one; an image without it is stated unknown, `NOASSERTION`).
+#[test]
+fn sboms_meet_the_ntia_minimum_elements() {
+    let Some(fx) = fixtures() else { return };
+    let image = format!("oci:{}:child", fx.join("layout").display());
+    let cdx = patchline_json(&["sbom", &image, "--format", "cyclonedx", "--no-cache"]);
+    let meta = &cdx["metadata"];
+    assert!(meta["timestamp"].is_string(), "timestamp");
+    assert_eq!(
+        meta["component"]["supplier"]["name"], "patchline-test-fixtures",
+        "the image's vendor label"
+    );
+    assert_eq!(
+        meta["tools"]["components"][0]["name"], "patchline",
+        "author"
+    );
+    let comps = cdx["components"].as_array().unwrap();
+    let os = comps
+        .iter()
+        .find(|c| c["type"] == "operating-system")
+        .expect("OS component");
+    assert_eq!(os["supplier"]["name"], "Debian GNU/Linux");
+    let libs: Vec<&serde_json::Value> = comps.iter().filter(|c| c["type"] == "library").collect();
+    assert!(libs.len() > 80, "{}", libs.len());
+    for c in &libs {
+        for field in ["name", "version", "purl"] {
+            assert!(
+                c[field].as_str().is_some_and(|s| !s.is_empty()),
+                "{field} of {c}"
+            );
+        }
+        assert!(
+            c["supplier"]["name"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty()),
+            "supplier of {}",
+            c["name"]
+        );
+    }
+    let deps = cdx["dependencies"].as_array().unwrap();
+    assert!(
+        deps.iter()
+            .any(|d| d["dependsOn"].as_array().is_some_and(|a| a.len() > 80)),
+        "the image depends on its packages"
+    );
+
+    let spdx = patchline_json(&["sbom", &image, "--format", "spdx", "--no-cache"]);
+    assert!(spdx["creationInfo"]["created"].is_string(), "timestamp");
+    assert!(
+        spdx["creationInfo"]["creators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().is_some_and(|c| c.starts_with("Tool: patchline"))),
+        "author"
+    );
+    for p in spdx["packages"].as_array().unwrap() {
+        let purpose = p["primaryPackagePurpose"].as_str().unwrap_or("");
+        let supplier = p["supplier"].as_str().unwrap_or("");
+        if purpose == "CONTAINER" {
+            assert_eq!(
+                supplier, "Organization: patchline-test-fixtures",
+                "image vendor"
+            );
+            continue;
+        }
+        assert!(
+            supplier.starts_with("Organization: "),
+            "supplier of {}",
+            p["name"]
+        );
+        assert!(p["versionInfo"].is_string(), "version of {}", p["name"]);
+        if purpose != "OPERATING_SYSTEM" {
+            assert!(
+                p["externalRefs"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|r| r["referenceType"] == "purl")),
+                "purl of {}",
+                p["name"]
+            );
+        }
+    }
+    let rels = spdx["relationships"].as_array().unwrap();
+    for kind in ["DESCRIBES", "CONTAINS"] {
+        assert!(rels.iter().any(|r| r["relationshipType"] == kind), "{kind}");
+    }
+}
