@@ -448,7 +448,7 @@ impl Response {
     pub fn read_bounded(self, max: u64, deadline: Deadline) -> io::Result<Vec<u8>> {
         if let Some(len) = self.content_length() {
             if len > max {
-                return Err(too_large(len, max));
+                return Err(too_large(Some(len), max));
             }
         }
         let mut buf = Vec::new();
@@ -456,7 +456,7 @@ impl Response {
             .take(max + 1)
             .read_to_end(&mut buf)?;
         if buf.len() as u64 > max {
-            return Err(too_large_unknown(max));
+            return Err(too_large(None, max));
         }
         Ok(buf)
     }
@@ -489,24 +489,8 @@ impl std::fmt::Display for TooLarge {
 
 impl std::error::Error for TooLarge {}
 
-fn too_large(len: u64, max: u64) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        TooLarge {
-            announced: Some(len),
-            max,
-        },
-    )
-}
-
-fn too_large_unknown(max: u64) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        TooLarge {
-            announced: None,
-            max,
-        },
-    )
+fn too_large(announced: Option<u64>, max: u64) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, TooLarge { announced, max })
 }
 
 /// A response body as `Read`, each read bounded by its [`Pace`].

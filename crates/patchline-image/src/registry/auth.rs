@@ -506,30 +506,11 @@ impl Auth {
             let status = resp.status();
             match status {
                 200..=299 => {
-                    let buf = match resp.read_bounded(MAX_TOKEN_RESPONSE, deadline) {
-                        Ok(b) => b,
-                        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                            return Err(ImageError::Registry {
-                                registry: http.registry.clone(),
-                                reason: format!("token response from {realm}: {e}"),
-                            })
-                        }
-                        Err(e) => {
-                            return Ok(Step::Retry {
-                                reason: format!("reading the token response: {e}"),
-                                wait: None,
-                            })
-                        }
-                    };
-                    serde_json::from_slice(&buf)
-                        .map(Step::Done)
-                        .map_err(|source| ImageError::Json {
-                            what: format!(
-                                "registry {}: token response from {realm}",
-                                http.registry
-                            ),
-                            source,
-                        })
+                    let what = format!("registry {}: token response from {realm}", http.registry);
+                    super::read_bounded(resp, MAX_TOKEN_RESPONSE, &what, deadline)?.try_map(|buf| {
+                        serde_json::from_slice(&buf)
+                            .map_err(|source| ImageError::Json { what, source })
+                    })
                 }
                 401 | 403 => Err(unauthorized(
                     &http.registry,

@@ -33,6 +33,26 @@ pub(crate) enum Step<T> {
     Again,
 }
 
+impl<T> Step<T> {
+    /// The step with its result, if any, transformed.
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Step<U> {
+        match self {
+            Step::Done(v) => Step::Done(f(v)),
+            Step::Retry { reason, wait } => Step::Retry { reason, wait },
+            Step::Again => Step::Again,
+        }
+    }
+
+    /// [`Step::map`] with a transformation that may fail.
+    pub(crate) fn try_map<U>(self, f: impl FnOnce(T) -> Result<U>) -> Result<Step<U>> {
+        Ok(match self {
+            Step::Done(v) => Step::Done(f(v)?),
+            Step::Retry { reason, wait } => Step::Retry { reason, wait },
+            Step::Again => Step::Again,
+        })
+    }
+}
+
 /// Failure of one HTTP exchange.
 pub(crate) enum ExchangeError {
     /// What failed, and whether another attempt may succeed.

@@ -181,15 +181,11 @@ impl RegistryStore {
             // A malformed header is ignored: the resolver hashes the bytes anyway.
             let announced = header_digest(&resp).and_then(|d| d.ok());
             Ok(
-                match read_bounded(resp, MAX_MANIFEST, &body_what, deadline)? {
-                    Step::Done(bytes) => Step::Done(Fetched {
-                        bytes,
-                        media_type: media_type.clone(),
-                        expected: pinned.clone().or(announced),
-                    }),
-                    Step::Retry { reason, wait } => Step::Retry { reason, wait },
-                    Step::Again => Step::Again,
-                },
+                read_bounded(resp, MAX_MANIFEST, &body_what, deadline)?.map(|bytes| Fetched {
+                    bytes,
+                    media_type: media_type.clone(),
+                    expected: pinned.clone().or(announced),
+                }),
             )
         })
     }
@@ -332,13 +328,7 @@ fn paginate(
                 .iter()
                 .find_map(|l| next_link(l))
                 .map(str::to_string);
-            Ok(
-                match read_bounded(resp, MAX_LIST_PAGE, &page_what, deadline)? {
-                    Step::Done(b) => Step::Done((b, link.clone())),
-                    Step::Retry { reason, wait } => Step::Retry { reason, wait },
-                    Step::Again => Step::Again,
-                },
-            )
+            Ok(read_bounded(resp, MAX_LIST_PAGE, &page_what, deadline)?.map(|b| (b, link.clone())))
         })?;
         out.extend(parse(&bytes, &page_what)?);
         if let Some(l) = link {
