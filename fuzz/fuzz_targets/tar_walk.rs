@@ -25,7 +25,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = walk(data, &desc, &limits, &mut |e| {
         if e.kind == patchline_image::layer::EntryKind::File {
-            let _ = e.read_content(1 << 20);
+            let _ = std::io::Read::read_to_end(
+                &mut std::io::Read::take(e.reader(), 1 << 20),
+                &mut Vec::new(),
+            );
         }
         Ok(())
     });

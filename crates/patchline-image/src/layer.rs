@@ -67,22 +67,6 @@ impl Entry<'_> {
     pub fn reader(&mut self) -> &mut dyn Read {
         &mut *self.reader
     }
-
-    /// Reads a regular file's content, refusing files larger than `max`.
-    pub fn read_content(&mut self, max: u64) -> io::Result<Vec<u8>> {
-        if self.size > max {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "{} is {} bytes, over the limit of {max}",
-                    self.path, self.size
-                ),
-            ));
-        }
-        let mut buf = Vec::with_capacity(self.size as usize);
-        self.reader.read_to_end(&mut buf)?;
-        Ok(buf)
-    }
 }
 
 /// Figures gathered while walking.

@@ -106,8 +106,11 @@ fn walk_all(dir: &Path, limits: &Limits) -> Result<Vec<(String, EntryKind, Vec<u
         let blob = src.open_layer(l)?;
         layer::walk(blob, l, limits, &mut |e| {
             let content = if e.kind == EntryKind::File {
-                e.read_content(u64::MAX)
-                    .map_err(|err| ImageError::invalid(e.path.clone(), err.to_string()))?
+                let mut buf = Vec::new();
+                e.reader()
+                    .read_to_end(&mut buf)
+                    .map_err(|err| ImageError::invalid(e.path.clone(), err.to_string()))?;
+                buf
             } else {
                 vec![]
             };
