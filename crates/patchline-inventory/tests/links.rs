@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use patchline_image::LayerDesc;
-use patchline_inventory::image::{analyze_layer, squash};
+use patchline_inventory::image::{analyze_layer, squash, LayerAnalysis};
 use patchline_inventory::{extractors, inventory_rootfs, InventoryOptions};
 use patchline_model::{Digest, ImageInfo, Inventory};
 use patchline_test_support::shared_data_path;
@@ -109,16 +109,7 @@ fn layer_with_dotdot_past_root_links_is_scanned() {
         return;
     };
     let db = std::fs::read(db).unwrap();
-    let tar = layer_tar(&entries(&db));
-    let desc = layer_desc(&tar);
-    let a = analyze_layer(
-        &tar[..],
-        &desc,
-        &InventoryOptions::default(),
-        &extractors(),
-        &patchline_inventory::Budget::unlimited(),
-    )
-    .expect("a link with too many `..` is not an error");
+    let (desc, a) = analyze(&entries(&db)).expect("a link with too many `..` is not an error");
     assert_eq!(
         a.symlinks.get("usr/lib/foo").map(String::as_str),
         Some("../../../../lib/foo")
@@ -222,11 +213,8 @@ fn database_link_to_a_read_database_is_complete() {
     );
 }
 
-/// The inventory of `entries` read as a root filesystem and as a layer.
-fn as_dir_and_layer(entries: &[E]) -> [(&'static str, Inventory); 2] {
-    let dir = tempfile::tempdir().unwrap();
-    write_rootfs(dir.path(), entries);
-    let from_dir = inventory_rootfs(dir.path(), "dir:test", &InventoryOptions::default()).unwrap();
+/// `entries` as a one-layer image: its descriptor and the layer's analysis.
+fn analyze(entries: &[E]) -> Result<(LayerDesc, LayerAnalysis), patchline_image::ImageError> {
     let tar = layer_tar(entries);
     let desc = layer_desc(&tar);
     let a = analyze_layer(
@@ -235,8 +223,16 @@ fn as_dir_and_layer(entries: &[E]) -> [(&'static str, Inventory); 2] {
         &InventoryOptions::default(),
         &extractors(),
         &patchline_inventory::Budget::unlimited(),
-    )
-    .unwrap();
+    )?;
+    Ok((desc, a))
+}
+
+/// The inventory of `entries` read as a root filesystem and as a layer.
+fn as_dir_and_layer(entries: &[E]) -> [(&'static str, Inventory); 2] {
+    let dir = tempfile::tempdir().unwrap();
+    write_rootfs(dir.path(), entries);
+    let from_dir = inventory_rootfs(dir.path(), "dir:test", &InventoryOptions::default()).unwrap();
+    let (desc, a) = analyze(entries).unwrap();
     [
         ("dir:", from_dir),
         ("layer", squash(ImageInfo::default(), &[desc], &[a])),

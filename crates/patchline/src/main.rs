@@ -114,16 +114,19 @@ mod tests {
     use clap::{CommandFactory, Parser};
 
     /// The command lines of a help text's examples (the lines starting `patchline `).
-    fn example_lines(help: &str) -> Vec<Vec<String>> {
+    fn example_lines(help: &str) -> Vec<Vec<&str>> {
         help.lines()
             .map(str::trim)
             .filter(|l| l.starts_with("patchline "))
-            .map(|l| {
-                l.split_whitespace()
-                    .take_while(|w| *w != ">" && *w != "&&")
-                    .map(str::to_string)
-                    .collect()
-            })
+            .map(command_argv)
+            .collect()
+    }
+
+    /// The words of a shell command line up to its first redirection, pipe or list
+    /// operator: what patchline itself is given.
+    fn command_argv(line: &str) -> Vec<&str> {
+        line.split_whitespace()
+            .take_while(|w| !matches!(*w, "||" | "&&" | ">" | "|"))
             .collect()
     }
 
@@ -165,10 +168,7 @@ mod tests {
                 if cmd.starts_with("patchline patchline") || line.contains("cargo install") {
                     continue;
                 }
-                let argv: Vec<&str> = cmd
-                    .split_whitespace()
-                    .take_while(|w| !matches!(*w, "||" | "&&" | ">" | "|"))
-                    .collect();
+                let argv = command_argv(cmd);
                 commands += 1;
                 if let Err(e) = super::Cli::try_parse_from(&argv) {
                     panic!("docs/ci.md: {argv:?} does not parse: {e}");

@@ -296,6 +296,23 @@ fn stdout_link_writes_to_the_open_stdout() {
 }
 
 /// One OSV advisory, written by hand.
+/// `t/adv.sqlite`, holding the record of [`osv_file`].
+fn imported_db(t: &Path) -> PathBuf {
+    let feed = osv_file(t);
+    let db = t.join("adv.sqlite");
+    assert_ok(
+        &patchline(&[
+            "db",
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            feed.to_str().unwrap(),
+        ]),
+        "db import",
+    );
+    db
+}
+
 fn osv_file(t: &Path) -> PathBuf {
     let p = t.join("GO-TEST-0001.json");
     fs::write(
@@ -357,13 +374,8 @@ fn db_import_with_stdout_and_stderr_full_still_succeeds() {
 fn product_on_a_full_stdout_is_an_error() {
     // `db status` exists to print: a full stdout means the work was not done.
     let t = tempfile::tempdir().unwrap();
-    let feed = osv_file(t.path());
-    let db = t.path().join("adv.sqlite");
+    let db = imported_db(t.path());
     let db_s = db.to_str().unwrap();
-    assert_ok(
-        &patchline(&["db", "import", "--db", db_s, feed.to_str().unwrap()]),
-        "db import",
-    );
     let o = sh(
         "exec \"$0\" \"$@\" >/dev/full",
         &["db", "status", "--db", db_s],
@@ -409,13 +421,8 @@ fn warnings_on_a_full_stderr_do_not_crash() {
     }
 
     // The stale-database warning of `db status`, after its table.
-    let feed = osv_file(t.path());
-    let db = t.path().join("adv.sqlite");
+    let db = imported_db(t.path());
     let db_s = db.to_str().unwrap();
-    assert_ok(
-        &patchline(&["db", "import", "--db", db_s, feed.to_str().unwrap()]),
-        "db import",
-    );
     let o = sh(
         "exec \"$0\" \"$@\" 2>/dev/full",
         &["db", "status", "--db", db_s, "--max-age", "0"],

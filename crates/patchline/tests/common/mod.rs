@@ -67,3 +67,48 @@ impl AdvisoryEnv {
         }
     }
 }
+
+/// What the matcher reads of one package, and the database it was read from.
+pub type PackageKey = (
+    patchline_model::Ecosystem,
+    String,
+    String,
+    Option<u32>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<patchline_model::LayerRef>,
+    Option<patchline_model::LayerRef>,
+);
+
+/// [`PackageKey`] of every package, sorted. `db_path` is left empty unless
+/// `with_db_path`: documents of different formats describing one image agree on the rest.
+pub fn matcher_view(inv: &patchline_model::Inventory, with_db_path: bool) -> Vec<PackageKey> {
+    let mut v: Vec<PackageKey> = inv
+        .packages
+        .iter()
+        .map(|p| {
+            (
+                p.ecosystem,
+                p.name.clone(),
+                p.version.clone(),
+                p.epoch,
+                p.arch.clone(),
+                p.source_name.clone(),
+                p.source_version.clone(),
+                p.purl.clone(),
+                if with_db_path {
+                    p.db_path.clone()
+                } else {
+                    String::new()
+                },
+                p.introduced.clone(),
+                p.last_changed.clone(),
+            )
+        })
+        .collect();
+    v.sort_by(|a, b| (a.0, &a.1, &a.4, &a.2, &a.7).cmp(&(b.0, &b.1, &b.4, &b.2, &b.7)));
+    v
+}
