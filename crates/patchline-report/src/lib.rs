@@ -108,8 +108,11 @@ impl FromStr for SbomFormat {
 pub struct RenderOptions {
     /// ANSI colours in the table. Ignored by the JSON formats.
     pub color: bool,
-    /// Creation time written in CycloneDX and SPDX documents; `None` means now.
+    /// Creation time written in CycloneDX and SPDX documents, and the end of the scan in
+    /// GitLab's report; `None` means now.
     pub timestamp: Option<OffsetDateTime>,
+    /// When the work began (GitLab's `scan.start_time`); `None` means `timestamp`.
+    pub started: Option<OffsetDateTime>,
     /// CycloneDX serial number and SPDX namespace suffix; `None` means a random v4 UUID.
     pub serial: Option<uuid::Uuid>,
 }
@@ -159,7 +162,12 @@ fn sorted_packages(inv: &Inventory) -> Vec<&Package> {
 /// `2024-05-01T12:00:00Z`: UTC, whole seconds, as SPDX requires and CycloneDX accepts.
 fn timestamp(opts: &RenderOptions) -> io::Result<String> {
     let t = opts.timestamp.unwrap_or_else(OffsetDateTime::now_utc);
-    let t = t.to_offset(UtcOffset::UTC);
+    let Some(t) = t.checked_to_offset(UtcOffset::UTC) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("timestamp {t} is out of range in UTC"),
+        ));
+    };
     let t = t.replace_nanosecond(0).unwrap_or(t);
     t.format(&Rfc3339).map_err(|e| {
         io::Error::new(

@@ -1,6 +1,8 @@
 //! SARIF and CycloneDX scan output validated against the official schemas in
-//! `../shared/data/schemas` (SARIF 2.1.0 is draft-04, CycloneDX 1.6 draft-07), plus what
-//! the schemas cannot say: refs that point somewhere, rule indexes that match.
+//! `../shared/data/schemas` (SARIF 2.1.0 is draft-04, CycloneDX 1.6 draft-07), GitLab's
+//! container-scanning report against GitLab's schema 15.0.7 (`tests/schemas/gitlab`), plus
+//! what the schemas cannot say: refs that point somewhere, rule indexes that match, ids
+//! that are unique.
 
 mod scan_common;
 
@@ -9,8 +11,8 @@ use std::collections::HashSet;
 use patchline_report::ScanFormat;
 use patchline_test_support::shared_data;
 use scan_common::{
-    assert_valid, clean_report, cyclonedx_validator, eol_incomplete, render_json, report,
-    sarif_validator,
+    assert_valid, clean_report, cyclonedx_validator, eol_incomplete, gitlab_validator, render_json,
+    report, sarif_validator,
 };
 use serde_json::Value;
 
@@ -104,4 +106,106 @@ fn check_refs(doc: &Value, name: &str) {
             );
         }
     }
+}
+
+#[test]
+fn gitlab_is_valid() {
+    let v = gitlab_validator();
+    for (name, r) in fixtures() {
+        let doc = render_json(&r, ScanFormat::Gitlab);
+        assert_valid(&v, &doc, name);
+        let vulns = doc["vulnerabilities"].as_array().unwrap();
+        assert_eq!(
+            vulns.len(),
+            r.findings.len(),
+            "{name}: one entry per finding"
+        );
+        let ids: HashSet<&str> = vulns.iter().map(|v| v["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), vulns.len(), "{name}: vulnerability ids repeat");
+        for (v, f) in vulns.iter().zip(&r.findings) {
+            assert_eq!(
+                v["identifiers"][0]["value"],
+                f.id.as_str(),
+                "{name}: primary id"
+            );
+            assert_eq!(
+                v["location"]["dependency"]["package"]["name"],
+                f.package.name.as_str()
+            );
+            assert_eq!(v["location"]["operating_system"], "debian 12");
+        }
+    }
+    // What a reader needs before trusting an empty list: incomplete inventory, said.
+    let doc = render_json(&eol_incomplete(), ScanFormat::Gitlab);
+    let messages = doc["scan"]["messages"].as_array().unwrap();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m["value"].as_str().unwrap().contains("incomplete")),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn gitlab_fits_hostile_advisory_text_to_the_schema() {
+    // GitLab drops a whole report that breaks its schema: advisory text is fitted to it.
+    let mut r = report();
+    let f = &mut r.findings[0];
+    f.summary = Some(format!("{}\nsecond line", "x".repeat(300)));
+    f.references = vec!["javascript:alert(1)".into(), "https://ok.example/a".into()];
+    f.cvss.push(patchline_model::vuln::Cvss {
+        version: "4.0".into(),
+        vector: "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N".into(),
+        base_score: 9.3,
+        source: "nvd".into(),
+    });
+    f.cvss.push(patchline_model::vuln::Cvss {
+        version: "3.1".into(),
+        vector: "CVSS:3.1/AV:N/AC:L/garbage".into(),
+        base_score: 9.8,
+        source: String::new(),
+    });
+    let doc = render_json(&r, ScanFormat::Gitlab);
+    assert_valid(&gitlab_validator(), &doc, "hostile");
+    let v = &doc["vulnerabilities"][0];
+    assert_eq!(v["name"].as_str().unwrap().chars().count(), 255);
+    let links: Vec<&str> = v["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["url"].as_str().unwrap())
+        .collect();
+    assert!(
+        links.contains(&"https://ok.example/a")
+            && !links.iter().any(|l| l.starts_with("javascript")),
+        "{links:?}"
+    );
+    assert!(
+        !v["cvss_vectors"].as_array().into_iter().flatten().any(|c| {
+            let s = c["vector"].as_str().unwrap();
+            s.starts_with("CVSS:4.0") || s.contains("garbage")
+        }),
+        "{v}"
+    );
+}
+
+#[test]
+fn gitlab_schema_rejects_what_it_should() {
+    // Guards against a validator that accepts everything.
+    let v = gitlab_validator();
+    let mut doc = render_json(&report(), ScanFormat::Gitlab);
+    doc["scan"]["start_time"] = "2024-05-01T12:00:00Z".into();
+    assert!(!v.is_valid(&doc), "a zone suffix must be rejected");
+    let mut doc = render_json(&report(), ScanFormat::Gitlab);
+    doc["vulnerabilities"][0]["location"]
+        .as_object_mut()
+        .unwrap()
+        .remove("operating_system");
+    assert!(
+        !v.is_valid(&doc),
+        "a location without an OS must be rejected"
+    );
+    let mut doc = render_json(&report(), ScanFormat::Gitlab);
+    doc["vulnerabilities"][0]["severity"] = "Negligible".into();
+    assert!(!v.is_valid(&doc));
 }

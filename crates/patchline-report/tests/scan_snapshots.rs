@@ -49,3 +49,12 @@ fn scan_sarif() {
 fn scan_cyclonedx() {
     insta::assert_snapshot!(render(&report(), ScanFormat::CycloneDx, &fixed_options()));
 }
+
+#[test]
+fn scan_gitlab() {
+    let opts = RenderOptions {
+        started: Some(time::macros::datetime!(2024-05-01 11:59:30 UTC)),
+        ..fixed_options()
+    };
+    insta::assert_snapshot!(render(&report(), ScanFormat::Gitlab, &opts));
+}

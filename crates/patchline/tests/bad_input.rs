@@ -14,6 +14,19 @@ fn assert_exit2(args: &[&str], needle: &str) -> String {
     );
     assert!(!err.contains("panicked"), "{err}");
     assert!(out.stdout.is_empty(), "nothing on stdout on error");
+    // Each message is whole lines: nothing runs into the next message.
+    assert!(
+        err.ends_with('\n'),
+        "stderr must end with a newline: {err:?}"
+    );
+    for line in err.lines().filter(|l| l.contains("error:")) {
+        assert!(
+            // clap's usage errors start with `error:`, patchline's own with its name.
+            (line.starts_with("patchline: error: ") || line.starts_with("error: "))
+                && line.matches("error:").count() == 1,
+            "one error per line: {line:?}"
+        );
+    }
     err
 }
 

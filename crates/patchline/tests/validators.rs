@@ -1,8 +1,10 @@
-//! patchline's SBOMs and VEX, from a real image, pass the ecosystem's own validators, not
-//! only the JSON schemas: CycloneDX through cyclonedx-python-lib's strict 1.6 validator,
-//! SPDX through `pyspdxtools` (spdx-tools). `.ci/run` installs both from PyPI (pinned);
-//! elsewhere the test skips when they are missing. (SARIF is checked against its schema
-//! in patchline-report's tests; no SARIF validator runs from PyPI here.)
+//! patchline's SBOMs, VEX and reports, from a real image, pass the ecosystem's own
+//! validators, not only the JSON schemas: CycloneDX through cyclonedx-python-lib's strict
+//! 1.6 validator, SPDX through `pyspdxtools` (spdx-tools), SARIF through Microsoft's SARIF
+//! multitool (`validate`, with its SARIF rules and GitHub's ingestion rules), and GitLab's
+//! container-scanning report against GitLab's schema 15.0.7. `.ci/run` installs the
+//! Python ones from PyPI and the multitool from npm (pinned) and says where the multitool
+//! is (`PATCHLINE_SARIF_MULTITOOL`); elsewhere the tests skip when they are missing.
 
 mod common;
 
@@ -176,4 +178,151 @@ fn sboms_meet_the_ntia_minimum_elements() {
     for kind in ["DESCRIBES", "CONTAINS"] {
         assert!(rels.iter().any(|r| r["relationshipType"] == kind), "{kind}");
     }
+}
+
+/// The SARIF multitool's `validate` on `file`: the (rule id, level, message) of each
+/// error and warning it reports, SARIF rules and GitHub's (`Gh`) both.
+fn sarif_multitool(tool: &std::path::Path, file: &std::path::Path) -> Vec<String> {
+    let out_file = file.with_extension("validation.sarif");
+    let out = Command::new(tool)
+        .arg("validate")
+        .arg(file)
+        .arg("--output")
+        .arg(&out_file)
+        .args(["--log", "ForceOverwrite", "--rule-kind", "Sarif;Gh"])
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", tool.display()));
+    assert!(
+        out.status.success(),
+        "sarif multitool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out_file).expect("validation log")).unwrap();
+    log["runs"][0]["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| matches!(r["level"].as_str(), Some("error") | Some("warning") | None))
+        .map(|r| format!("{} {} {}", r["ruleId"], r["level"], r["message"]))
+        .collect()
+}
+
+#[test]
+fn sarif_passes_the_sarif_multitool() {
+    let Some(tool) = std::env::var_os("PATCHLINE_SARIF_MULTITOOL")
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_file())
+    else {
+        skip!("the SARIF multitool (npm install @microsoft/sarif-multitool@5.7.0, then PATCHLINE_SARIF_MULTITOOL=node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool)");
+    };
+    let Some(fx) = fixtures() else { return };
+    let env = AdvisoryEnv::with_feeds(&[std::path::Path::new(DEBIAN_FEED)]);
+    let image = format!("oci:{}:child", fx.join("layout").display());
+    let dir = tempfile::tempdir().unwrap();
+    let sarif = dir.path().join("scan.sarif");
+    let out = patchline(&[
+        "scan",
+        &image,
+        "--db",
+        &env.db,
+        "--format",
+        "sarif",
+        "-o",
+        sarif.to_str().unwrap(),
+        "--cache-dir",
+        &env.cache,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    assert!(
+        doc["runs"][0]["results"]
+            .as_array()
+            .is_some_and(|r| r.len() > 10),
+        "the real image has findings to validate"
+    );
+    let problems = sarif_multitool(&tool, &sarif);
+    assert!(
+        problems.is_empty(),
+        "SARIF multitool:\n{}",
+        problems.join("\n")
+    );
+
+    // The multitool finds what GitHub would refuse (guards against a validator run that
+    // checks nothing): a result without a location.
+    let mut broken = doc.clone();
+    broken["runs"][0]["results"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("locations");
+    let bad = dir.path().join("broken.sarif");
+    std::fs::write(&bad, serde_json::to_vec(&broken).unwrap()).unwrap();
+    let problems = sarif_multitool(&tool, &bad);
+    assert!(
+        problems.iter().any(|p| p.contains("GH")),
+        "GitHub's rules did not run: {problems:?}"
+    );
+}
+
+#[test]
+fn gitlab_report_of_a_real_image_passes_gitlabs_schema() {
+    let Some(fx) = fixtures() else { return };
+    let env = AdvisoryEnv::with_feeds(&[std::path::Path::new(DEBIAN_FEED)]);
+    let image = format!("oci:{}:child", fx.join("layout").display());
+    let doc = patchline_json(&[
+        "scan",
+        &image,
+        "--db",
+        &env.db,
+        "--format",
+        "gitlab",
+        "--cache-dir",
+        &env.cache,
+    ]);
+    let schema_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../patchline-report/tests/schemas/gitlab/container-scanning-report-format-15.0.7.json",
+    );
+    let schema: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&schema_path).unwrap()).unwrap();
+    let v = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft7)
+        .build(&schema)
+        .expect("GitLab schema compiles");
+    let errors: Vec<String> = v
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let vulns = doc["vulnerabilities"].as_array().unwrap();
+    assert!(
+        vulns
+            .iter()
+            .any(|v| v["location"]["dependency"]["package"]["name"] == "curl"
+                && v["location"]["operating_system"] == "debian 12"
+                && v["solution"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Upgrade curl from")),
+        "the real curl findings"
+    );
+    let json = patchline_json(&[
+        "scan",
+        &image,
+        "--db",
+        &env.db,
+        "--format",
+        "json",
+        "--cache-dir",
+        &env.cache,
+    ]);
+    assert_eq!(
+        vulns.len(),
+        json["findings"].as_array().unwrap().len(),
+        "every finding of the JSON report"
+    );
 }

@@ -18,6 +18,7 @@ pub fn fixed_options() -> RenderOptions {
     RenderOptions {
         color: false,
         timestamp: Some(TIMESTAMP),
+        started: None,
         serial: Some(SERIAL),
     }
 }

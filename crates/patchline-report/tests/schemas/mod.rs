@@ -58,3 +58,15 @@ pub fn sarif_validator(data: &Path) -> Validator {
         .build(&load(&data.join("schemas/sarif/sarif-schema-2.1.0.json")))
         .expect("SARIF schema compiles")
 }
+
+/// GitLab's container-scanning report schema 15.0.7, kept in this repository
+/// (`tests/schemas/gitlab/`, see its README) because GitLab publishes it only on gitlab.com.
+pub fn gitlab_validator() -> Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/schemas/gitlab/container-scanning-report-format-15.0.7.json");
+    jsonschema::options()
+        .with_draft(Draft::Draft7)
+        .should_validate_formats(true)
+        .build(&load(&path))
+        .expect("GitLab schema compiles")
+}

@@ -68,6 +68,7 @@ pub fn run(a: Args) -> Result<u8> {
         &RenderOptions {
             color,
             timestamp: None,
+            started: None,
             serial: None,
         },
         &mut buf,

@@ -19,6 +19,8 @@ pub enum Format {
     Sarif,
     #[value(name = "cyclonedx")]
     CycloneDx,
+    /// GitLab's container-scanning report (gl-container-scanning-report.json).
+    Gitlab,
 }
 
 impl From<Format> for ScanFormat {
@@ -28,6 +30,7 @@ impl From<Format> for ScanFormat {
             Format::Json => ScanFormat::Json,
             Format::Sarif => ScanFormat::Sarif,
             Format::CycloneDx => ScanFormat::CycloneDx,
+            Format::Gitlab => ScanFormat::Gitlab,
         }
     }
 }
@@ -93,6 +96,7 @@ pub fn run(a: Args) -> Result<u8> {
         policy = policy.allowing_unmatched();
     }
     opts.policy = policy;
+    let started = time::OffsetDateTime::now_utc();
     let scan = crate::progress::with_layer_bars(|p| {
         patchline_scan::scan(Input::parse(&a.image), &opts, p)
     })?;
@@ -107,6 +111,7 @@ pub fn run(a: Args) -> Result<u8> {
         &RenderOptions {
             color,
             timestamp: None,
+            started: Some(started),
             serial: None,
         },
         &mut buf,
