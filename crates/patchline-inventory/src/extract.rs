@@ -46,6 +46,21 @@ pub trait Extractor: Send + Sync {
     fn name(&self) -> &'static str;
     /// Does this path hold a database this extractor reads?
     fn wants(&self, path: &str) -> bool;
+    /// Does this regular file, with its mode and size, hold packages this extractor
+    /// reads? Path-based extractors keep the default ([`wants`](Self::wants)).
+    /// Extractors of executables (Go build info, cargo-auditable) decide from the mode
+    /// and size and are handed every candidate: a file that turns out not to be theirs
+    /// gives no packages and no warnings, and is then recorded only as present.
+    fn wants_file(&self, path: &str, _mode: u32, _size: u64) -> bool {
+        self.wants(path)
+    }
+    /// The largest file it is handed; `None`: the inventory's limit for package
+    /// databases (`max_file_bytes`), over which a file is a failed database. Extractors
+    /// that bound their own reads (a binary's build info is found in a window of the
+    /// stream) raise it.
+    fn max_file_bytes(&self) -> Option<u64> {
+        None
+    }
     /// Where its databases live: file paths, and directories (ending in `/`) whose every
     /// file is one. Used to notice a database reached only through a directory symlink
     /// (`var/lib/dpkg -> ../../opt/dpkg`), which a streaming read cannot follow.

@@ -27,7 +27,7 @@ use crate::extract::{package_bytes, Budget, Held, OverBudget};
 use crate::{extractors, osrelease, Extractor};
 
 /// Cache namespace: bump the number whenever what a layer analysis holds changes.
-pub const CACHE_NAMESPACE: &str = "inventory-v2";
+pub const CACHE_NAMESPACE: &str = "inventory-v3";
 
 /// What one layer contributes.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -200,6 +200,16 @@ impl Collector<'_> {
             .map(|e| e.as_ref())
     }
 
+    /// The extractor of a regular file: by path, else by mode and size (executables).
+    fn extractor_for_file(&self, path: &str, mode: u32, size: u64) -> Option<&dyn Extractor> {
+        self.extractor_for(path).or_else(|| {
+            self.extractors
+                .iter()
+                .find(|e| e.wants_file(path, mode, size))
+                .map(|e| e.as_ref())
+        })
+    }
+
     fn wanted(&self, path: &str) -> bool {
         osrelease::wants(path) || self.extractor_for(path).is_some()
     }
@@ -218,8 +228,22 @@ impl Collector<'_> {
     }
 
     /// `open` is only called for regular files the collector wants.
-    fn visit(&mut self, path: &str, kind: &EntryKind, open: &mut Open<'_>) -> Result<(), String> {
-        if matches!(kind, EntryKind::File | EntryKind::Hardlink(_)) && !self.wanted(path) {
+    fn visit(
+        &mut self,
+        path: &str,
+        kind: &EntryKind,
+        mode: u32,
+        size: u64,
+        open: &mut Open<'_>,
+    ) -> Result<(), String> {
+        let unwanted = match kind {
+            EntryKind::File => {
+                !osrelease::wants(path) && self.extractor_for_file(path, mode, size).is_none()
+            }
+            EntryKind::Hardlink(_) => !self.wanted(path),
+            _ => false,
+        };
+        if unwanted {
             self.note_unread(path);
             return Ok(());
         }
@@ -286,9 +310,11 @@ impl Collector<'_> {
                         ))
                     })?;
                     self.out.files.insert(path.to_string(), r);
-                } else if let Some(ex) = self.extractor_for(path) {
+                } else if let Some(ex) = self.extractor_for_file(path, mode, size) {
                     let name = ex.name().to_string();
-                    let (max, budget) = (self.max_file_bytes, self.budget);
+                    let by_content = !ex.wants(path);
+                    let max = ex.max_file_bytes().unwrap_or(self.max_file_bytes);
+                    let budget = self.budget;
                     let r = open(&mut |size, r| {
                         if size > max {
                             return Ok(FileResult::Failed {
@@ -308,6 +334,13 @@ impl Collector<'_> {
                             return Err(format!("{}: {e}", shown_path(path)));
                         }
                         Ok(match got {
+                            // An executable that is not one of the extractor's: present,
+                            // nothing more (it still hides what a lower layer had there).
+                            Ok(x)
+                                if by_content && x.packages.is_empty() && x.warnings.is_empty() =>
+                            {
+                                FileResult::Other
+                            }
                             Ok(x) => FileResult::Packages {
                                 extractor: name.clone(),
                                 packages: x.packages,
@@ -356,8 +389,8 @@ pub fn analyze_layer(
     let stats = layer::walk(blob, desc, &opts.limits, &mut |e| {
         let path = e.path.clone();
         let kind = e.kind.clone();
-        let size = e.size;
-        c.visit(&path, &kind, &mut |f| f(size, e.reader()))
+        let (size, mode) = (e.size, e.mode);
+        c.visit(&path, &kind, mode, size, &mut |f| f(size, e.reader()))
             .map_err(layer_err)
     })?;
     c.out.entries = stats.entries;
@@ -507,7 +540,15 @@ pub fn inventory_rootfs(
             };
             // Only wanted files are opened; a rootfs has no whiteouts.
             let p2 = abs_child.clone();
-            c.visit(&path, &kind, &mut |f| {
+            // Mode and size decide for executables; only regular files need them.
+            let (mode, size) = if ft.is_file() {
+                use std::os::unix::fs::MetadataExt;
+                let m = ent.metadata().map_err(|e| ImageError::io(&abs_child, e))?;
+                (m.mode(), m.len())
+            } else {
+                (0, 0)
+            };
+            c.visit(&path, &kind, mode, size, &mut |f| {
                 let file =
                     std::fs::File::open(&p2).map_err(|e| format!("{}: {e}", p2.display()))?;
                 let size = file

@@ -795,8 +795,8 @@ fn bad_input_errors_name_the_file_and_the_problem() {
             "at packages[0].externalRefs[0].referenceLocator",
         ),
         (
-            b"{\"schema\": \"patchline.inventory/v1\", \"tool\": {\"name\": \"p\", \"version\": \"1\"}, \"image\": {\"reference\": \"x\"}, \"packages\": [{\"ecosystem\": \"npm\"}], \"complete\": true}",
-            "at packages[0].ecosystem: unknown variant `npm`",
+            b"{\"schema\": \"patchline.inventory/v1\", \"tool\": {\"name\": \"p\", \"version\": \"1\"}, \"image\": {\"reference\": \"x\"}, \"packages\": [{\"ecosystem\": \"hex\"}], \"complete\": true}",
+            "at packages[0].ecosystem: unknown variant `hex`",
         ),
         (
             b"{\"bomFormat\": \"CycloneDX\", \"specVersion\": \"1.6\"} trailing",
@@ -924,6 +924,7 @@ fn a_rendered_scan_result_reads_back_flagged() {
                 introduced: login.introduced.clone(),
                 last_changed: login.last_changed.clone(),
                 sbom_ref: None,
+                path: None,
             },
             ecosystem: "Debian:12".into(),
             state: FixState::WillNotFix,

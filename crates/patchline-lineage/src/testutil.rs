@@ -43,6 +43,7 @@ pub fn finding(id: &str, pkg: &str, version: &str, layer: usize, entry: &Catalog
             }),
             last_changed: None,
             sbom_ref: None,
+            path: None,
         },
         ecosystem: "Debian:12".into(),
         state: FixState::Fixed,

@@ -30,7 +30,7 @@ fn compared<'a>(
         Ecosystem::Deb => source_version
             .filter(|s| !s.trim().is_empty())
             .unwrap_or(version),
-        Ecosystem::Apk | Ecosystem::Rpm => version,
+        _ => version,
     }
 }
 
@@ -42,7 +42,10 @@ pub fn recommended_fix(f: &Finding) -> Option<&str> {
     if f.state != FixState::Fixed || f.fixed_versions.is_empty() {
         return None;
     }
-    let s = package_scheme(f.package.ecosystem);
+    let Some(s) = package_scheme(f.package.ecosystem) else {
+        // No version rules: the lowest as written.
+        return f.fixed_versions.iter().map(String::as_str).min();
+    };
     let installed = finding_compared_version(&f.package);
     let above: Vec<&str> = f
         .fixed_versions
@@ -64,10 +67,13 @@ pub fn recommended_fix(f: &Finding) -> Option<&str> {
 /// to be about the same package (the scheme is the first one's).
 pub fn upgrade_target<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Option<&'a str> {
     let mut findings = findings.into_iter().peekable();
-    let s = package_scheme(findings.peek()?.package.ecosystem);
+    let scheme = package_scheme(findings.peek()?.package.ecosystem);
     findings
         .filter_map(recommended_fix)
-        .max_by(|a, b| s.compare(a, b).unwrap_or_else(|_| a.cmp(b)))
+        .max_by(|a, b| match scheme {
+            Some(s) => s.compare(a, b).unwrap_or_else(|_| a.cmp(b)),
+            None => a.cmp(b),
+        })
 }
 
 #[cfg(test)]
@@ -96,6 +102,7 @@ mod tests {
                 introduced: None,
                 last_changed: None,
                 sbom_ref: None,
+                path: None,
             },
             ecosystem: String::new(),
             state: if fixed.is_empty() {

@@ -282,6 +282,37 @@ enum Verdict {
     NotAffected,
 }
 
+/// What a package is matched against: the OSV ecosystems to look it up in, the version
+/// scheme, and whose ratings count as the vendor's. A distro release gives one for its
+/// OS packages; each language ecosystem gives its own.
+#[derive(Clone, Debug)]
+struct Target {
+    ecosystems: Vec<String>,
+    scheme: Scheme,
+    vendor_ratings: &'static [&'static str],
+    vendor: &'static str,
+}
+
+impl Target {
+    fn of_release(rel: &Release) -> Target {
+        Target {
+            ecosystems: rel.ecosystems.clone(),
+            scheme: rel.spec.scheme(),
+            vendor_ratings: rel.spec.vendor_ratings,
+            vendor: rel.spec.vendor,
+        }
+    }
+
+    fn of_language(osv: &str, scheme: Scheme) -> Target {
+        Target {
+            ecosystems: vec![osv.to_string()],
+            scheme,
+            vendor_ratings: &[],
+            vendor: "",
+        }
+    }
+}
+
 impl<'db> Matcher<'db> {
     pub fn new(db: &'db dyn AdvisoryLookup) -> Self {
         Matcher::with_registry(db, Registry::builtin())
@@ -326,13 +357,19 @@ impl<'db> Matcher<'db> {
                     .last()
                     .map(|w| w.message.clone())
                     .unwrap_or_else(|| "the distro release is not known".to_string());
-                unmatched.extend(inv.packages.iter().map(|p| Unmatched {
-                    package: label(p),
-                    reason: reason.clone(),
-                }));
+                unmatched.extend(
+                    inv.packages
+                        .iter()
+                        .filter(|p| p.ecosystem.is_os())
+                        .map(|p| Unmatched {
+                            package: label(p),
+                            reason: reason.clone(),
+                        }),
+                );
             }
             Some(rel) => {
-                for pkg in &inv.packages {
+                let target = Target::of_release(rel);
+                for pkg in inv.packages.iter().filter(|p| p.ecosystem.is_os()) {
                     if pkg.ecosystem != rel.spec.packages {
                         *foreign.entry(pkg.ecosystem).or_default() += 1;
                         unmatched.push(Unmatched {
@@ -344,10 +381,24 @@ impl<'db> Matcher<'db> {
                         });
                         continue;
                     }
-                    self.match_package(pkg, rel, &mut findings, &mut warnings, &mut problems)?;
+                    self.match_package(
+                        pkg,
+                        &target,
+                        &mut findings,
+                        &mut unmatched,
+                        &mut warnings,
+                        &mut problems,
+                    )?;
                 }
             }
         }
+        self.match_languages(
+            inv,
+            &mut findings,
+            &mut unmatched,
+            &mut warnings,
+            &mut problems,
+        )?;
         let not_matched = unmatched.len();
         for (eco, n) in foreign {
             warnings.push(warning(
@@ -382,6 +433,65 @@ impl<'db> Matcher<'db> {
         })
     }
 
+    /// Matches the language packages, each against its OSV ecosystem. An ecosystem
+    /// without version rules here, or which the DB holds nothing for, leaves its packages
+    /// unmatched, each with the reason, and one warning per ecosystem.
+    fn match_languages(
+        &mut self,
+        inv: &Inventory,
+        findings: &mut Vec<Finding>,
+        unmatched: &mut Vec<Unmatched>,
+        warnings: &mut Vec<Warning>,
+        problems: &mut BTreeMap<String, String>,
+    ) -> Result<(), MatchError> {
+        let mut by_eco: BTreeMap<Ecosystem, Vec<&Package>> = BTreeMap::new();
+        for p in inv.packages.iter().filter(|p| !p.ecosystem.is_os()) {
+            by_eco.entry(p.ecosystem).or_default().push(p);
+        }
+        for (eco, pkgs) in by_eco {
+            let Some(lang) = eco.language() else { continue };
+            let reason = match lang.scheme {
+                None => Some(format!(
+                    "no version rules for {} packages in patchline yet",
+                    lang.osv
+                )),
+                Some(_) => match self.db.has_ecosystem(lang.osv).map_err(|message| {
+                    MatchError::Lookup {
+                        ecosystem: lang.osv.to_string(),
+                        package: String::new(),
+                        message,
+                    }
+                })? {
+                    Some(false) => Some(format!(
+                        "no advisory data for {} in the advisory database (run `patchline db update`, or import osv.dev's {} records)",
+                        lang.osv, lang.osv
+                    )),
+                    _ => None,
+                },
+            };
+            if let Some(reason) = reason {
+                warnings.push(warning(
+                    "packages",
+                    format!(
+                        "{} {} packages were not matched: {reason}",
+                        pkgs.len(),
+                        lang.osv
+                    ),
+                ));
+                unmatched.extend(pkgs.iter().map(|p| Unmatched {
+                    package: label(p),
+                    reason: reason.clone(),
+                }));
+                continue;
+            }
+            let target = Target::of_language(lang.osv, lang.scheme.expect("checked above"));
+            for pkg in pkgs {
+                self.match_package(pkg, &target, findings, unmatched, warnings, problems)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The inventory's distro release when its packages can be matched, and whether it
     /// is past its end of life; every reason they cannot is a warning.
     fn release(
@@ -390,7 +500,7 @@ impl<'db> Matcher<'db> {
         today: time::Date,
         warnings: &mut Vec<Warning>,
     ) -> Result<(Option<Release>, bool), MatchError> {
-        let n = inv.packages.len();
+        let n = inv.packages.iter().filter(|p| p.ecosystem.is_os()).count();
         let Some(d) = &inv.distro else {
             if n > 0 {
                 warnings.push(warning(
@@ -546,8 +656,9 @@ impl<'db> Matcher<'db> {
     fn match_package(
         &mut self,
         pkg: &Package,
-        rel: &Release,
+        rel: &Target,
         findings: &mut Vec<Finding>,
+        unmatched: &mut Vec<Unmatched>,
         warnings: &mut Vec<Warning>,
         problems: &mut BTreeMap<String, String>,
     ) -> Result<(), MatchError> {
@@ -561,6 +672,15 @@ impl<'db> Matcher<'db> {
             Some(r) => r.clone(),
             None => {
                 let Some(r) = self.match_source(pkg, rel, warnings)? else {
+                    // Its version does not parse: never examined, so never clean.
+                    unmatched.push(Unmatched {
+                        package: label(pkg),
+                        reason: format!(
+                            "version {} is not a valid {} version",
+                            patchline_model::quote_capped(compared, 100),
+                            rel.scheme
+                        ),
+                    });
                     return Ok(());
                 };
                 let r = Rc::new(r);
@@ -587,13 +707,13 @@ impl<'db> Matcher<'db> {
     fn match_source(
         &mut self,
         pkg: &Package,
-        rel: &Release,
+        rel: &Target,
         warnings: &mut Vec<Warning>,
     ) -> Result<Option<SourceResult>, MatchError> {
         let mut problems = BTreeMap::new();
         let problems = &mut problems;
         let mut findings = Vec::new();
-        let scheme = rel.spec.scheme();
+        let scheme = rel.scheme;
         let compared = compared_version(pkg);
         let installed = match Installed::parse(scheme, compared) {
             Ok(i) => i,
@@ -606,7 +726,7 @@ impl<'db> Matcher<'db> {
                 return Ok(None);
             }
         };
-        let vendor_kinds = rel.spec.vendor_ratings;
+        let vendor_kinds = rel.vendor_ratings;
         let mut hits: Vec<Hit> = Vec::new();
         let mut seen: HashMap<(String, String), usize> = HashMap::new();
         let mut negatives: HashSet<String> = HashSet::new();
@@ -683,7 +803,7 @@ impl<'db> Matcher<'db> {
         &mut self,
         pkg: &Package,
         scheme: Scheme,
-        rel: &Release,
+        rel: &Target,
         primary: String,
         members: &[&Hit],
     ) -> Result<Finding, MatchError> {
@@ -764,7 +884,7 @@ impl<'db> Matcher<'db> {
 
         let vendor = members.iter().flat_map(|h| h.vendor.iter().copied()).max();
         let (sev, sev_source) = if let Some(v) = vendor {
-            (v, rel.spec.vendor.to_string())
+            (v, rel.vendor.to_string())
         } else if let Some(c) = severity::preferred(&nvd) {
             (severity::band(c), c.source.clone())
         } else if let Some(c) = severity::preferred(&osv) {
@@ -833,6 +953,7 @@ fn finding_package(pkg: &Package) -> FindingPackage {
         introduced: pkg.introduced.clone(),
         last_changed: pkg.last_changed.clone(),
         sbom_ref: pkg.sbom_ref.clone(),
+        path: (!pkg.ecosystem.is_os() && !pkg.db_path.is_empty()).then(|| pkg.db_path.clone()),
     }
 }
 

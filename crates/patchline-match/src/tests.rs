@@ -600,6 +600,7 @@ fn finding(id: &str, sev: Severity, kev: bool, epss: Option<f64>, fixed: bool) -
             introduced: None,
             last_changed: None,
             sbom_ref: None,
+            path: None,
         },
         ecosystem: "Debian:12".into(),
         state: if fixed {
@@ -810,4 +811,129 @@ fn ubuntu_lts_both_ecosystems_and_rpm_binary_names() {
     let r = scan(&inv, &db, &today()).unwrap();
     assert_eq!(r.findings.len(), 1, "{:#?}", r.findings);
     assert_eq!(r.findings[0].fixed_versions, vec!["1:1.1.1k-5.el8_5"]);
+}
+
+fn lang(eco: Ecosystem, name: &str, version: &str, path: &str) -> Package {
+    let mut p = Package::new(eco, name, version);
+    p.db_path = path.into();
+    p.purl = patchline_model::purl::for_package(&p, None);
+    p
+}
+
+#[test]
+fn language_packages_match_their_osv_ecosystem() {
+    let mut db = MemoryDb::new();
+    db.insert(adv(
+        "GHSA-j8r2-6x86-q33q",
+        &["CVE-2023-32681", "PYSEC-2023-74"],
+        "osv",
+        vec![aff("PyPI", "requests", vec![fixed_range("2.31.0")], None)],
+    ));
+    db.insert(adv(
+        "GHSA-x",
+        &[],
+        "osv",
+        vec![aff("npm", "lodash", vec![fixed_range("4.17.21")], None)],
+    ));
+    // A Debian advisory about a PyPI name must not reach the PyPI package.
+    db.insert(adv(
+        "CVE-2099-1",
+        &[],
+        "debian",
+        vec![aff("Debian:12", "requests", vec![fixed_range("9")], None)],
+    ));
+    let packages = vec![
+        deb("curl", "7.88.1-10", "curl", "7.88.1-10"),
+        // PEP 503: the METADATA spelling differs from OSV's.
+        lang(
+            Ecosystem::Pypi,
+            "Requests",
+            "2.25.0",
+            "venv/lib/python3.11/site-packages/requests-2.25.0.dist-info/METADATA",
+        ),
+        lang(
+            Ecosystem::Pypi,
+            "requests",
+            "2.31.0",
+            "usr/lib/python3/dist-packages/requests-2.31.0.dist-info/METADATA",
+        ),
+        lang(
+            Ecosystem::Npm,
+            "lodash",
+            "4.17.20",
+            "app/node_modules/lodash/package.json",
+        ),
+        // No version rules for Packagist yet: never matched, never clean.
+        lang(
+            Ecosystem::Composer,
+            "monolog/monolog",
+            "1.0",
+            "app/vendor/composer/installed.json",
+        ),
+        // RubyGems data absent from the DB: said, not clean.
+        lang(
+            Ecosystem::Gem,
+            "rack",
+            "2.2.3",
+            "usr/lib/ruby/gems/3.1.0/specifications/rack-2.2.3.gemspec",
+        ),
+        // A version the scheme cannot read.
+        lang(
+            Ecosystem::Npm,
+            "broken",
+            "not a version",
+            "app/node_modules/broken/package.json",
+        ),
+    ];
+    let r = scan(&inventory(distro("debian", "12"), packages), &db, &today()).unwrap();
+    assert_eq!(
+        ids(&r),
+        vec![
+            (
+                "CVE-2023-32681".into(),
+                "Requests".into(),
+                FixState::Fixed,
+                vec!["2.31.0".into()]
+            ),
+            (
+                "GHSA-x".into(),
+                "lodash".into(),
+                FixState::Fixed,
+                vec!["4.17.21".into()]
+            ),
+        ]
+    );
+    let f = &r.findings[0];
+    assert_eq!(f.ecosystem, "PyPI");
+    assert_eq!(
+        f.package.path.as_deref(),
+        Some("venv/lib/python3.11/site-packages/requests-2.25.0.dist-info/METADATA")
+    );
+    assert_eq!(f.package.purl, "pkg:pypi/requests@2.25.0");
+    let reasons: Vec<(&str, &str)> = r
+        .unmatched
+        .iter()
+        .map(|u| (u.package.as_str(), u.reason.as_str()))
+        .collect();
+    assert_eq!(r.packages_not_matched, 3, "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|(p, w)| p.starts_with("pkg:composer/monolog/monolog")
+                && w.contains("no version rules for Packagist")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|(p, w)| p.starts_with("pkg:gem/rack")
+                && w.contains("no advisory data for RubyGems")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|(p, w)| p.starts_with("pkg:npm/broken") && w.contains("not a valid")),
+        "{reasons:?}"
+    );
 }

@@ -145,8 +145,9 @@ impl<'de> Deserialize<'de> for Digest {
     }
 }
 
-/// Package ecosystems patchline inventories. OS package managers for now; language
-/// ecosystems join here when their extractors arrive.
+/// Package ecosystems patchline inventories: the OS package managers, matched through
+/// the distro release's advisories, and the language ecosystems, matched through their
+/// OSV ecosystem ([`ecosystem::LANGUAGES`]). The serde name is the purl type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Ecosystem {
@@ -156,15 +157,78 @@ pub enum Ecosystem {
     Apk,
     /// rpm: RHEL and rebuilds, Fedora, SUSE, Azure Linux (`rpmdb.sqlite`, `Packages`, `Packages.db`).
     Rpm,
+    /// Python distributions (`*.dist-info/METADATA`, `*.egg-info`), OSV `PyPI`.
+    Pypi,
+    /// npm packages (`node_modules/**/package.json`, `package-lock.json`), OSV `npm`.
+    Npm,
+    /// Go modules in binaries' build info, OSV `Go`.
+    Golang,
+    /// Rust crates (cargo-auditable binaries, `Cargo.lock`), OSV `crates.io`.
+    Cargo,
+    /// Java artifacts in jars (`pom.properties`, `MANIFEST.MF`), OSV `Maven`.
+    Maven,
+    /// Ruby gems (`specifications/*.gemspec`), OSV `RubyGems`.
+    Gem,
+    /// PHP packages (`vendor/composer/installed.json`, `composer.lock`), OSV `Packagist`.
+    Composer,
+    /// .NET packages (`*.deps.json`), OSV `NuGet`.
+    Nuget,
 }
 
 impl Ecosystem {
+    /// Every ecosystem, OS package managers first.
+    pub const ALL: [Ecosystem; 11] = [
+        Ecosystem::Deb,
+        Ecosystem::Apk,
+        Ecosystem::Rpm,
+        Ecosystem::Pypi,
+        Ecosystem::Npm,
+        Ecosystem::Golang,
+        Ecosystem::Cargo,
+        Ecosystem::Maven,
+        Ecosystem::Gem,
+        Ecosystem::Composer,
+        Ecosystem::Nuget,
+    ];
+
+    /// The purl type.
     pub fn as_str(self) -> &'static str {
         match self {
             Ecosystem::Deb => "deb",
             Ecosystem::Apk => "apk",
             Ecosystem::Rpm => "rpm",
+            Ecosystem::Pypi => "pypi",
+            Ecosystem::Npm => "npm",
+            Ecosystem::Golang => "golang",
+            Ecosystem::Cargo => "cargo",
+            Ecosystem::Maven => "maven",
+            Ecosystem::Gem => "gem",
+            Ecosystem::Composer => "composer",
+            Ecosystem::Nuget => "nuget",
         }
+    }
+
+    /// The ecosystem of a purl type (`pypi`, `deb`).
+    pub fn from_purl_type(t: &str) -> Option<Ecosystem> {
+        Ecosystem::ALL
+            .into_iter()
+            .find(|e| e.as_str().eq_ignore_ascii_case(t))
+    }
+
+    /// An OS package manager's ecosystem, matched through the distro release.
+    pub fn is_os(self) -> bool {
+        matches!(self, Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Rpm)
+    }
+
+    /// The language ecosystem's OSV name, scheme and naming rules; `None` for OS
+    /// package managers.
+    pub fn language(self) -> Option<&'static ecosystem::Language> {
+        if self.is_os() {
+            return None;
+        }
+        ecosystem::LANGUAGES
+            .iter()
+            .find(|l| l.purl_type == self.as_str())
     }
 }
 
@@ -277,12 +341,16 @@ impl Package {
 
     /// The identity under which a package is tracked across layers: the same name and
     /// architecture in the same ecosystem is "the same package", whatever its version.
+    ///
+    /// Language packages are also told apart by where they were found: two virtualenvs
+    /// may each hold their own `requests`.
     pub fn key(&self) -> (Ecosystem, &str, &str) {
-        (
-            self.ecosystem,
-            self.name.as_str(),
-            self.arch.as_deref().unwrap_or(""),
-        )
+        let third = if self.ecosystem.is_os() {
+            self.arch.as_deref().unwrap_or("")
+        } else {
+            self.db_path.as_str()
+        };
+        (self.ecosystem, self.name.as_str(), third)
     }
 
     /// The version without its epoch prefix (`2.3-4` for `1:2.3-4`).
@@ -292,7 +360,7 @@ impl Package {
                 Some((e, rest)) if !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit()) => rest,
                 _ => &self.version,
             },
-            Ecosystem::Apk => &self.version,
+            _ => &self.version,
         }
     }
 }

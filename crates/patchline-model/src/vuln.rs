@@ -267,6 +267,10 @@ pub struct FindingPackage {
     /// read one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sbom_ref: Option<String>,
+    /// The file a language package was read from (`.../requests-2.31.0.dist-info/METADATA`,
+    /// a Go binary, a jar). Absent for OS packages, whose database is the ecosystem's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// One vulnerability in one package: aliases merged (CVE ↔ GHSA ↔ distro ids).

@@ -552,6 +552,8 @@ fn foreign_source(
                 return (n, with_epoch(eco, &format!("{v}-{r}"), p.epoch).0);
             }
         }
+        // Language packages have no source package.
+        _ => {}
     }
     if let Some(up) = purl.and_then(|q| q.qualifier("upstream")) {
         return source_from_upstream(eco, up, p);

@@ -229,7 +229,7 @@ pub mod defaults {
 impl Spec {
     /// The version scheme of its packages.
     pub fn scheme(&self) -> Scheme {
-        package_scheme(self.packages)
+        package_scheme(self.packages).expect("a distro's packages are an OS package manager's")
     }
 
     /// Is `name` (an os-release id or one of the names other tools use) this distro?
@@ -309,12 +309,14 @@ impl Spec {
     }
 }
 
-/// The version scheme of an OS package database.
-pub fn package_scheme(e: Ecosystem) -> Scheme {
+/// The version scheme of a package database; `None` for a language ecosystem without
+/// one yet.
+pub fn package_scheme(e: Ecosystem) -> Option<Scheme> {
     match e {
-        Ecosystem::Deb => Scheme::Dpkg,
-        Ecosystem::Apk => Scheme::Apk,
-        Ecosystem::Rpm => Scheme::Rpm,
+        Ecosystem::Deb => Some(Scheme::Dpkg),
+        Ecosystem::Apk => Some(Scheme::Apk),
+        Ecosystem::Rpm => Some(Scheme::Rpm),
+        lang => lang.language().and_then(|l| l.scheme),
     }
 }
 

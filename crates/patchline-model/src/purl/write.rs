@@ -1,4 +1,4 @@
-//! Writing purls for OS packages.
+//! Writing purls for OS and language packages.
 
 use crate::distro::Registry;
 use crate::{Distro, Ecosystem, Package};
@@ -27,6 +27,7 @@ pub fn namespace(ecosystem: Ecosystem, distro: Option<&Distro>) -> String {
             Ecosystem::Deb => "debian".into(),
             Ecosystem::Apk => "alpine".into(),
             Ecosystem::Rpm => "rpm".into(),
+            _ => String::new(),
         };
     }
     match Registry::builtin().by_name(id) {
@@ -35,8 +36,12 @@ pub fn namespace(ecosystem: Ecosystem, distro: Option<&Distro>) -> String {
     }
 }
 
-/// Builds the purl of an OS package.
+/// Builds the purl of a package: an OS package's with its distro, a language package's
+/// as the purl spec writes its type.
 pub fn for_package(p: &Package, distro: Option<&Distro>) -> String {
+    if !p.ecosystem.is_os() {
+        return for_language_package(p);
+    }
     let mut q: Vec<(&str, String)> = Vec::new();
     if let Some(a) = &p.arch {
         q.push(("arch", a.clone()));
@@ -132,6 +137,106 @@ mod tests {
         assert_eq!(
             for_package(&p, Some(&d)),
             "pkg:rpm/redhat/openssl-libs@1.1.1k-9.el8_7?arch=x86_64&distro=rhel-8.9&epoch=1&upstream=openssl"
+        );
+    }
+}
+
+/// The namespace and name of a language package as its purl type splits them: PyPI's
+/// name normalised (lowercase, `_` as `-`), npm's scope, a Go module's path up to its
+/// last segment, Maven's `group:artifact`, Composer's `vendor/name`.
+pub fn language_parts(ecosystem: Ecosystem, name: &str) -> (Option<String>, String) {
+    match ecosystem {
+        Ecosystem::Pypi => (None, name.to_ascii_lowercase().replace('_', "-")),
+        Ecosystem::Npm => match name.strip_prefix('@').and_then(|s| s.split_once('/')) {
+            Some((scope, n)) => (
+                Some(format!("@{}", scope.to_ascii_lowercase())),
+                n.to_ascii_lowercase(),
+            ),
+            None => (None, name.to_ascii_lowercase()),
+        },
+        Ecosystem::Golang => match name.rsplit_once('/') {
+            Some((ns, n)) => (Some(ns.to_string()), n.to_string()),
+            None => (None, name.to_string()),
+        },
+        Ecosystem::Maven => match name.split_once(':') {
+            Some((g, a)) => (Some(g.to_string()), a.to_string()),
+            None => (None, name.to_string()),
+        },
+        Ecosystem::Composer => match name.split_once('/') {
+            Some((v, n)) => (Some(v.to_ascii_lowercase()), n.to_ascii_lowercase()),
+            None => (None, name.to_ascii_lowercase()),
+        },
+        _ => (None, name.to_string()),
+    }
+}
+
+fn for_language_package(p: &Package) -> String {
+    let (ns, name) = language_parts(p.ecosystem, &p.name);
+    let mut s = format!("pkg:{}/", p.ecosystem.as_str());
+    if let Some(ns) = ns {
+        // Each namespace segment is encoded on its own; the slashes between them stay.
+        let segs: Vec<String> = ns.split('/').map(encode).collect();
+        s.push_str(&segs.join("/"));
+        s.push('/');
+    }
+    s.push_str(&encode(&name));
+    if !p.version.is_empty() {
+        s.push('@');
+        s.push_str(&encode(&p.version));
+    }
+    s
+}
+
+#[cfg(test)]
+mod language_tests {
+    use super::*;
+
+    fn purl(e: Ecosystem, name: &str, version: &str) -> String {
+        for_package(&Package::new(e, name, version), None)
+    }
+
+    #[test]
+    fn language_purls_follow_the_spec() {
+        assert_eq!(
+            purl(Ecosystem::Pypi, "Django_Rest", "1.0"),
+            "pkg:pypi/django-rest@1.0"
+        );
+        assert_eq!(
+            purl(Ecosystem::Npm, "@Babel/core", "7.0.0"),
+            "pkg:npm/%40babel/core@7.0.0"
+        );
+        assert_eq!(
+            purl(Ecosystem::Npm, "lodash", "4.17.20"),
+            "pkg:npm/lodash@4.17.20"
+        );
+        assert_eq!(
+            purl(Ecosystem::Golang, "golang.org/x/net", "v0.1.0"),
+            "pkg:golang/golang.org/x/net@v0.1.0"
+        );
+        assert_eq!(
+            purl(Ecosystem::Golang, "stdlib", "go1.21.0"),
+            "pkg:golang/stdlib@go1.21.0"
+        );
+        assert_eq!(
+            purl(
+                Ecosystem::Maven,
+                "org.apache.logging.log4j:log4j-core",
+                "2.14.1"
+            ),
+            "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"
+        );
+        assert_eq!(
+            purl(Ecosystem::Composer, "Monolog/monolog", "2.0"),
+            "pkg:composer/monolog/monolog@2.0"
+        );
+        assert_eq!(
+            purl(Ecosystem::Cargo, "serde", "1.0.0"),
+            "pkg:cargo/serde@1.0.0"
+        );
+        assert_eq!(purl(Ecosystem::Gem, "rack", "2.2.3"), "pkg:gem/rack@2.2.3");
+        assert_eq!(
+            purl(Ecosystem::Nuget, "Newtonsoft.Json", "13.0.1"),
+            "pkg:nuget/Newtonsoft.Json@13.0.1"
         );
     }
 }

@@ -6,6 +6,7 @@
 //! | [`ScanFormat::Json`] | patchline's own versioned document ([`SCAN_SCHEMA`], `docs/scan-json.md`), unchanged |
 //! | [`ScanFormat::Sarif`] | SARIF 2.1.0, for GitHub code scanning and other SARIF viewers |
 //! | [`ScanFormat::CycloneDx`] | CycloneDX 1.6 with `vulnerabilities` (VEX), for Dependency-Track and VEX consumers |
+//! | [`ScanFormat::Gitlab`] | GitLab's container-scanning report (schema 15.0.7), for merge requests and the vulnerability report |
 //!
 //! Findings are rendered in the report's order, which the matcher makes the risk order
 //! (known exploited first, then severity, EPSS, fix available). Output is deterministic
@@ -25,10 +26,12 @@ use patchline_model::Ecosystem;
 use crate::RenderOptions;
 
 mod cyclonedx_vex;
+mod gitlab;
 mod json;
 mod sarif;
 mod table;
 
+pub use gitlab::GITLAB_SCHEMA_VERSION;
 pub use patchline_model::vuln::SCAN_SCHEMA;
 
 /// The output formats of `patchline scan`.
@@ -38,15 +41,17 @@ pub enum ScanFormat {
     Json,
     Sarif,
     CycloneDx,
+    Gitlab,
 }
 
 impl ScanFormat {
     /// Every format, in the order help texts list them.
-    pub const ALL: [ScanFormat; 4] = [
+    pub const ALL: [ScanFormat; 5] = [
         ScanFormat::Table,
         ScanFormat::Json,
         ScanFormat::Sarif,
         ScanFormat::CycloneDx,
+        ScanFormat::Gitlab,
     ];
 
     /// The name accepted by [`FromStr`] and printed by [`Display`](fmt::Display).
@@ -56,6 +61,7 @@ impl ScanFormat {
             ScanFormat::Json => "json",
             ScanFormat::Sarif => "sarif",
             ScanFormat::CycloneDx => "cyclonedx",
+            ScanFormat::Gitlab => "gitlab",
         }
     }
 }
@@ -68,7 +74,7 @@ impl fmt::Display for ScanFormat {
 
 /// A format name that is not one of [`ScanFormat::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scan format {0:?} (expected one of: table, json, sarif, cyclonedx)")]
+#[error("unknown scan format {0:?} (expected one of: table, json, sarif, cyclonedx, gitlab)")]
 pub struct UnknownScanFormat(pub String);
 
 impl FromStr for ScanFormat {
@@ -94,6 +100,7 @@ pub fn render_scan(
         ScanFormat::Json => json::render(report, out),
         ScanFormat::Sarif => sarif::render(report, out),
         ScanFormat::CycloneDx => cyclonedx_vex::render(report, opts, out),
+        ScanFormat::Gitlab => gitlab::render(report, opts, out),
     }
 }
 
@@ -184,13 +191,18 @@ fn package_key(p: &FindingPackage) -> PackageKey {
     )
 }
 
-/// Where a package's database usually is. The scan report does not carry each
-/// package's database path yet, and SARIF consumers need a file to point at.
-fn db_path(p: &FindingPackage) -> &'static str {
+/// The file a finding's package was read from: a language package's own file, an OS
+/// package's database where it usually is (the report does not carry each OS package's
+/// database path), since SARIF consumers need a file to point at.
+fn db_path(p: &FindingPackage) -> &str {
+    if let Some(path) = p.path.as_deref().filter(|s| !s.is_empty()) {
+        return path;
+    }
     match p.ecosystem {
         Ecosystem::Deb => "var/lib/dpkg/status",
         Ecosystem::Apk => "lib/apk/db/installed",
         Ecosystem::Rpm => "var/lib/rpm",
+        other => other.as_str(),
     }
 }
 

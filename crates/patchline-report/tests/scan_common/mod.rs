@@ -12,7 +12,7 @@ use patchline_report::{render_scan, RenderOptions, ScanFormat};
 #[path = "../schemas/mod.rs"]
 mod schemas;
 #[allow(unused_imports)] // each test crate uses a different subset
-pub use schemas::{assert_valid, cyclonedx_validator, sarif_validator};
+pub use schemas::{assert_valid, cyclonedx_validator, gitlab_validator, sarif_validator};
 use serde_json::Value;
 
 pub const TIMESTAMP: time::OffsetDateTime = time::macros::datetime!(2024-05-01 12:00:00 UTC);
@@ -22,6 +22,7 @@ pub fn fixed_options() -> RenderOptions {
     RenderOptions {
         color: false,
         timestamp: Some(TIMESTAMP),
+        started: None,
         serial: Some(SERIAL),
     }
 }
@@ -89,6 +90,7 @@ fn pkg(
         introduced: Some(layer(intro)),
         last_changed: Some(layer(changed)),
         sbom_ref: None,
+        path: None,
     }
 }
 

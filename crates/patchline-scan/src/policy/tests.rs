@@ -18,6 +18,7 @@ fn finding(id: &str, severity: Severity, state: FixState) -> Finding {
             introduced: None,
             last_changed: None,
             sbom_ref: None,
+            path: None,
         },
         ecosystem: "Debian:12".into(),
         state,
