@@ -422,6 +422,9 @@ fn package(
         return Ok(None);
     };
     let what = || c.purl.clone().unwrap_or_else(|| short(&c.name));
+    if !eco.is_os() {
+        return language_package(eco, c, purl.as_ref(), &props, layers).map(|p| Some((p, None)));
+    }
 
     let name = if c.name.is_empty() {
         match &purl {
@@ -505,6 +508,61 @@ fn package(
     }
     let hint = purl.as_ref().and_then(DistroHint::of);
     Ok(Some((p, hint)))
+}
+
+/// A language package: its OSV name from the purl (a component's `name` is often the
+/// bare artifact or package name), the version as written, the file it was found in.
+fn language_package(
+    eco: Ecosystem,
+    c: &Component,
+    purl: Option<&Purl>,
+    props: &Props,
+    layers: &[LayerInfo],
+) -> Result<Package, String> {
+    let name = match purl {
+        Some(q) if !q.name.is_empty() => language_name(eco, q),
+        _ if !c.name.trim().is_empty() => c.name.trim().to_string(),
+        _ => return Err(format!("{eco} component without a name skipped")),
+    };
+    let version = c
+        .version
+        .clone()
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| purl.and_then(|q| q.version.clone()))
+        .ok_or_else(|| format!("{}: no version; package skipped", short(&name)))?;
+    let mut p = Package::new(eco, name, version);
+    p.licenses = licenses(&c.licenses);
+    p.db_path = props
+        .get_nonempty("patchline:package:db_path")
+        .map(str::to_string)
+        .or_else(|| props.get_nonempty("syft:location:0:path").map(image_path))
+        .or_else(|| {
+            props
+                .get_nonempty("aquasecurity:trivy:FilePath")
+                .map(image_path)
+        })
+        .unwrap_or_default();
+    let layer = layer_ref(
+        props.get("patchline:layer:introduced:index"),
+        props.get("patchline:layer:introduced:diff_id"),
+    )
+    .or_else(|| {
+        props
+            .get_nonempty("aquasecurity:trivy:LayerDiffID")
+            .or_else(|| props.get_nonempty("syft:location:0:layerID"))
+            .and_then(|d| layer_by_diff_id(layers, d))
+    });
+    p.introduced = layer.clone();
+    p.last_changed = layer_ref(
+        props.get("patchline:layer:last_changed:index"),
+        props.get("patchline:layer:last_changed:diff_id"),
+    )
+    .or(layer);
+    p.purl = match c.purl.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => s.to_string(),
+        None => purl::for_package(&p, None),
+    };
+    Ok(p)
 }
 
 fn foreign_source(

@@ -3,12 +3,21 @@
 
 use super::*;
 
+/// The ecosystem of a purl type or of patchline's own `patchline:package:ecosystem`.
 pub(super) fn ecosystem_of(s: &str) -> Option<Ecosystem> {
-    match s {
-        "deb" => Some(Ecosystem::Deb),
-        "apk" => Some(Ecosystem::Apk),
-        "rpm" => Some(Ecosystem::Rpm),
-        _ => None,
+    Ecosystem::from_purl_type(s.trim())
+}
+
+/// A language package's name as OSV names it, from its purl: the inverse of
+/// [`purl::language_parts`](patchline_model::purl::write::language_parts) (`@scope/name`,
+/// `golang.org/x/net`, `group:artifact`, `vendor/name`).
+pub(super) fn language_name(eco: Ecosystem, purl: &Purl) -> String {
+    match (eco, purl.namespace.as_deref().filter(|n| !n.is_empty())) {
+        (Ecosystem::Maven, Some(ns)) => format!("{ns}:{}", purl.name),
+        (Ecosystem::Npm | Ecosystem::Golang | Ecosystem::Composer, Some(ns)) => {
+            format!("{ns}/{}", purl.name)
+        }
+        _ => purl.name.clone(),
     }
 }
 
@@ -29,7 +38,8 @@ pub(super) fn with_epoch(
     version: &str,
     epoch: Option<u32>,
 ) -> (String, Option<u32>) {
-    if eco == Ecosystem::Apk {
+    // apk has no epochs; language versions are compared as written.
+    if eco == Ecosystem::Apk || !eco.is_os() {
         return (version.to_string(), None);
     }
     if let Some((e, _)) = leading_epoch(version) {
@@ -110,7 +120,7 @@ impl Skipped {
         self.items.push(Unidentified {
             component: purl.chars().take(300).collect(),
             reason: format!(
-                "pkg:{} packages are not matched yet (only deb, apk and rpm are)",
+                "pkg:{} packages are not matched: patchline has no advisory rules for that package type",
                 ty.chars().take(40).collect::<String>()
             ),
         });
@@ -145,7 +155,7 @@ impl Skipped {
             source: "sbom".into(),
             location: origin.into(),
             message: format!(
-                "{count} component{} not matched: not OS packages (deb, apk, rpm) or without a purl (e.g. {}); the scan lists them as unmatched",
+                "{count} component{} not matched: of a package type patchline does not match, or without a purl (e.g. {}); the scan lists them as unmatched",
                 if count == 1 { "" } else { "s" },
                 examples.join(", ")
             ),

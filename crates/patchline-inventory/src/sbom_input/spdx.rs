@@ -186,6 +186,53 @@ fn is_os_package(p: &SpdxPackage) -> bool {
     matches!(os_purl(p), Some(Ok(q)) if ecosystem_of(&q.ty).is_some())
 }
 
+/// A language package: its OSV name from the purl, the version as written, the file
+/// it was found in (patchline's and Trivy's source info).
+fn language_package(
+    eco: Ecosystem,
+    sp: &SpdxPackage,
+    purl: &Purl,
+    layers: &[LayerInfo],
+) -> Result<Package, String> {
+    let name = if purl.name.is_empty() {
+        sp.name.trim().to_string()
+    } else {
+        language_name(eco, purl)
+    };
+    if name.is_empty() {
+        return Err(format!("{eco} package without a name skipped"));
+    }
+    let version = sp
+        .version_info
+        .clone()
+        .filter(|v| !v.is_empty() && v != "NOASSERTION")
+        .or_else(|| purl.version.clone())
+        .ok_or_else(|| format!("{}: no version; package skipped", short(&name)))?;
+    let mut p = Package::new(eco, name, version);
+    p.licenses = sp
+        .license_declared
+        .iter()
+        .filter(|l| !matches!(l.as_str(), "" | "NOASSERTION" | "NONE"))
+        .cloned()
+        .collect();
+    let si = source_info(sp.source_info.as_deref().unwrap_or(""));
+    p.db_path = si.db_path.unwrap_or_default();
+    p.introduced = si.introduced.or_else(|| {
+        annotations(sp)
+            .get("LayerDiffID")
+            .and_then(|d| layer_by_diff_id(layers, d))
+    });
+    p.last_changed = si.last_changed.or(p.introduced.clone());
+    p.purl = sp
+        .external_refs
+        .iter()
+        .find(|r| r.kind == "purl")
+        .map(|r| r.locator.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| purl::for_package(&p, None));
+    Ok(p)
+}
+
 fn os_purl(p: &SpdxPackage) -> Option<Result<Purl, PurlError>> {
     p.external_refs
         .iter()
@@ -361,6 +408,9 @@ fn package(
     let Some(eco) = ecosystem_of(&purl.ty) else {
         return Ok(None);
     };
+    if !eco.is_os() {
+        return language_package(eco, sp, &purl, layers).map(|p| Some((p, None)));
+    }
     let locator = sp
         .external_refs
         .iter()
