@@ -65,15 +65,22 @@ pub fn default_source_names() -> Vec<String> {
     default_source_names_for(Registry::builtin())
 }
 
-/// Every source the matcher can use for the distros of `registry` and no more: the
-/// registry's feeds (`debian-tracker`, `osv-Ubuntu`, …), then the downloads of the
-/// enrichment feeds (KEV, EPSS: they rate findings of every distro). Language
-/// ecosystems' OSV sources (`osv-PyPI`, …) are not in it while patchline does not
-/// inventory language packages; they stay selectable by name, as does `osv-Debian`
-/// (Debian comes from the security tracker, which has the no-DSA / unimportant verdicts
-/// osv.dev's Debian records lack).
+/// Every source the matcher can use for the distros of `registry` and the language
+/// packages the inventory finds, and no more: the registry's feeds (`debian-tracker`,
+/// `osv-Ubuntu`, …), osv.dev's record set of each language ecosystem patchline
+/// inventories (`osv-PyPI`, `osv-npm`, `osv-Go`, … — not Hex or Pub, which nothing
+/// produces), then the downloads of the enrichment feeds (KEV, EPSS: they rate findings
+/// of every ecosystem). `osv-Debian` stays selectable by name only (Debian comes from
+/// the security tracker, which has the no-DSA / unimportant verdicts osv.dev's Debian
+/// records lack).
 pub fn default_source_names_for(registry: &Registry) -> Vec<String> {
     let mut names: Vec<String> = registry.feeds().iter().map(|f| f.to_string()).collect();
+    for lang in inventoried_languages() {
+        let name = format!("osv-{}", lang.osv);
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
     for feed in FEEDS.iter().filter(|f| f.yields() == Yields::Enrichment) {
         for d in feed.downloads() {
             if !names.contains(&d.name) {
@@ -82,6 +89,14 @@ pub fn default_source_names_for(registry: &Registry) -> Vec<String> {
         }
     }
     names
+}
+
+/// The language ecosystems the inventory produces packages of.
+pub fn inventoried_languages() -> impl Iterator<Item = &'static patchline_model::ecosystem::Language>
+{
+    patchline_model::Ecosystem::ALL
+        .into_iter()
+        .filter_map(patchline_model::Ecosystem::language)
 }
 
 /// Resolves `--source` arguments: built-in names, or `NAME=URL` for a custom feed (any
@@ -656,6 +671,18 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         let mut expected = registry.clone();
+        for lang in [
+            "PyPI",
+            "npm",
+            "Go",
+            "crates.io",
+            "Maven",
+            "RubyGems",
+            "Packagist",
+            "NuGet",
+        ] {
+            expected.push(format!("osv-{lang}"));
+        }
         expected.extend(["kev".to_string(), "epss".to_string()]);
         assert_eq!(default_source_names(), expected);
         // What `db update` fetches without --source is exactly that set.
@@ -678,12 +705,16 @@ mod tests {
     }
 
     #[test]
-    fn language_ecosystems_are_selectable_but_not_default() {
+    fn inventoried_language_ecosystems_are_default_the_others_selectable() {
         let all = builtin_sources();
         for lang in patchline_model::ecosystem::LANGUAGES {
             let name = format!("osv-{}", lang.osv);
             let src = all.iter().find(|s| s.name == name);
-            assert!(src.is_some_and(|s| !s.default), "{name}: {src:?}");
+            let inventoried = inventoried_languages().any(|l| l.osv == lang.osv);
+            assert!(
+                src.is_some_and(|s| s.default == inventoried),
+                "{name}: {src:?}"
+            );
             assert_eq!(
                 resolve_sources(std::slice::from_ref(&name)).unwrap()[0].name,
                 name
