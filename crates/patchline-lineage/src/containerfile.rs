@@ -1495,6 +1495,12 @@ pub enum EditTarget {
     AfterFrom { stage: usize, line: usize },
     /// New lines right after a stage's last `RUN` (`line`: where that RUN starts).
     AfterRun { stage: usize, line: usize },
+    /// A pinned package version in a `RUN` (`line`: where that RUN starts).
+    Pin {
+        stage: usize,
+        line: usize,
+        package: String,
+    },
 }
 
 /// One replaced byte span: everything outside `span` is kept as is.
@@ -1698,6 +1704,84 @@ impl Containerfile {
             target,
             note,
         })
+    }
+
+    /// Edits that move a pinned package version in place, for the packages of `fixes`
+    /// (name → version to move to) that a `RUN` of the final stage installs at a pinned
+    /// version: `NAME=VERSION` for apt, apk and zypper, `NAME-VERSION` for dnf, yum and
+    /// microdnf (`tool` says which). Keeping the old pin and adding an upgrade step after
+    /// it would download the package twice in two layers; moving the pin does it once.
+    /// Returns the package names it moved with their edits; a pin split by a line
+    /// continuation is left alone (the upgrade step then covers it).
+    pub fn pin_edits(
+        &self,
+        tool: &str,
+        fixes: &std::collections::BTreeMap<String, String>,
+    ) -> Vec<(String, Edit)> {
+        let dash = matches!(tool, "dnf" | "yum" | "microdnf" | "tdnf");
+        let last = self.stages.len() - 1;
+        let from = self.stages[last].instruction;
+        let mut out: Vec<(String, Edit)> = Vec::new();
+        for ins in &self.instructions[from..] {
+            if ins.keyword != "RUN" || ins.is_json_form() {
+                continue;
+            }
+            let args = ins.args();
+            let base = ins.args_offset;
+            let mut pos = 0;
+            for word in args.split_inclusive(char::is_whitespace) {
+                let start = pos;
+                pos += word.len();
+                let token = word.trim_end();
+                // Quotes around a whole word (`'curl=7.88.1-10'`) are kept as they are.
+                let (lead, core) = match token.strip_prefix(['\'', '"']) {
+                    Some(rest) => (1, rest.trim_end_matches(['\'', '"'])),
+                    None => (0, token),
+                };
+                let found = fixes.iter().find_map(|(name, new)| {
+                    let rest = if dash {
+                        core.strip_prefix(name.as_str())?.strip_prefix('-')?
+                    } else {
+                        // apt also takes `NAME:ARCH=VERSION`.
+                        let r = core.strip_prefix(name.as_str())?;
+                        let r = match r.strip_prefix(':') {
+                            Some(a) => &a[a.find('=')?..],
+                            None => r,
+                        };
+                        r.strip_prefix('=')?
+                    };
+                    // A version starts with a digit (an epoch too): `curl-devel` is
+                    // another package, not curl at version `devel`.
+                    (rest.starts_with(|c: char| c.is_ascii_digit()) && rest != new.as_str())
+                        .then(|| (name.clone(), new.clone(), rest.len()))
+                });
+                let Some((name, new, old_len)) = found else {
+                    continue;
+                };
+                if out.iter().any(|(n, _)| *n == name) {
+                    continue;
+                }
+                let version_end = base + start + lead + core.len();
+                let logical = version_end - old_len..version_end;
+                let Some(span) = ins.orig_span(&logical) else {
+                    continue;
+                };
+                out.push((
+                    name.clone(),
+                    Edit {
+                        span,
+                        replacement: new.clone(),
+                        target: EditTarget::Pin {
+                            stage: last,
+                            line: ins.line,
+                            package: name,
+                        },
+                        note: None,
+                    },
+                ));
+            }
+        }
+        out
     }
 
     /// The `USER` in effect just after instruction `upto` of `stage` (as written, with

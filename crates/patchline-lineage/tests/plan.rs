@@ -864,3 +864,110 @@ fn new_base_children_without_rebuilt_parents_and_no_change_are_skipped() {
         .contains("its parent r.local/unknown:1 is not rebuilt"));
     let _ = BTreeMap::<String, String>::new();
 }
+
+/// A Containerfile that pins the vulnerable version gets the pin moved in place, for each
+/// package manager's pin syntax; an upgrade step after the old pin would download the
+/// package twice, in two layers.
+#[test]
+fn pinned_vulnerable_versions_move_in_place() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "debian",
+            "FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends \\\n    curl=7.88.1-10+deb12u5 ca-certificates && rm -rf /var/lib/apt/lists/*\n",
+            "7.88.1-10+deb12u10",
+            "    curl=7.88.1-10+deb12u10 ca-certificates && rm -rf /var/lib/apt/lists/*",
+        ),
+        (
+            "alpine",
+            "FROM alpine:3.19\nRUN apk add --no-cache 'curl=8.5.0-r0'\n",
+            "8.9.1-r0",
+            "RUN apk add --no-cache 'curl=8.9.1-r0'",
+        ),
+        (
+            "rocky",
+            "FROM rockylinux:9\nRUN dnf install -y curl-7.76.1-26.el9 && dnf clean all\n",
+            "7.76.1-29.el9_4",
+            "RUN dnf install -y curl-7.76.1-29.el9_4 && dnf clean all",
+        ),
+    ];
+    for (distro, cf, fixed, want_line) in cases {
+        let mut app = root(
+            with_cf(img("r.local/app:1", None, "team"), "Containerfile", cf),
+            distro,
+            &["curl"],
+        );
+        app.fixed_versions.insert("curl".into(), fixed.to_string());
+        let plan = build_plan(&PlanRequest::new(cve(), vec![app], TagScheme::BumpPatch)).unwrap();
+        let p = find(&plan, "r.local/app:1");
+        let text = p.patched_containerfile.as_deref().unwrap();
+        assert!(text.lines().any(|l| l == *want_line), "{distro}:\n{text}");
+        assert_eq!(
+            text.matches("RUN").count(),
+            1,
+            "{distro}: no extra upgrade step:\n{text}"
+        );
+        assert!(p.upgrade.is_none(), "{distro}");
+        assert_eq!(p.moved_pins.len(), 1, "{distro}");
+        assert!(
+            render_markdown(&plan).contains("move pin curl="),
+            "{distro}"
+        );
+    }
+
+    // A package the Containerfile does not pin still gets the upgrade step; `curl-devel`
+    // is not curl at version `devel`; an unchanged version is not "moved".
+    let mut app = root(
+        with_cf(
+            img("r.local/app:1", None, "team"),
+            "Containerfile",
+            "FROM debian:12\nRUN apt-get install -y curl=7.88.1-10+deb12u5 libcurl4\n",
+        ),
+        "debian",
+        &["curl", "libcurl4"],
+    );
+    app.fixed_versions
+        .insert("curl".into(), "7.88.1-10+deb12u10".into());
+    app.fixed_versions
+        .insert("libcurl4".into(), "7.88.1-10+deb12u10".into());
+    let plan = build_plan(&PlanRequest::new(cve(), vec![app], TagScheme::BumpPatch)).unwrap();
+    let p = find(&plan, "r.local/app:1");
+    assert_eq!(p.upgrade.as_ref().unwrap().packages, ["libcurl4"]);
+    let text = p.patched_containerfile.as_deref().unwrap();
+    assert!(text.contains("curl=7.88.1-10+deb12u10 libcurl4"), "{text}");
+    assert!(
+        text.contains("apt-get install --only-upgrade -y libcurl4"),
+        "{text}"
+    );
+}
+
+#[test]
+fn language_fixes_name_the_manifest_and_the_version() {
+    let mut app = with_cf(
+        img("r.local/app:1", None, "team"),
+        "Containerfile",
+        "FROM python:3.12-slim\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n",
+    );
+    app.language_fixes
+        .push(patchline_lineage::plan::LanguageFix {
+            ecosystem: patchline_model::Ecosystem::Pypi,
+            name: "requests".into(),
+            installed: "2.25.0".into(),
+            fixed: Some("2.31.0".into()),
+            path: Some(
+                "usr/local/lib/python3.12/site-packages/requests-2.25.0.dist-info/METADATA".into(),
+            ),
+        });
+    let plan = build_plan(&PlanRequest::new(cve(), vec![app], TagScheme::BumpPatch)).unwrap();
+    let p = find(&plan, "r.local/app:1");
+    assert!(p.root_of_fix);
+    assert!(p.upgrade.is_none());
+    assert!(
+        p.notes.iter().any(|n| n.contains("PyPI requests 2.25.0")
+            && n.contains("to 2.31.0 or later")
+            && n.contains("requirements.txt")),
+        "{:?}",
+        p.notes
+    );
+    let md = render_markdown(&plan);
+    assert!(md.contains("update requests in its manifests"), "{md}");
+}

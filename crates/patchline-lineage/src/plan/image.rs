@@ -6,7 +6,9 @@ use std::collections::{BTreeSet, HashMap};
 use super::refs::{match_key, normalize, slugify, split_tag};
 use super::tags::new_tag;
 use super::upgrade::upgrade_step;
-use super::{NewParent, PlanError, PlanImage, PlanRequest, PlannedImage, Trigger, UpgradeStep};
+use super::{
+    MovedPin, NewParent, PlanError, PlanImage, PlanRequest, PlannedImage, Trigger, UpgradeStep,
+};
 use crate::containerfile::{self, BuildArgs, EditError};
 
 /// Plans the rebuild of one image in `wave`: its new tag and slug, its new parent, its
@@ -94,8 +96,10 @@ pub(super) fn plan_image(
     let mut packages = img.packages_to_upgrade.clone();
     packages.sort();
     packages.dedup();
-    let root_of_fix = !packages.is_empty();
-    let upgrade = if root_of_fix {
+    let root_of_fix = !packages.is_empty() || !img.language_fixes.is_empty();
+    let mut upgrade = if packages.is_empty() {
+        None
+    } else {
         match upgrade_step(img, &packages, cf_base.as_deref()) {
             Ok(step) => Some(step),
             Err(note) => {
@@ -103,9 +107,66 @@ pub(super) fn plan_image(
                 None
             }
         }
-    } else {
-        None
     };
+    // A Containerfile that pins a vulnerable version gets the pin moved in place; the
+    // upgrade step keeps only the packages it does not pin.
+    let mut pin_edits = Vec::new();
+    let mut moved_pins = Vec::new();
+    if let (Some(cf), Some(step)) = (&parsed, &upgrade) {
+        let fixes: std::collections::BTreeMap<String, String> = packages
+            .iter()
+            .filter_map(|p| img.fixed_versions.get(p).map(|v| (p.clone(), v.clone())))
+            .filter(|(_, v)| super::upgrade::valid_version(v))
+            .collect();
+        for (pkg, edit) in cf.pin_edits(&step.tool, &fixes) {
+            if let containerfile::EditTarget::Pin { line, .. } = &edit.target {
+                moved_pins.push(MovedPin {
+                    package: pkg.clone(),
+                    to: fixes[&pkg].clone(),
+                    line: *line,
+                });
+            }
+            pin_edits.push(edit);
+        }
+        if !moved_pins.is_empty() {
+            let rest: Vec<String> = packages
+                .iter()
+                .filter(|p| !moved_pins.iter().any(|m| &m.package == *p))
+                .cloned()
+                .collect();
+            upgrade = if rest.is_empty() {
+                None
+            } else {
+                upgrade_step(img, &rest, cf_base.as_deref()).ok()
+            };
+            for m in &moved_pins {
+                notes.push(format!(
+                    "the RUN at line {} pins {}: the pin moves to {} (no separate upgrade step for it)",
+                    m.line, m.package, m.to
+                ));
+            }
+        }
+    }
+    for f in &img.language_fixes {
+        let to = match &f.fixed {
+            Some(v) => format!("to {v} or later"),
+            None => "to a fixed version (none is known yet)".to_string(),
+        };
+        let at = f
+            .path
+            .as_deref()
+            .map(|p| format!(" (found at /{})", p.trim_start_matches('/')))
+            .unwrap_or_default();
+        notes.push(format!(
+            "{} {} {}{at}: move it {to} in {}, then rebuild",
+            f.ecosystem
+                .language()
+                .map_or(f.ecosystem.as_str(), |l| l.osv),
+            f.name,
+            f.installed,
+            f.manifests()
+        ));
+    }
     // Replaced by the edit's own note when the Containerfile leaves a non-root USER in
     // effect and the edit wraps the step in `USER root` itself.
     let parent_user_note = (upgrade.is_some() && img.parent.is_some()).then(|| {
@@ -140,6 +201,7 @@ pub(super) fn plan_image(
                     Err(e) => failed = Some(e),
                 }
             }
+            edits.extend(pin_edits);
             if let (Some(step), None) = (&upgrade, &failed) {
                 match cf.upgrade_step_edit(&step.command) {
                     Ok(e) => {
@@ -199,6 +261,8 @@ pub(super) fn plan_image(
         parent: img.parent.clone(),
         new_parent,
         upgrade,
+        moved_pins,
+        language_fixes: img.language_fixes.clone(),
         containerfile_path: img.containerfile_path.clone(),
         patched_containerfile: patched,
         diff,

@@ -116,7 +116,51 @@ pub struct PlanImage {
     pub distro_id: Option<String>,
     /// Binary packages to upgrade here, because this image is the root of the fix.
     pub packages_to_upgrade: Vec<String>,
+    /// The version each of those packages moves to, when known: a Containerfile that
+    /// pins the vulnerable version (`curl=7.88.1-10+deb12u5`) gets the pin moved.
+    #[serde(default)]
+    pub fixed_versions: std::collections::BTreeMap<String, String>,
+    /// Language packages whose fix belongs here: the image's own manifest names them.
+    #[serde(default)]
+    pub language_fixes: Vec<LanguageFix>,
     pub cots: bool,
+}
+
+impl PlanImage {
+    /// The fix belongs here: OS packages to upgrade or language packages to move.
+    pub fn is_root_of_fix(&self) -> bool {
+        !self.packages_to_upgrade.is_empty() || !self.language_fixes.is_empty()
+    }
+}
+
+/// A language package the image itself must move to a fixed version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LanguageFix {
+    pub ecosystem: patchline_model::Ecosystem,
+    pub name: String,
+    pub installed: String,
+    /// `None` when no fixed version is known.
+    pub fixed: Option<String>,
+    /// The file the package was found in (`.../site-packages/x.dist-info/METADATA`).
+    pub path: Option<String>,
+}
+
+impl LanguageFix {
+    /// The manifests that declare such a package, in the order they are usually found.
+    pub fn manifests(&self) -> &'static str {
+        use patchline_model::Ecosystem as E;
+        match self.ecosystem {
+            E::Pypi => "requirements.txt / pyproject.toml (or the lock file: poetry.lock, uv.lock, Pipfile.lock)",
+            E::Npm => "package.json (and package-lock.json)",
+            E::Golang => "go.mod (go get MODULE@VERSION && go mod tidy)",
+            E::Cargo => "Cargo.toml (cargo update -p CRATE --precise VERSION)",
+            E::Maven => "pom.xml (or build.gradle)",
+            E::Gem => "Gemfile (and Gemfile.lock: bundle update GEM)",
+            E::Composer => "composer.json (composer update VENDOR/NAME)",
+            E::Nuget => "the project's *.csproj (PackageReference)",
+            _ => "the package manager's manifest",
+        }
+    }
 }
 
 /// What the plan answers.
@@ -212,6 +256,13 @@ pub struct PlannedImage {
     pub parent: Option<String>,
     pub new_parent: Option<NewParent>,
     pub upgrade: Option<UpgradeStep>,
+    /// Pinned versions moved in place in the Containerfile (the upgrade step then
+    /// leaves those packages out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved_pins: Vec<MovedPin>,
+    /// Language packages to move to a fixed version in the image's own manifests.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub language_fixes: Vec<LanguageFix>,
     pub containerfile_path: Option<String>,
     /// The patched Containerfile, whole.
     pub patched_containerfile: Option<String>,
@@ -220,6 +271,15 @@ pub struct PlannedImage {
     /// The Containerfile could not be patched (or there is none): apply the change by hand.
     pub manual: bool,
     pub notes: Vec<String>,
+}
+
+/// A pinned version moved in place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovedPin {
+    pub package: String,
+    pub to: String,
+    /// Line of the `RUN` that pins it.
+    pub line: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -376,7 +436,7 @@ pub fn build_plan(req: &PlanRequest) -> Result<PatchPlan, PlanError> {
                 owner: img.owner.clone(),
                 contact: img.contact.clone(),
                 packages: img.packages_to_upgrade.clone(),
-                reason: match (&req.trigger, img.packages_to_upgrade.is_empty()) {
+                reason: match (&req.trigger, !img.is_root_of_fix()) {
                     (Trigger::NewBase { new_ref, new_digest, .. }, _) if is_base_child(base_key, img) => {
                         format!("vendor image built on the updated base: the vendor must rebuild it on {new_ref}@{new_digest}")
                     }

@@ -62,10 +62,25 @@ pub fn render_markdown(plan: &PatchPlan) -> String {
             for p in &w.images {
                 let mut change = Vec::new();
                 if p.root_of_fix {
-                    change.push(match &p.upgrade {
-                        Some(u) => format!("upgrade {} ({})", u.packages.join(" "), u.tool),
-                        None => "upgrade by hand".to_string(),
-                    });
+                    if let Some(u) = &p.upgrade {
+                        change.push(format!("upgrade {} ({})", u.packages.join(" "), u.tool));
+                    }
+                    if !p.moved_pins.is_empty() {
+                        let pins: Vec<String> = p
+                            .moved_pins
+                            .iter()
+                            .map(|m| format!("{}={}", m.package, m.to))
+                            .collect();
+                        change.push(format!("move pin {}", pins.join(" ")));
+                    }
+                    if !p.language_fixes.is_empty() {
+                        let names: Vec<&str> =
+                            p.language_fixes.iter().map(|f| f.name.as_str()).collect();
+                        change.push(format!("update {} in its manifests", names.join(" ")));
+                    }
+                    if change.is_empty() {
+                        change.push("upgrade by hand".to_string());
+                    }
                 }
                 if let Some(np) = &p.new_parent {
                     change.push(format!("FROM {}", np.from));
@@ -110,8 +125,15 @@ pub fn render_markdown(plan: &PatchPlan) -> String {
             }
             if let Some(u) = &p.upgrade {
                 let _ = writeln!(md, "- Root of the fix ({}): `RUN {}`", u.distro, u.command);
-            } else if p.root_of_fix {
+            } else if p.root_of_fix && p.moved_pins.is_empty() && p.language_fixes.is_empty() {
                 let _ = writeln!(md, "- Root of the fix: no upgrade command known, see notes");
+            }
+            for m in &p.moved_pins {
+                let _ = writeln!(
+                    md,
+                    "- Root of the fix: the pin of `{}` moves to `{}` (RUN at line {})",
+                    m.package, m.to, m.line
+                );
             }
             for n in &p.notes {
                 let _ = writeln!(md, "- Note: {n}");

@@ -17,6 +17,15 @@ pub(super) fn valid_package(p: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || "._+:~-".contains(c))
 }
 
+/// Versions come from advisory data; each must look like a version before it is put in
+/// a Containerfile.
+pub(super) fn valid_version(v: &str) -> bool {
+    v.len() <= 200
+        && v.starts_with(|c: char| c.is_ascii_digit())
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._+:~-".contains(c))
+}
+
 /// The upgrade command for a distro, or `None` when the distro has no known package
 /// manager. `names` are the names of the image's bases (catalog parent, Containerfile
 /// FROM), used to spot minimal images that ship only microdnf (`ubi9/ubi-minimal`,

@@ -149,7 +149,7 @@ pub(super) fn statuses(
                 },
                 Some(Status::Blocked { waiting_on }) => Status::Blocked { waiting_on },
                 Some(Status::Rebuilt { wave }) => Status::Rebuilt { wave: wave + 1 },
-                _ if is_base_child(base_key, img) || !img.packages_to_upgrade.is_empty() => Status::Rebuilt { wave: 0 },
+                _ if is_base_child(base_key, img) || img.is_root_of_fix() => Status::Rebuilt { wave: 0 },
                 _ => Status::Skipped {
                     reason: match &img.parent {
                         Some(p) => format!(

@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use patchline_image::registry::RegistryStore;
 use patchline_image::ImageRef;
 use patchline_lineage::impact::Action;
-use patchline_lineage::plan::{self, PlanImage, PlanRequest, TagScheme, Trigger};
+use patchline_lineage::plan::{self, LanguageFix, PlanImage, PlanRequest, TagScheme, Trigger};
 use patchline_lineage::{Catalog, Graph, NodeId, Tier};
 
 use crate::args::ImageArgs;
@@ -106,7 +106,21 @@ fn plan_image(cat: &Catalog, g: &Graph, id: NodeId, packages: Vec<String>) -> Re
         distro_id,
         packages_to_upgrade: packages,
         cots: e.tier == Tier::Cots,
+        ..PlanImage::default()
     })
+}
+
+/// The highest of the fixed versions in the package's scheme: the version that fixes
+/// every advisory of the CVE's release branches the package may be on.
+fn highest(ecosystem: patchline_model::Ecosystem, fixed: &[String]) -> Option<String> {
+    let scheme = patchline_model::distro::package_scheme(ecosystem);
+    fixed
+        .iter()
+        .max_by(|a, b| match scheme {
+            Some(s) => s.compare(a, b).unwrap_or_else(|_| a.cmp(b)),
+            None => a.cmp(b),
+        })
+        .cloned()
 }
 
 /// Splits `REPO:TAG@DIGEST` into `(REPO:TAG, Some(DIGEST))`.
@@ -149,11 +163,34 @@ pub fn run(a: Args) -> Result<u8> {
             bail!("no catalogued image is affected by {id}");
         }
         let mut fix: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut versions: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        let mut language: BTreeMap<String, Vec<LanguageFix>> = BTreeMap::new();
         for r in &report.roots {
-            if r.action == Action::Fix {
+            if r.action != Action::Fix {
+                continue;
+            }
+            let to = highest(r.package.ecosystem, &r.fixed_versions);
+            if r.package.ecosystem.is_os() {
                 fix.entry(r.image.clone())
                     .or_default()
                     .insert(r.package.name.clone());
+                if let Some(v) = to {
+                    versions
+                        .entry(r.image.clone())
+                        .or_default()
+                        .insert(r.package.name.clone(), v);
+                }
+            } else {
+                let fixes = language.entry(r.image.clone()).or_default();
+                if !fixes.iter().any(|f| f.name == r.package.name) {
+                    fixes.push(LanguageFix {
+                        ecosystem: r.package.ecosystem,
+                        name: r.package.name.clone(),
+                        installed: r.package.version.clone(),
+                        fixed: to,
+                        path: None,
+                    });
+                }
             }
         }
         let mut seen = HashSet::new();
@@ -168,7 +205,10 @@ pub fn run(a: Args) -> Result<u8> {
                 .get(&img.image)
                 .map(|s| s.iter().cloned().collect())
                 .unwrap_or_default();
-            images.push(plan_image(&cat, &g, node, pkgs)?);
+            let mut p = plan_image(&cat, &g, node, pkgs)?;
+            p.fixed_versions = versions.remove(&img.image).unwrap_or_default();
+            p.language_fixes = language.remove(&img.image).unwrap_or_default();
+            images.push(p);
         }
         Trigger::Cve { id: id.clone() }
     } else {
