@@ -676,7 +676,7 @@ impl DbWriter {
             .execute_batch("SAVEPOINT source_import")
             .map_err(|e| self.err(e))?;
         let res = match self.replace_source(meta) {
-            Ok(mut w) => fill(&mut w).map(|t| (t, std::mem::take(&mut w.warnings))),
+            Ok(mut w) => fill(&mut w).map(|t| (t, w.take_warnings())),
             Err(e) => Err(e),
         };
         match res {
@@ -828,6 +828,43 @@ pub struct SourceWriter<'a> {
     compressor: zstd::bulk::Compressor<'static>,
     /// Warnings the importers raised, for the caller to show.
     pub warnings: Vec<String>,
+    /// Advisories per ecosystem that nothing patchline inventories is matched in (Hex,
+    /// Pub, osv.dev's Mageia…), said once per ecosystem at the end of the source.
+    unscanned: BTreeMap<String, usize>,
+    /// [`ecosystem_is_scanned`] per ecosystem string seen.
+    scanned: std::collections::HashMap<String, bool>,
+}
+
+/// Whether packages patchline inventories are ever matched in `ecosystem`: a distro
+/// patchline knows (any of its releases: a feed carries sid and old releases beside the
+/// scanned ones), or a language ecosystem the inventory produces.
+pub fn ecosystem_is_scanned(ecosystem: &str) -> bool {
+    let registry = patchline_model::distro::Registry::builtin();
+    let base = patchline_model::ecosystem::base_name(ecosystem);
+    registry.by_ecosystem(ecosystem).is_some()
+        || registry.by_name_or_derivative(base).is_some()
+        || registry
+            .by_name_or_derivative(&base.to_ascii_lowercase())
+            .is_some()
+        || patchline_model::ecosystem::language(ecosystem).is_some_and(|l| {
+            patchline_model::Ecosystem::ALL
+                .into_iter()
+                .filter_map(patchline_model::Ecosystem::language)
+                .any(|i| i.osv == l.osv)
+        })
+}
+
+impl SourceWriter<'_> {
+    /// One warning per ecosystem whose advisories nothing will be matched against.
+    fn take_warnings(&mut self) -> Vec<String> {
+        for (eco, n) in std::mem::take(&mut self.unscanned) {
+            self.warnings.push(format!(
+                "{}: {n} advisories for {eco:?}, an ecosystem patchline inventories no packages of: they were imported but match nothing",
+                self.source
+            ));
+        }
+        std::mem::take(&mut self.warnings)
+    }
 }
 
 impl<'a> SourceWriter<'a> {
@@ -866,6 +903,8 @@ impl<'a> SourceWriter<'a> {
             packed: Vec::with_capacity(4096),
             compressor,
             warnings: Vec::new(),
+            unscanned: BTreeMap::new(),
+            scanned: Default::default(),
         })
     }
 
@@ -960,6 +999,23 @@ impl Sink for SourceWriter<'_> {
     fn advisory(&mut self, a: Advisory) -> Result<()> {
         if let Some(f) = Format::from_name(&a.source) {
             self.formats.insert(f.as_str());
+        }
+        let mut ecos: Vec<&str> = a.affected.iter().map(|x| x.ecosystem.as_str()).collect();
+        ecos.sort_unstable();
+        ecos.dedup();
+        for eco in ecos {
+            let scanned = match self.scanned.get(eco) {
+                Some(s) => *s,
+                None => {
+                    let s = ecosystem_is_scanned(eco);
+                    self.scanned.insert(eco.to_string(), s);
+                    s
+                }
+            };
+            if !scanned {
+                let base = patchline_model::ecosystem::base_name(eco).to_string();
+                *self.unscanned.entry(base).or_default() += 1;
+            }
         }
         self.pack(&a)?;
         let n = self

@@ -155,11 +155,48 @@ fn unknown_ecosystems_are_stored_and_found() {
             "versions":["1.0"]}]}"#,
     );
     let db = t.path().join("db.sqlite");
-    import_files(&db, &[f], &ImportOptions::default()).unwrap();
+    let report = import_files(&db, &[f], &ImportOptions::default()).unwrap();
     let adb = AdvisoryDb::open(&db).unwrap();
     let found = adb.lookup("Frobnix:2", "widget").unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].affected[0].versions, ["1.0"]);
+    // Said once: nothing patchline inventories is matched in that ecosystem.
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(
+        report.warnings[0].contains("1 advisories for \"Frobnix\"")
+            && report.warnings[0].contains("match nothing"),
+        "{:?}",
+        report.warnings
+    );
+}
+
+#[test]
+fn ecosystems_nothing_is_matched_in_are_said_once_per_ecosystem() {
+    let t = tempfile::tempdir().unwrap();
+    let hex = |id: &str| {
+        format!(
+            r#"{{"id":"{id}","modified":"x","affected":[{{"package":{{"ecosystem":"Hex","name":"plug"}},"versions":["1.0"]}}]}}"#
+        )
+    };
+    let dir = t.path().join("feed");
+    std::fs::create_dir(&dir).unwrap();
+    write(&dir, "A.json", hex("HEX-1"));
+    write(&dir, "B.json", hex("HEX-2"));
+    write(&dir, "C.json", GOOD_OSV);
+    write(
+        &dir,
+        "D.json",
+        r#"{"id":"DEB-1","modified":"x","affected":[{"package":{"ecosystem":"Debian:sid","name":"curl"},"versions":["1.0"]}]}"#,
+    );
+    let db = t.path().join("db.sqlite");
+    let report = import_files(&db, &[dir], &ImportOptions::default()).unwrap();
+    // PyPI is inventoried, Debian is a known distro (sid included): only Hex is said.
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(
+        report.warnings[0].contains("2 advisories for \"Hex\""),
+        "{:?}",
+        report.warnings
+    );
 }
 
 #[test]
