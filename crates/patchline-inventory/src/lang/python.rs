@@ -175,7 +175,7 @@ impl Extractor for Python {
                             header.bytes
                         ));
                     }
-                    let at = format!("{}: ", String::from_utf8_lossy(&member));
+                    let at = format!("{}: ", quoted(&member));
                     header.package(path, &at, &mut out.warnings)
                 }
                 Err(Stop::Warn(w)) => {
@@ -1575,7 +1575,7 @@ mod tests {
         );
         assert_eq!(
             x.warnings[1],
-            "EGG-INFO/PKG-INFO: no Name or Version field; skipped"
+            "\"EGG-INFO/PKG-INFO\": no Name or Version field; skipped"
         );
         // Garbage where the next member should start.
         let mut archive = zip(&[member("a", b"a"), member("EGG-INFO/PKG-INFO", PKG_INFO)]);
