@@ -14,6 +14,7 @@ seed() { find "$@" -type f -size -1M 2>/dev/null | head -200 | while read -r f; 
 case $target in
   dpkg) seed "$data/pkgdb/trivy/dpkg" "$data/pkgdb/osv-scalibr/dpkg" ;;
   apk) seed "$data/pkgdb/osv-scalibr/apk" ;;
+  python) seed "$data/language/osv-scalibr/python" ;;
   rpm_db|rpm_header) seed "$data/pkgdb/osv-scalibr/rpm" ;;
   os_release) seed "$data/pkgdb/trivy/os-release" ;;
   osv_json) seed "$data/osv" ;;
