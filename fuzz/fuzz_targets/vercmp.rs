@@ -1,7 +1,8 @@
 #![no_main]
-//! Version parsing and comparison, every scheme: never panics, and the order laws
-//! hold for whatever parses. Input: two versions separated by the first newline
-//! (the third line, if any, is a third version for transitivity).
+//! Version parsing and comparison, every scheme (`Scheme::ALL`, so Composer's
+//! `version_compare` order and `VersionParser` validation too): never panics, and
+//! the order laws hold for whatever parses. Input: two versions separated by the
+//! first newline (the third line, if any, is a third version for transitivity).
 
 use std::cmp::Ordering;
 
@@ -35,10 +36,12 @@ fuzz_target!(|data: &[u8]| {
         }
         if let (Ok(x), Ok(y)) = (&pa, &pb) {
             assert_eq!(x.cmp(y), y.cmp(x).reverse(), "{scheme}: {a:?} vs {b:?}");
-            // Transitivity is only promised for well-formed versions: apk's own
-            // comparison of malformed ones (kept for fidelity) need not be.
-            let well_formed = [a, b, c].iter().all(|s| scheme.validate(s).is_ok());
-            if let (Ok(z), true) = (&pc, well_formed) {
+            // Transitivity holds for everything that parses (PEP 440 legacy
+            // versions, separator-less gem pre-releases, any Composer string), except
+            // apk's own comparison of malformed versions, kept for fidelity.
+            let lawful = scheme != Scheme::Apk
+                || [a, b, c].iter().all(|s| scheme.validate(s).is_ok());
+            if let (Ok(z), true) = (&pc, lawful) {
                 if x <= y && y <= z {
                     assert!(
                         x <= z,

@@ -28,7 +28,7 @@ pub const LANGUAGES: &[Language] = &[
     lang("Maven", "maven", Some(Scheme::Maven), false),
     lang("RubyGems", "gem", Some(Scheme::Gem), false),
     lang("NuGet", "nuget", Some(Scheme::Nuget), false),
-    lang("Packagist", "composer", None, false),
+    lang("Packagist", "composer", Some(Scheme::Composer), false),
     lang("Hex", "hex", None, false),
     lang("Pub", "pub", None, false),
 ];
@@ -131,7 +131,8 @@ mod tests {
         assert_eq!(scheme_for(r, "Mageia:9"), Some(Scheme::Rpm));
         assert_eq!(scheme_for(r, "PyPI"), Some(Scheme::Pep440));
         assert_eq!(scheme_for(r, "crates.io"), Some(Scheme::Semver));
-        assert_eq!(scheme_for(r, "Packagist"), None);
+        assert_eq!(scheme_for(r, "Packagist"), Some(Scheme::Composer));
+        assert_eq!(scheme_for(r, "Hex"), None);
         assert_eq!(scheme_for(r, "Nonesuch"), None);
     }
 

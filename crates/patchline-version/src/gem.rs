@@ -4,6 +4,13 @@
 //!   `\s* ( [0-9]+ (\.[0-9a-zA-Z]+)* (-[0-9A-Za-z-]+ (\.[0-9A-Za-z-]+)*)? )? \s*`
 //!   (Ruby `\s`: space, `\t\n\v\f\r`). A blank string means `0`. So `1.0.a1` and
 //!   `1.0-rc1` are valid, `1a` and `1..0` are not.
+//! * `Scheme::parse` is looser than `Scheme::validate` in one place: the first
+//!   segment may continue with letters (`1beta`, `2rc1`), a pre-release written
+//!   without a separator. `Gem::Version.new` raises on them, but osv-scalibr,
+//!   which OSV's scanner matches with, orders them (its fixtures expect
+//!   `1beta < 1`); they are ordered here by the very segment rules below (`1beta`
+//!   is `1.beta`, a pre-release of `1`), so a version or range bound spelled that
+//!   way still evaluates. `Scheme::validate` stays `Gem::Version.correct?`.
 //! * Every `-` stands for `.pre.` (`1.0-rc1` is `1.0.pre.rc1`, a pre-release).
 //! * The version splits into runs of digits and runs of ASCII letters (other
 //!   characters only separate). Trailing zeros are dropped from the numeric head
@@ -42,11 +49,18 @@ fn is_ruby_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r')
 }
 
-fn check_syntax(s: &str) -> Result<(), String> {
+/// `lenient`: the first segment is `[0-9][0-9a-zA-Z]*` instead of `[0-9]+`.
+fn check_syntax(s: &str, lenient: bool) -> Result<(), String> {
     let b = s.as_bytes();
     let mut pos = crate::num::digit_run(b);
     if pos == 0 {
         return Err("must start with a digit".into());
+    }
+    if lenient {
+        pos += b[pos..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
     }
     while b.get(pos) == Some(&b'.') {
         let n = b[pos + 1..]
@@ -78,10 +92,24 @@ fn check_syntax(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Ruby's surrounding-whitespace trim, with a blank string read as `0`.
+fn trimmed(input: &str) -> &str {
+    let t = input.trim_matches(is_ruby_space);
+    if t.is_empty() {
+        "0"
+    } else {
+        t
+    }
+}
+
+/// `Gem::Version.correct?`.
+pub(crate) fn validate(input: &str) -> Result<(), String> {
+    check_syntax(trimmed(input), false).map_err(|e| format!("malformed version number string: {e}"))
+}
+
 pub(crate) fn parse(input: &str) -> Result<Gem, String> {
-    let trimmed = input.trim_matches(is_ruby_space);
-    let trimmed = if trimmed.is_empty() { "0" } else { trimmed };
-    check_syntax(trimmed).map_err(|e| format!("malformed version number string: {e}"))?;
+    let trimmed = trimmed(input);
+    check_syntax(trimmed, true).map_err(|e| format!("malformed version number string: {e}"))?;
     let s: Box<str> = trimmed.replace('-', ".pre.").into();
 
     let b = s.as_bytes();
@@ -170,12 +198,41 @@ mod tests {
     #[test]
     fn validity() {
         for bad in [
-            "junk", "1a", "1..0", "1.0.", ".1", "1.0\n2.0", "1.0-", "1.0-a..b", "v1",
+            "junk", "1..0", "1.0.", ".1", "1.0\n2.0", "1.0-", "1.0-a..b", "v1", "1beta..0", "1_a",
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
+            assert!(validate(bad).is_err(), "{bad:?}");
         }
-        for ok in [" 1.0 ", "\n1.0\n", "1.0.x", "1.0--", "1.0-rc-1.2", "   "] {
+        for ok in [
+            " 1.0 ",
+            "\n1.0\n",
+            "1.0.x",
+            "1.0--",
+            "1.0-rc-1.2",
+            "   ",
+            "1.0.a2",
+        ] {
             assert!(parse(ok).is_ok(), "{ok:?}");
+            assert!(validate(ok).is_ok(), "{ok:?}");
         }
+        // Gem::Version rejects a letter in the first segment; parse reads it.
+        for loose in ["1a", "1beta", "1gamma", "2rc1.0", "10b2-x"] {
+            assert!(validate(loose).is_err(), "{loose:?}");
+            assert!(parse(loose).is_ok(), "{loose:?}");
+        }
+    }
+
+    #[test]
+    fn letters_in_the_first_segment_make_a_prerelease() {
+        assert_eq!(c("1beta", "1"), Less);
+        assert_eq!(c("1gamma", "1"), Less);
+        assert_eq!(c("1beta", "1.beta"), Equal);
+        assert_eq!(c("1beta", "1.0.beta"), Equal);
+        assert_eq!(c("1beta", "1gamma"), Less);
+        assert_eq!(c("1beta2", "1.beta.2"), Equal);
+        assert_eq!(c("1beta", "0.9"), Greater);
+        // `-` stands for `.pre.`, and `pre` < `rc` bytewise.
+        assert_eq!(c("2rc1", "2.0-rc1"), Greater);
+        assert_eq!(c("2rc1", "2.0.rc1"), Equal);
     }
 }

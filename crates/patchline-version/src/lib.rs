@@ -34,19 +34,22 @@
 //! | `semver` | npm, crates.io | node-semver (strict), SemVer 2.0.0 precedence | build metadata ignored |
 //! | `go` | Go modules | `golang.org/x/mod/semver` | optional `v`; `+incompatible` ignored; pseudo-versions are pre-releases |
 //! | `maven` | Maven | `ComparableVersion` | qualifiers `alpha < beta < milestone < rc < snapshot < release < sp < others` |
-//! | `gem` | RubyGems | `Gem::Version` | `-` means `.pre.`; a letter segment makes a pre-release |
+//! | `gem` | RubyGems | `Gem::Version` | `-` means `.pre.`; a letter segment makes a pre-release (`1beta` ordered, as OSV does) |
 //! | `nuget` | NuGet | `NuGetVersion` / `VersionComparer.Default` | up to four numbers; labels case-insensitive; metadata ignored |
+//! | `composer` | Packagist | PHP `version_compare()` as OSV applies it; validity: Composer's `VersionParser` | `v` dropped; `dev < alpha < beta < RC < number < patch`; `1.0 < 1.0.0` |
 //!
 //! Each scheme's module ([`dpkg`], [`rpm`], [`apk`], [`pep440`], [`semver`],
-//! [`gomod`], [`maven`], [`gem`], [`nuget`]) documents its grammar and ordering in
-//! full; the types themselves are used through [`Scheme`] and [`Version`].
+//! [`gomod`], [`maven`], [`gem`], [`nuget`], [`composer`]) documents its grammar
+//! and ordering in full; the types themselves are used through [`Scheme`] and
+//! [`Version`].
 //!
 //! # Validity
 //!
 //! [`Scheme::parse`] (and so [`Scheme::compare`]) fails with [`InvalidVersion`]
 //! when the ecosystem's own comparison would refuse the string;
 //! [`Scheme::validate`] is the ecosystem's well-formedness check. They agree for
-//! every scheme but two, where the ecosystem orders strings it calls malformed:
+//! every scheme but four, where the ecosystem (or OSV, for it) orders strings it
+//! calls malformed:
 //!
 //! * apk: `apk version -t` orders malformed versions (`1.0 < 1.0bc`, and apk-tools
 //!   2 read `6.0.2p1-r3` fully), so `parse` accepts any non-empty string and
@@ -55,6 +58,12 @@
 //!   `packaging_legacy` (before every PEP 440 version), so `parse` accepts them as
 //!   legacy versions while `validate` (and [`pep440_normalize`]) accept PEP 440
 //!   only.
+//! * gem: osv-scalibr orders pre-releases written without a separator (`1beta`),
+//!   which `Gem::Version.new` rejects; `parse` reads them by the same segment
+//!   rules (`1beta` = `1.beta`), `validate` stays `Gem::Version.correct?`.
+//! * composer: OSV orders Packagist versions with PHP's `version_compare()`,
+//!   which takes any string; `validate` is Composer's `VersionParser::isValid`
+//!   (`1.0.0-SNAPSHOT`, `4.3-2` and `1.2.3.#` are ordered but not valid).
 //!
 //! What each scheme rejects:
 //!
@@ -75,8 +84,11 @@
 //! * **go**: `semver.IsValid`, with the `v` optional (OSV writes Go versions
 //!   without it).
 //! * **maven**: nothing up to Maven's own 256-character limit.
-//! * **gem**: `Gem::Version.correct?` (`1beta`, `1..0`, `junk`).
+//! * **gem**: `parse`: `Gem::Version.correct?` with letters allowed in the first
+//!   segment (`1..0`, `junk`). `validate`: `Gem::Version.correct?` (also `1beta`).
 //! * **nuget**: `NuGetVersion.TryParse` (`v1.0`, five numbers, `1.0-01`).
+//! * **composer**: `parse`: the empty string. `validate`: what Composer's
+//!   `VersionParser::normalize` rejects (`feature-foo`, `1.0.0.0.0`, `1.0-meh`).
 //!
 //! Where a reference implementation caps numbers (Int32 in NuGet, 2^53 in
 //! node-semver, 2^63 in Maven's fast paths) the cap is not reproduced: numbers of
@@ -115,19 +127,26 @@
 //!   fixtures (the generated one made with maven-artifact 3.8.6).
 //! * gem: osv-scalibr's RubyGems fixtures, generated with RubyGems.
 //! * nuget: osv-scalibr's NuGet fixture.
+//! * composer: osv-scalibr's Packagist fixtures (the generated one made with PHP's
+//!   `version_compare()`); the unit tests check `validate` against normal forms
+//!   and rejections from composer/semver's `VersionParserTest`.
 //!
-//! The native suites agree row for row. A few dozen osv-scalibr rows contradict
-//! the ecosystem's tool as these suites define it; the test lists each one with
-//! its reason instead of bending the rules to it: inputs the tool rejects
-//! (`1.1.3.4.5` as SemVer, `1beta` as a gem), malformed apk versions that
-//! osv-scalibr's own parser reads further than apk-tools 3, and rows generated
-//! with Maven 3.8.6 that Maven 3.9 (MNG-7644) and later order the other way.
+//! The native suites agree row for row, and so do osv-scalibr's PyPI, RubyGems
+//! and generated Packagist fixtures. A few dozen other osv-scalibr rows
+//! contradict the ecosystem's tool as these suites define it; the test lists each
+//! one with its reason instead of bending the rules to it: inputs the tool
+//! rejects (`1.1.3.4.5` as SemVer), malformed apk versions that osv-scalibr's own
+//! parser reads further than apk-tools 3, rows generated with Maven 3.8.6 that
+//! Maven 3.9 (MNG-7644) and later order the other way, and one hand-written
+//! Packagist row (`1.2.3.# = 1.2.3.1`) that no total order can honour together
+//! with its neighbour `1.2.3.# = 1.2.3`.
 
 use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
 pub mod apk;
+pub mod composer;
 pub mod dpkg;
 pub mod gem;
 pub mod gomod;
@@ -161,11 +180,13 @@ pub enum Scheme {
     Gem,
     /// NuGet packages (`NuGetVersion`).
     Nuget,
+    /// Composer packages (Packagist): PHP's `version_compare()`, as OSV uses it.
+    Composer,
 }
 
 impl Scheme {
     /// Every scheme, in declaration order.
-    pub const ALL: [Scheme; 9] = [
+    pub const ALL: [Scheme; 10] = [
         Scheme::Dpkg,
         Scheme::Rpm,
         Scheme::Apk,
@@ -175,6 +196,7 @@ impl Scheme {
         Scheme::Maven,
         Scheme::Gem,
         Scheme::Nuget,
+        Scheme::Composer,
     ];
 
     /// The scheme's name as [`FromStr`] accepts it.
@@ -189,6 +211,7 @@ impl Scheme {
             Scheme::Maven => "maven",
             Scheme::Gem => "gem",
             Scheme::Nuget => "nuget",
+            Scheme::Composer => "composer",
         }
     }
 
@@ -210,6 +233,7 @@ impl Scheme {
             Scheme::Maven => maven::parse(v).map(Inner::Maven),
             Scheme::Gem => gem::parse(v).map(Inner::Gem),
             Scheme::Nuget => nuget::parse(v).map(Inner::Nuget),
+            Scheme::Composer => composer::parse(v).map(Inner::Composer),
         };
         inner
             .map(|inner| Version { inner })
@@ -217,16 +241,17 @@ impl Scheme {
     }
 
     /// Checks that `v` is well-formed for the ecosystem. At least as strict as
-    /// [`Scheme::parse`]; stricter only for apk and pep440 (see the crate
-    /// documentation).
+    /// [`Scheme::parse`]; stricter only for apk, pep440, gem and composer (see the
+    /// crate documentation).
     pub fn validate(self, v: &str) -> Result<(), InvalidVersion> {
-        match self {
-            Scheme::Apk => apk::validate(v).map_err(|reason| InvalidVersion::new(self, v, reason)),
-            Scheme::Pep440 => pep440::parse(v)
-                .map(|_| ())
-                .map_err(|reason| InvalidVersion::new(self, v, reason)),
-            _ => self.parse(v).map(|_| ()),
-        }
+        let checked = match self {
+            Scheme::Apk => apk::validate(v),
+            Scheme::Pep440 => pep440::parse(v).map(|_| ()),
+            Scheme::Gem => gem::validate(v),
+            Scheme::Composer => composer::validate(v),
+            _ => return self.parse(v).map(|_| ()),
+        };
+        checked.map_err(|reason| InvalidVersion::new(self, v, reason))
     }
 }
 
@@ -238,7 +263,7 @@ impl fmt::Display for Scheme {
 
 /// A name that is not one of [`Scheme::as_str`]'s.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown version scheme {0:?} (expected one of dpkg, rpm, apk, pep440, semver, go, maven, gem, nuget)")]
+#[error("unknown version scheme {0:?} (expected one of dpkg, rpm, apk, pep440, semver, go, maven, gem, nuget, composer)")]
 pub struct UnknownScheme(pub String);
 
 impl FromStr for Scheme {
@@ -304,6 +329,7 @@ enum Inner {
     Maven(maven::Maven),
     Gem(gem::Gem),
     Nuget(semver::SemVer),
+    Composer(composer::Composer),
 }
 
 impl Version {
@@ -318,6 +344,7 @@ impl Version {
             Inner::Maven(_) => Scheme::Maven,
             Inner::Gem(_) => Scheme::Gem,
             Inner::Nuget(_) => Scheme::Nuget,
+            Inner::Composer(_) => Scheme::Composer,
         }
     }
 
@@ -332,6 +359,7 @@ impl Version {
             Inner::Semver(v) | Inner::Go(v) | Inner::Nuget(v) => v.as_str(),
             Inner::Maven(v) => v.as_str(),
             Inner::Gem(v) => v.as_str(),
+            Inner::Composer(v) => v.as_str(),
         }
     }
 
@@ -389,6 +417,7 @@ impl Ord for Version {
             (Inner::Maven(a), Inner::Maven(b)) => maven::cmp(a, b),
             (Inner::Gem(a), Inner::Gem(b)) => gem::cmp(a, b),
             (Inner::Nuget(a), Inner::Nuget(b)) => nuget::cmp(a, b),
+            (Inner::Composer(a), Inner::Composer(b)) => composer::cmp(a, b),
             // Logic error (documented): keep the order total and deterministic.
             _ => self
                 .scheme_rank()
@@ -465,15 +494,30 @@ mod tests {
     }
 
     #[test]
-    fn validate_is_stricter_only_for_apk_and_pep440() {
+    fn validate_is_stricter_only_for_apk_pep440_gem_and_composer() {
         assert!(Scheme::Apk.parse("1.0bc").is_ok());
         assert!(Scheme::Apk.validate("1.0bc").is_err());
         assert!(Scheme::Apk.validate("1.0b").is_ok());
         assert!(Scheme::Pep440.parse("2013-01-21T20:33:09+0100").is_ok());
         assert!(Scheme::Pep440.validate("2013-01-21T20:33:09+0100").is_err());
         assert!(pep440_normalize("2013-01-21T20:33:09+0100").is_err());
+        assert!(Scheme::Gem.parse("1beta").is_ok());
+        assert!(Scheme::Gem.validate("1beta").is_err());
+        assert!(Scheme::Gem.validate("1.beta").is_ok());
+        assert!(Scheme::Composer.parse("4.3-2").is_ok());
+        assert!(Scheme::Composer.validate("4.3-2").is_err());
+        assert!(Scheme::Composer.validate("v4.3.2-RC1").is_ok());
         assert!(Scheme::Semver.validate("1.2").is_err());
         assert!(Scheme::Semver.parse("1.2").is_err());
+    }
+
+    #[test]
+    fn composer_orders_as_written() {
+        let c = |a, b| Scheme::Composer.compare(a, b).unwrap();
+        assert_eq!(c("1.0", "1.0.0"), Ordering::Less);
+        assert_eq!(c("v1.0.0-RC1", "1.0.0rc1"), Ordering::Equal);
+        assert_eq!(c("1.0.0-beta", "1.0.0"), Ordering::Less);
+        assert_eq!(c("1.0.0-p1", "1.0.0"), Ordering::Greater);
     }
 
     #[test]

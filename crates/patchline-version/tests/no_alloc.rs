@@ -99,11 +99,15 @@ fn comparing_parsed_versions_does_not_allocate() {
         ),
         (
             Scheme::Gem,
-            &["1.0.0.pre.rc1", "1.0-beta", "1.0.a10", "1.0"],
+            &["1.0.0.pre.rc1", "1.0-beta", "1.0.a10", "1.0", "1beta"],
         ),
         (
             Scheme::Nuget,
             &["1.0.0.1-Beta.2+meta", "1.0.0-beta.10", "1.0", "1.0.0.1"],
+        ),
+        (
+            Scheme::Composer,
+            &["v1.0.0-RC1", "1.0.0rc1", "1.0-p2", "dev-master", "1.2.3.#"],
         ),
     ];
     // The counter works: parsing does allocate.

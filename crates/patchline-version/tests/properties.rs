@@ -141,7 +141,19 @@ fn maven() -> BoxedStrategy<String> {
 }
 
 fn gem() -> BoxedStrategy<String> {
-    re("[0-9]{1,2}(\\.([0-9]{1,2}|[a-cA]{1,2}[0-9]?)){0,3}(-[a-c0-9]{1,3}(\\.[a-c0-9]{1,2})?)?")
+    // The optional letters right after the first number are what only `parse`
+    // accepts (`1beta`); the order must stay lawful with them.
+    re("[0-9]{1,2}([a-c]{1,2}[0-9]?)?(\\.([0-9]{1,2}|[a-cA]{1,2}[0-9]?)){0,3}(-[a-c0-9]{1,3}(\\.[a-c0-9]{1,2})?)?")
+}
+
+fn composer() -> BoxedStrategy<String> {
+    let realistic = "[vV]?[0-9]{1,2}(\\.[0-9]{1,2}){0,3}([-_.+]?(dev|alpha|a|beta|b|RC|rc|p|pl|patch|stable|BETA|x)[.-]?[0-9]{0,2}){0,2}";
+    // Anything goes for `version_compare()`: odd separators (`#` included),
+    // leading ones, letters in any case.
+    let odd = "[#~ .+_-]{0,2}[vV]?[0-9a-dpRCxX#~ .+_-]{0,8}";
+    prop_oneof![3 => re(realistic), 1 => re(odd)]
+        .prop_filter("non-empty", |s| !s.is_empty())
+        .boxed()
 }
 
 fn nuget() -> BoxedStrategy<String> {
@@ -179,6 +191,9 @@ proptest! {
 
     #[test]
     fn nuget_is_a_total_order(vs in set(nuget())) { check_laws(Scheme::Nuget, &vs)?; }
+
+    #[test]
+    fn composer_is_a_total_order(vs in set(composer())) { check_laws(Scheme::Composer, &vs)?; }
 
     /// Parsing never panics, whatever the input, and `validate` is never looser
     /// than `parse`.

@@ -118,8 +118,10 @@ fn deviations(file: &str, scheme: Scheme) -> Vec<Deviation> {
         (maven.tsv) requires";
     const MAVEN_NOW: &str = "osv-scalibr's hand-written expectation; current Maven reads \
         `X-1` as the combination `X1`, which is not equal to a bare qualifier list";
-    const NOT_GEM: &str = "Gem::Version.new raises 'Malformed version number string' (a \
-        letter must follow a '.'); osv-scalibr does not validate";
+    const PHP_HASH: &str = "osv-scalibr's own comparator keeps `#` as a token ranked like a \
+        number (PHP's rank for `#`), which makes `1.2.3.#` equal to both `1.2.3` (the row \
+        above it) and `1.2.3.1`, although 1.2.3 < 1.2.3.1: no total order has both. Here `#` \
+        separates, as PHP's version_compare() treats it; no OSV Packagist version contains it";
     let d = |a, op, b, here, why| Deviation {
         a,
         op,
@@ -195,10 +197,13 @@ fn deviations(file: &str, scheme: Scheme) -> Vec<Deviation> {
         .into_iter()
         .map(|(a, b)| d(a, "<", b, Orders(Ordering::Greater), MAVEN_386))
         .collect(),
-        ("osv-scalibr/rubygems-versions.tsv", Scheme::Gem) => vec![
-            d("1", ">", "1beta", Rejected, NOT_GEM),
-            d("1", ">", "1gamma", Rejected, NOT_GEM),
-        ],
+        ("osv-scalibr/packagist-versions.tsv", Scheme::Composer) => vec![d(
+            "1.2.3.#",
+            "=",
+            "1.2.3.1",
+            Orders(Ordering::Less),
+            PHP_HASH,
+        )],
         _ => Vec::new(),
     }
 }
@@ -280,6 +285,22 @@ fn check(file: &str, scheme: Scheme) {
     };
     let rep = run_pairs(&dir, file, scheme);
     finish(file, scheme, rep);
+}
+
+/// [`check`] for a file that must agree on every row, with no documented
+/// deviation to fall back on.
+fn check_every_row(file: &str, scheme: Scheme) {
+    assert!(
+        deviations(file, scheme).is_empty(),
+        "{file} as {scheme} must agree on every row: no deviations may be listed"
+    );
+    let Some(dir) = shared_data_path("versions") else {
+        return;
+    };
+    let rep = run_pairs(&dir, file, scheme);
+    let (rows, agree) = (rep.rows, rep.agree);
+    finish(file, scheme, rep);
+    assert_eq!(agree, rows, "{file} as {scheme}: every row must agree");
 }
 
 fn finish(file: &str, scheme: Scheme, rep: Report) {
@@ -601,7 +622,7 @@ fn rpm_disabled_oddities_tsv_report_only() {
 }
 
 // --- osv-scalibr ----------------------------------------------------------------
-// Ecosystems not implemented here (CRAN, Hackage, Packagist, Pub) are not run.
+// Ecosystems not implemented here (CRAN, Hackage, Pub) are not run.
 
 #[test]
 fn scalibr_alpine() {
@@ -630,12 +651,12 @@ fn scalibr_redhat() {
 
 #[test]
 fn scalibr_pypi() {
-    check("osv-scalibr/pypi-versions.tsv", Scheme::Pep440);
+    check_every_row("osv-scalibr/pypi-versions.tsv", Scheme::Pep440);
 }
 
 #[test]
 fn scalibr_pypi_generated() {
-    check("osv-scalibr/pypi-versions-generated.tsv", Scheme::Pep440);
+    check_every_row("osv-scalibr/pypi-versions-generated.tsv", Scheme::Pep440);
 }
 
 #[test]
@@ -660,12 +681,29 @@ fn scalibr_semver_as_go() {
 
 #[test]
 fn scalibr_rubygems() {
-    check("osv-scalibr/rubygems-versions.tsv", Scheme::Gem);
+    check_every_row("osv-scalibr/rubygems-versions.tsv", Scheme::Gem);
 }
 
 #[test]
 fn scalibr_rubygems_generated() {
-    check("osv-scalibr/rubygems-versions-generated.tsv", Scheme::Gem);
+    check_every_row("osv-scalibr/rubygems-versions-generated.tsv", Scheme::Gem);
+}
+
+/// Hand-written by osv-scalibr; one row needs a non-transitive order (see
+/// [`deviations`]).
+#[test]
+fn scalibr_packagist() {
+    check("osv-scalibr/packagist-versions.tsv", Scheme::Composer);
+}
+
+/// Generated with PHP's version_compare() from every version in OSV's Packagist
+/// data.
+#[test]
+fn scalibr_packagist_generated() {
+    check_every_row(
+        "osv-scalibr/packagist-versions-generated.tsv",
+        Scheme::Composer,
+    );
 }
 
 #[test]
