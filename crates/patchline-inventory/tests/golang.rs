@@ -91,8 +91,9 @@ fn osv_scalibr_expectations() {
         "windows-amd64",
         "windows-arm64",
     ];
-    // (file, list, main module)
-    let mut cases: Vec<(String, Vec<(String, String)>, Option<&str>)> = Vec::new();
+    /// A test binary, the packages osv-scalibr expects, and its main module.
+    type Case = (String, Vec<(String, String)>, Option<&'static str>);
+    let mut cases: Vec<Case> = Vec::new();
     for p in platforms {
         cases.push((
             format!("binary_with_module_replacement-{p}"),
@@ -376,4 +377,35 @@ fn rootfs_inventory_lists_go_binary_and_cargo_lock_packages() {
     assert_eq!(got, want);
     assert!(inv.complete, "{:?}", inv.warnings);
     assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
+}
+
+/// Real ELF, Mach-O and PE binaries cut anywhere: never a panic, never a package from
+/// a header cut short, every reservation given back but for the packages kept.
+#[test]
+fn truncated_binaries_never_panic() {
+    let Some(dir) = oracle() else { return };
+    for p in ["darwin-arm64", "linux-386", "windows-amd64"] {
+        let path = dir.join(format!("testdata/binary_with_module_replacement-{p}"));
+        let bytes = std::fs::read(&path).unwrap();
+        let n = bytes.len();
+        let mut cuts: Vec<usize> = vec![0, 1, 4, 20, 64, 100, 200, 1000, 4096, 65536];
+        cuts.extend((1..40).map(|i| n * i / 40));
+        cuts.extend([n - 4096, n - 100, n - 1]);
+        for cut in cuts {
+            let b = &bytes[..cut];
+            let whole = Executables::default().extract("x", b).unwrap();
+            let budget = Budget::new(16 << 20);
+            let streamed = Executables::with_whole_file_cap(0)
+                .extract_from("x", cut as u64, &mut &b[..], &budget)
+                .unwrap();
+            assert_eq!(whole, streamed, "{p} cut at {cut}");
+            for x in [&whole, &streamed] {
+                assert!(
+                    x.packages.is_empty() || x.packages.len() == 3,
+                    "{p} cut at {cut}: {:?}",
+                    x.packages
+                );
+            }
+        }
+    }
 }

@@ -222,7 +222,7 @@ impl Extractor for Executables {
 /// The 16-byte aligned Go build info magics of a file in memory.
 fn scan_whole(data: &[u8]) -> Vec<u64> {
     memmem::find_iter(data, golang::MAGIC)
-        .filter(|i| (*i as u64) % golang::ALIGN == 0)
+        .filter(|i| (*i as u64).is_multiple_of(golang::ALIGN))
         .take(MAX_WHOLE_CANDIDATES)
         .map(|i| i as u64)
         .collect()
@@ -332,9 +332,10 @@ impl Stream<'_> {
     fn wanted(&self, hit: u64) -> bool {
         match self.images.iter().find(|i| i.span.contains(&hit)) {
             Some(img) if !img.segments.is_empty() => {
-                (hit - img.span.start) % golang::ALIGN == 0 && img.in_writable(hit, golang::HEADER)
+                (hit - img.span.start).is_multiple_of(golang::ALIGN)
+                    && img.in_writable(hit, golang::HEADER)
             }
-            _ => hit % golang::ALIGN == 0,
+            _ => hit.is_multiple_of(golang::ALIGN),
         }
     }
 }
@@ -435,4 +436,377 @@ fn analyze(
         packages,
         warnings: warnings.finish(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    const RO_OFF: u64 = 0x1000;
+    const RO_ADDR: u64 = 0x40_1000;
+    const PAGE: u64 = 0x1000;
+
+    /// A minimal little-endian ELF64: a read-only segment at 0x1000 holding `rodata`, a
+    /// writable one after it holding `data`, then (when given) a `.dep-v0` section, the
+    /// section names and the section header table.
+    fn elf(rodata: &[u8], data: &[u8], dep: Option<&[u8]>) -> Vec<u8> {
+        let data_off = RO_OFF + (rodata.len() as u64).div_ceil(PAGE).max(1) * PAGE;
+        let data_addr = RO_ADDR + (data_off - RO_OFF);
+        let mut f = vec![0u8; data_off as usize];
+        f[..4].copy_from_slice(b"\x7fELF");
+        f[4] = 2;
+        f[5] = 1;
+        let put = |f: &mut Vec<u8>, at: usize, v: &[u8]| f[at..at + v.len()].copy_from_slice(v);
+        put(&mut f, 0x20, &64u64.to_le_bytes());
+        put(&mut f, 0x36, &56u16.to_le_bytes());
+        put(&mut f, 0x38, &2u16.to_le_bytes());
+        for (i, (off, addr, len, flags)) in [
+            (RO_OFF, RO_ADDR, rodata.len() as u64, 4u32),
+            (data_off, data_addr, data.len() as u64, 6u32),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let p = 64 + i * 56;
+            put(&mut f, p, &1u32.to_le_bytes());
+            put(&mut f, p + 4, &flags.to_le_bytes());
+            put(&mut f, p + 8, &off.to_le_bytes());
+            put(&mut f, p + 16, &addr.to_le_bytes());
+            put(&mut f, p + 32, &len.to_le_bytes());
+            put(&mut f, p + 40, &len.to_le_bytes());
+        }
+        put(&mut f, RO_OFF as usize, rodata);
+        f.extend_from_slice(data);
+        if let Some(dep) = dep {
+            let dep_off = f.len() as u64;
+            f.extend_from_slice(dep);
+            let names_off = f.len() as u64;
+            let names = b"\0.dep-v0\0.shstrtab\0";
+            f.extend_from_slice(names);
+            while !f.len().is_multiple_of(8) {
+                f.push(0);
+            }
+            let shoff = f.len() as u64;
+            let mut sh = vec![0u8; 64 * 3];
+            for (i, (name, kind, off, size)) in [
+                (1u32, 1u32, dep_off, dep.len() as u64),
+                (9, 3, names_off, names.len() as u64),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let p = 64 * (i + 1);
+                sh[p..p + 4].copy_from_slice(&name.to_le_bytes());
+                sh[p + 4..p + 8].copy_from_slice(&kind.to_le_bytes());
+                sh[p + 24..p + 32].copy_from_slice(&off.to_le_bytes());
+                sh[p + 32..p + 40].copy_from_slice(&size.to_le_bytes());
+            }
+            f.extend_from_slice(&sh);
+            put(&mut f, 0x28, &shoff.to_le_bytes());
+            put(&mut f, 0x3a, &64u16.to_le_bytes());
+            put(&mut f, 0x3c, &3u16.to_le_bytes());
+            put(&mut f, 0x3e, &2u16.to_le_bytes());
+        }
+        // Past the minimum size the extractor looks at.
+        f.resize(f.len().max(MIN_BINARY_BYTES as usize), 0);
+        f
+    }
+
+    fn data_addr(rodata_len: usize) -> u64 {
+        RO_ADDR + (rodata_len as u64).div_ceil(PAGE).max(1) * PAGE
+    }
+
+    fn modinfo(text: &str) -> Vec<u8> {
+        let mut m = vec![0x30u8; 16];
+        m.extend_from_slice(text.as_bytes());
+        m.extend_from_slice(&[0xf9u8; 16]);
+        m
+    }
+
+    /// A Go 1.16-style binary: the pointer format, its strings in `.rodata`.
+    fn pointer_format(version_ptr: Option<u64>) -> Vec<u8> {
+        let version = b"go1.16.5";
+        let m = modinfo(
+            "path\tex.com/x\nmod\tex.com/x\tv1.0.0\th1:a=\ndep\tgolang.org/x/text\tv0.3.6\th1:b=\n",
+        );
+        // The strings past the first 64 KiB, so that a streaming read does not keep them.
+        let at = 2 * PREFIX as usize;
+        let mut rodata = vec![0u8; at];
+        rodata.extend_from_slice(version);
+        rodata.extend_from_slice(&m);
+        let da = data_addr(rodata.len());
+        let (v_addr, m_addr) = (RO_ADDR + at as u64, RO_ADDR + (at + version.len()) as u64);
+        let mut data = golang::MAGIC.to_vec();
+        data.extend_from_slice(&[8, 0]);
+        data.extend_from_slice(&version_ptr.unwrap_or(da + 32).to_le_bytes());
+        data.extend_from_slice(&(da + 48).to_le_bytes());
+        data.extend_from_slice(&v_addr.to_le_bytes());
+        data.extend_from_slice(&(version.len() as u64).to_le_bytes());
+        data.extend_from_slice(&m_addr.to_le_bytes());
+        data.extend_from_slice(&(m.len() as u64).to_le_bytes());
+        elf(&rodata, &data, None)
+    }
+
+    fn uvarint(mut n: u64, out: &mut Vec<u8>) {
+        loop {
+            let b = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(b);
+                return;
+            }
+            out.push(b | 0x80);
+        }
+    }
+
+    /// A Go 1.18+ header followed by `rest` (lengths and strings).
+    fn inline(rest: &[u8]) -> Vec<u8> {
+        let mut data = golang::MAGIC.to_vec();
+        data.extend_from_slice(&[8, 2]);
+        data.resize(32, 0);
+        data.extend_from_slice(rest);
+        data
+    }
+
+    fn inline_strings(version: &[u8], m: &[u8]) -> Vec<u8> {
+        let mut rest = Vec::new();
+        for s in [version, m] {
+            uvarint(s.len() as u64, &mut rest);
+            rest.extend_from_slice(s);
+        }
+        rest
+    }
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// A reader handing out a few bytes at a time, as a decompressing tar reader may.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// In memory, streamed and kept whole, streamed in small reads with nothing kept
+    /// whole; the last under a budget that must be given back but for the packages.
+    fn three_ways(bin: &[u8]) -> (Extracted, Extracted, Extracted) {
+        let whole = Executables::default().extract("b", bin).unwrap();
+        let n = bin.len() as u64;
+        let kept = Executables::default()
+            .extract_from("b", n, &mut &bin[..], &Budget::unlimited())
+            .unwrap();
+        let budget = Budget::new(64 << 20);
+        let streamed = Executables::with_whole_file_cap(0)
+            .extract_from("b", n, &mut Trickle(bin, 7), &budget)
+            .unwrap();
+        let kept_bytes: u64 = streamed
+            .packages
+            .iter()
+            .map(crate::extract::package_bytes)
+            .sum();
+        assert!(budget.used() <= kept_bytes + 4096, "{}", budget.used());
+        (whole, kept, streamed)
+    }
+
+    fn pairs(x: &Extracted) -> Vec<(&str, &str)> {
+        x.packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn pointer_format_needs_the_file_kept_whole() {
+        let bin = pointer_format(None);
+        let (whole, kept, streamed) = three_ways(&bin);
+        assert_eq!(
+            pairs(&whole),
+            [
+                ("ex.com/x", "1.0.0"),
+                ("golang.org/x/text", "0.3.6"),
+                ("stdlib", "1.16.5")
+            ]
+        );
+        assert!(whole.warnings.is_empty(), "{:?}", whole.warnings);
+        assert_eq!(whole, kept);
+        assert!(streamed.packages.is_empty());
+        assert_eq!(streamed.warnings.len(), 1);
+        assert!(
+            streamed.warnings[0].contains("pointer format of Go < 1.18")
+                && streamed.warnings[0].contains("more than the 0 read whole"),
+            "{:?}",
+            streamed.warnings
+        );
+        // Within the cap but over the budget: streamed too, and the warning says why.
+        let x = Executables::default()
+            .extract_from("b", bin.len() as u64, &mut &bin[..], &Budget::new(4096))
+            .unwrap();
+        assert!(
+            x.warnings[0].contains("memory budget of 4096"),
+            "{:?}",
+            x.warnings
+        );
+    }
+
+    #[test]
+    fn bogus_pointers_are_warned() {
+        let (whole, _, _) = three_ways(&pointer_format(Some(0xdead_0000)));
+        assert!(whole.packages.is_empty());
+        assert_eq!(whole.warnings.len(), 1);
+        assert!(
+            whole.warnings[0].contains("version pointer 0xdead0000 is outside"),
+            "{:?}",
+            whole.warnings
+        );
+    }
+
+    #[test]
+    fn inline_format_reads_every_way() {
+        let m = modinfo("mod\tex.com/y\t(devel)\t\ndep\tgithub.com/a/b\tv1.2.3\th1:c=\n");
+        let bin = elf(b"rodata", &inline(&inline_strings(b"go1.22.1", &m)), None);
+        let (whole, kept, streamed) = three_ways(&bin);
+        assert_eq!(
+            pairs(&whole),
+            [
+                ("ex.com/y", "(devel)"),
+                ("github.com/a/b", "1.2.3"),
+                ("stdlib", "1.22.1")
+            ]
+        );
+        assert_eq!(whole, kept);
+        assert_eq!(whole, streamed);
+    }
+
+    #[test]
+    fn the_magic_outside_writable_data_is_not_build_info() {
+        // A program that reads build info has the magic among its string constants.
+        let mut rodata = golang::MAGIC.to_vec();
+        rodata.extend_from_slice(&[8, 2]);
+        rodata.resize(32, 0);
+        rodata.extend_from_slice(&inline_strings(b"go1.0", b""));
+        let bin = elf(&rodata, b"plain data", None);
+        let (whole, kept, streamed) = three_ways(&bin);
+        assert_eq!(whole, Extracted::default());
+        assert_eq!(kept, Extracted::default());
+        assert_eq!(streamed, Extracted::default());
+    }
+
+    #[test]
+    fn truncated_strings_and_huge_lengths_are_warned() {
+        // The module information's length runs past the end of the file.
+        let mut rest = Vec::new();
+        uvarint(8, &mut rest);
+        rest.extend_from_slice(b"go1.22.1");
+        uvarint(1 << 19, &mut rest);
+        rest.extend_from_slice(b"\x30\x30");
+        let mut bin = elf(b"r", &inline(&rest), None);
+        let end = bin.iter().rposition(|&b| b != 0).unwrap() + 1;
+        bin.truncate(end.max(MIN_BINARY_BYTES as usize));
+        let (whole, kept, streamed) = three_ways(&bin);
+        assert!(whole.packages.is_empty());
+        assert!(
+            whole.warnings[0].contains("module information (524288 bytes) is cut short"),
+            "{:?}",
+            whole.warnings
+        );
+        assert_eq!(whole, kept);
+        assert_eq!(whole, streamed);
+
+        // A length of 2^63 and one overflowing 64 bits.
+        for (lenbytes, says) in [
+            (
+                &[0x80u8, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01][..],
+                "over the limit",
+            ),
+            (&[0xff; 11][..], "overflows"),
+        ] {
+            let bin = elf(b"r", &inline(lenbytes), None);
+            let (whole, _, streamed) = three_ways(&bin);
+            assert!(whole.warnings[0].contains(says), "{:?}", whole.warnings);
+            assert_eq!(whole, streamed);
+        }
+    }
+
+    #[test]
+    fn dep_v0_in_elf_and_a_zlib_bomb() {
+        let json = br#"{"packages":[{"name":"app","version":"0.1.0","source":"local","root":true},
+            {"name":"cc","version":"1.0.0","source":"crates.io","kind":"build"}]}"#;
+        let bin = elf(b"r", b"d", Some(&zlib(json)));
+        let (whole, kept, streamed) = three_ways(&bin);
+        assert_eq!(pairs(&whole), [("app", "0.1.0")]);
+        assert_eq!(
+            whole.packages[0].ecosystem,
+            patchline_model::Ecosystem::Cargo
+        );
+        assert_eq!(whole, kept);
+        assert_eq!(whole, streamed);
+
+        let bomb = zlib(&vec![b'{'; (rust::MAX_DEP_JSON + 1) as usize]);
+        let bin = elf(b"r", b"d", Some(&bomb));
+        let (whole, _, streamed) = three_ways(&bin);
+        assert!(whole.packages.is_empty());
+        assert!(
+            whole.warnings[0].contains("inflates to more than"),
+            "{:?}",
+            whole.warnings
+        );
+        assert_eq!(whole, streamed);
+    }
+
+    #[test]
+    fn dep_v0_without_section_names_is_found_by_content() {
+        let json = br#"{"packages":[{"name":"app","version":"0.1.0"}]}"#;
+        let mut bin = elf(b"r", b"d", Some(&zlib(json)));
+        // Point e_shstrndx at the (empty) null section: names cannot be read.
+        bin[0x3e..0x40].copy_from_slice(&0u16.to_le_bytes());
+        let (whole, _, streamed) = three_ways(&bin);
+        assert_eq!(pairs(&whole), [("app", "0.1.0")]);
+        assert_eq!(whole, streamed);
+    }
+
+    #[test]
+    fn scripts_empty_and_truncated_files_give_nothing() {
+        let script = format!("#!/bin/sh\n{}", "echo \u{ff} Go buildinf:\n".repeat(500));
+        let mut truncated: Vec<Vec<u8>> = vec![Vec::new(), script.into_bytes()];
+        let bin = pointer_format(None);
+        for cut in [1, 4, 16, 63, 64, 100, 119, 120, 200, 4096] {
+            truncated.push(bin[..cut.min(bin.len())].to_vec());
+        }
+        for head in [
+            &b"\xcf\xfa\xed\xfe"[..],
+            b"\xca\xfe\xba\xbe\0\0\0\x02",
+            b"MZ\x90\0",
+        ] {
+            let mut f = head.to_vec();
+            f.resize(100, 0xff);
+            truncated.push(f);
+        }
+        for f in &truncated {
+            let (whole, kept, streamed) = three_ways(f);
+            assert_eq!(whole, Extracted::default(), "{:?}", &f[..f.len().min(8)]);
+            assert_eq!(kept, whole);
+            assert_eq!(streamed, whole);
+        }
+    }
+
+    #[test]
+    fn selection() {
+        let e = Executables::default();
+        assert!(e.wants_file("usr/bin/app", 0o100755, 1 << 20));
+        assert!(!e.wants_file("usr/bin/app", 0o100755, 0));
+        assert!(!e.wants_file("usr/bin/app", 0o100644, 1 << 20));
+        assert!(e.wants_file("Files/app.EXE", 0o644, 1 << 20));
+        assert!(!e.wants_file("usr/bin/x.sh", 0o755, 1 << 20));
+        assert!(!e.wants_file("usr/share/doc/README.md", 0o755, 1 << 20));
+        assert!(e.locations().is_empty());
+    }
 }

@@ -249,9 +249,11 @@ pub(crate) fn packages(
         &[][..]
     };
     let text = String::from_utf8_lossy(text);
-    let mut main: Option<(String, String)> = None;
-    // (path, version, replacement (path, version)), in order.
-    let mut deps: Vec<(String, String, Option<(String, String)>)> = Vec::new();
+    /// A module path and version.
+    type Module = (String, String);
+    let mut main: Option<Module> = None;
+    // Each dependency and its replacement, in order.
+    let mut deps: Vec<(Module, Option<Module>)> = Vec::new();
     // Which the last `mod` or `dep` line was, for `=>`.
     let mut last_is_main = None;
     for (i, line) in text.split('\n').enumerate() {
@@ -261,7 +263,7 @@ pub(crate) fn packages(
         }
         let (kind, rest) = line.split_once('\t').unwrap_or((line, ""));
         let fields: Vec<&str> = rest.split('\t').collect();
-        let module = || -> Option<(String, String)> {
+        let module = || -> Option<Module> {
             match fields.as_slice() {
                 [p, v] | [p, v, _] if !p.is_empty() => Some((p.to_string(), v.to_string())),
                 _ => None,
@@ -282,7 +284,7 @@ pub(crate) fn packages(
                     main = Some(m);
                     last_is_main = Some(true);
                 } else {
-                    deps.push((m.0, m.1, None));
+                    deps.push((m, None));
                     last_is_main = Some(false);
                 }
             }
@@ -299,7 +301,7 @@ pub(crate) fn packages(
                     Some(true) => {}
                     Some(false) => {
                         if let Some(d) = deps.last_mut() {
-                            d.2 = Some(m);
+                            d.1 = Some(m);
                         }
                     }
                     None => warnings.push(format!(
@@ -320,7 +322,7 @@ pub(crate) fn packages(
             out.push(pkg(&p, v.strip_prefix('v').unwrap_or(&v)));
         }
     }
-    for (p, v, rep) in deps {
+    for ((p, v), rep) in deps {
         let (p, v) = match rep {
             // A local directory: nothing to match (see the module doc).
             Some((rp, _)) if is_directory(&rp) => continue,

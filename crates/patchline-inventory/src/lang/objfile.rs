@@ -372,7 +372,7 @@ fn elf(v: &View<'_>) -> Option<Image> {
             MAX_NAME.min(size - u64::from(h.name)),
         )
     };
-    let names_readable = strtab.is_some_and(|(off, size)| v.get(off, size.min(1)).is_some());
+    let names_readable = strtab.is_some_and(|(off, size)| size > 0 && v.get(off, 1).is_some());
     let range = |h: &Shdr| h.offset..h.offset.saturating_add(h.size);
     if names_readable {
         if let Some(h) = headers
