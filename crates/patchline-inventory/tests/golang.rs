@@ -345,6 +345,13 @@ fn rootfs_inventory_lists_go_binary_and_cargo_lock_packages() {
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::create_dir_all(root.path().join("srv/app")).unwrap();
     std::fs::copy(&lock, root.path().join("srv/app/Cargo.lock")).unwrap();
+    // Two versions of one crate in one file are two packages.
+    std::fs::create_dir_all(root.path().join("srv/dup")).unwrap();
+    std::fs::copy(
+        lock.with_file_name("duplicate.lock"),
+        root.path().join("srv/dup/Cargo.lock"),
+    )
+    .unwrap();
 
     let inv = patchline_inventory::inventory_rootfs(
         root.path(),
@@ -360,6 +367,8 @@ fn rootfs_inventory_lists_go_binary_and_cargo_lock_packages() {
     let want: BTreeSet<(&str, &str, &str)> = [
         ("srv/app/Cargo.lock", "addr2line", "0.15.2"),
         ("srv/app/Cargo.lock", "syn", "1.0.73"),
+        ("srv/dup/Cargo.lock", "syn", "1.0.73"),
+        ("srv/dup/Cargo.lock", "syn", "2.0.0"),
         (
             "usr/local/bin/app",
             "binary_with_module_replacement",

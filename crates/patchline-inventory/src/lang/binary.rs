@@ -164,6 +164,8 @@ impl Extractor for Executables {
             match budget.reserve(size) {
                 Ok(held) => {
                     let mut data = prefix;
+                    // Exactly what was reserved, not a doubling vector's slack.
+                    data.reserve_exact((size as usize).saturating_sub(data.len()));
                     content.read_to_end(&mut data).map_err(read_err)?;
                     let candidates = scan_whole(&data);
                     let x = analyze(path, &View::whole(&data), &candidates, None, budget)?;
