@@ -610,7 +610,12 @@ type Key = (patchline_model::Ecosystem, String, String);
 
 fn key(p: &Package) -> Key {
     let (e, n, a) = p.key();
-    (e, n.to_string(), a.to_string())
+    if e.is_os() {
+        return (e, n.to_string(), a.to_string());
+    }
+    // One language file can list a name twice, each version its own package (a
+    // Cargo.lock's `syn` 1 and 2, both compiled in): the version is part of the key.
+    (e, n.to_string(), format!("{a}\0{}", p.version))
 }
 
 /// Squashes per-layer analyses (bottom first) into the inventory.

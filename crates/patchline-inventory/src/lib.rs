@@ -27,6 +27,9 @@ pub fn extractors() -> Vec<Box<dyn Extractor>> {
         Box::new(apk::Apk),
         Box::new(rpm::Rpm),
         Box::new(lang::python::Python),
+        Box::new(lang::rust::CargoLock),
+        // Last: it takes executables by mode and size, after every path-based extractor.
+        Box::new(lang::binary::Executables::default()),
     ]
 }
 

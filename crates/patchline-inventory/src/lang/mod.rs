@@ -1,4 +1,9 @@
-//! Language package extractors: packages installed by a language's own tools, found
-//! by their file names anywhere in the image.
+//! Language ecosystems: packages of applications, read from their installed metadata,
+//! their lock files and their compiled binaries, found by file name (or, for
+//! executables, by mode and magic bytes) anywhere in the image.
 
+pub mod binary;
+pub mod golang;
+mod objfile;
 pub mod python;
+pub mod rust;
