@@ -4,8 +4,11 @@
 //! package, records separated by blank lines, each line a one-letter key, a colon and the
 //! value (`P:musl`). Only the package's own lines matter here: `P` name, `V` version,
 //! `A` architecture, `o` origin (the aport the package was built from, i.e. its source
-//! package), `L` license, `m` maintainer. The file lists (`F`, `R`, `Z`, `a`, ...) are
-//! skipped.
+//! package), `L` license, `m` maintainer. Of the file lists, `F:` (a folder, relative to
+//! the root) and the `R:` lines after it (its files) give the files the package owns:
+//! those a language extractor reads ([`crate::owned::interesting`]) are kept, joined, in
+//! [`Extracted::owned`]; the rest, with the checksums and modes (`Z`, `a`, `M`), is
+//! dropped while the record streams. Files of a record that gives no package are not kept.
 //!
 //! Choices: the source version is the package version (apk builds every subpackage of
 //! an origin at the origin's version); without `o:` the source is the package itself.
@@ -27,9 +30,10 @@ use patchline_model::{Ecosystem, Package};
 use std::io::{BufRead, BufReader, Read};
 
 use crate::extract::{
-    charge, lines, paragraphs, quoted, snippet, trim, Budget, CappedWarnings, Charged,
-    ExtractError, Extracted, Extractor,
+    charge, charge_owned, lines, paragraphs, quoted, snippet, trim, Budget, CappedWarnings,
+    Charged, ExtractError, Extracted, Extractor,
 };
+use crate::owned::{interesting, normalize};
 
 /// The apk installed-database extractor.
 pub struct Apk;
@@ -75,11 +79,40 @@ pub fn parse_installed(path: &str, content: &[u8]) -> Result<Extracted, ExtractE
 }
 
 /// The file lists (`F:` folders, `R:` files, `Z:` checksums, `a:`/`M:` modes) are most
-/// of a record and never read: only their key is kept while streaming.
-fn drop_file_lists(line: &[u8]) -> &[u8] {
-    match line {
-        [b'F' | b'R' | b'Z' | b'a' | b'M', b':', ..] => &line[..2],
-        _ => line,
+/// of a record: only their key is kept while streaming, except that an `R:` line whose
+/// file is [`interesting`] is kept as `R:` and the file's whole path (its folder joined).
+#[derive(Default)]
+struct FileLists {
+    /// The current `F:` value; file lines come last in a record, so any other line
+    /// ends the folder.
+    folder: Vec<u8>,
+}
+
+impl FileLists {
+    fn keep(&mut self, line: &[u8], para: &mut Vec<u8>) {
+        match line {
+            [b'F', b':', folder @ ..] => {
+                self.folder.clear();
+                self.folder
+                    .extend_from_slice(folder.strip_suffix(b"\r").unwrap_or(folder));
+                para.extend_from_slice(b"F:");
+            }
+            [b'R', b':', name @ ..] => {
+                para.extend_from_slice(b"R:");
+                let name = name.strip_suffix(b"\r").unwrap_or(name);
+                let joined = [&self.folder[..], b"/", name].concat();
+                if let Some(path) = std::str::from_utf8(&joined).ok().and_then(normalize) {
+                    if interesting(&path) {
+                        para.extend_from_slice(path.as_bytes());
+                    }
+                }
+            }
+            [b'Z' | b'a' | b'M', b':', ..] => para.extend_from_slice(&line[..2]),
+            _ => {
+                self.folder.clear();
+                para.extend_from_slice(line);
+            }
+        }
     }
 }
 
@@ -100,7 +133,10 @@ pub fn parse_installed_from(
     };
     let mut count = 0usize;
     let mut charged = Charged::default();
-    paragraphs(path, content, budget, drop_file_lists, |first, para| {
+    let mut owned_charged = 0usize;
+    let mut lists = FileLists::default();
+    let keep = |line: &[u8], para: &mut Vec<u8>| lists.keep(line, para);
+    paragraphs(path, content, budget, keep, |first, para| {
         let mut record = Record::default();
         for (index, raw) in para.split(|&b| b == b'\n').enumerate() {
             let line_no = first + index;
@@ -121,6 +157,13 @@ pub fn parse_installed_from(
             match line {
                 [key, b':', value @ ..] if key.is_ascii_graphic() && !value.contains(&0) => {
                     record.fields += 1;
+                    if *key == b'R' {
+                        // A kept file: its whole path (see `FileLists`).
+                        if !value.is_empty() {
+                            record.files.push(value);
+                        }
+                        continue;
+                    }
                     let slot = match key {
                         b'P' => &mut record.name,
                         b'V' => &mut record.version,
@@ -150,6 +193,7 @@ pub fn parse_installed_from(
             parser.finish(record);
         }
         charge(path, &parser.out.packages, &mut charged, budget)?;
+        charge_owned(path, &parser.out.owned, &mut owned_charged, budget)?;
         Ok(())
     })?;
 
@@ -182,6 +226,8 @@ struct Record<'a> {
     origin: Option<&'a [u8]>,
     license: Option<&'a [u8]>,
     maintainer: Option<&'a [u8]>,
+    /// Whole paths of the interesting files.
+    files: Vec<&'a [u8]>,
 }
 
 struct Parser<'p> {
@@ -246,6 +292,12 @@ impl Parser<'_> {
         pkg.licenses = non_empty(record.license).into_iter().collect();
         pkg.maintainer = non_empty(record.maintainer);
         pkg.db_path = self.path.to_string();
+        self.out.owned.extend(
+            record
+                .files
+                .iter()
+                .map(|f| (String::from_utf8_lossy(f).into_owned(), pkg.name.clone())),
+        );
         self.out.packages.push(pkg);
     }
 }
@@ -276,5 +328,45 @@ mod tests {
         let names: Vec<&str> = x.packages.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["linux-firmware", "musl"]);
         assert!(x.warnings.is_empty(), "{:?}", x.warnings);
+        assert!(x.owned.is_empty());
+    }
+
+    /// As Alpine's py3-requests and a Go tool's records read (apk-tools writes folders
+    /// without a leading slash, files after their folder, checksums after each file).
+    #[test]
+    fn folders_and_files_give_owned_paths() {
+        let db = b"C:Q1abc=\nP:py3-requests\nV:2.31.0-r1\nA:noarch\no:py3-requests\n\
+F:usr\nF:usr/lib\nF:usr/lib/python3.11/site-packages/requests\nR:__init__.py\nZ:Q1x=\n\
+F:usr/lib/python3.11/site-packages/requests-2.31.0.dist-info\r\nR:METADATA\r\nZ:Q1y=\n\
+R:RECORD\na:0:0:644\nR:top_level.txt\n\
+\n\
+P:crane\nV:0.19.1-r0\nR:ignored-without-folder\nF:usr/bin\nR:crane\nM:0:0:755\nR:gcrane\n\
+\n\
+P:broken\nF:usr/bin\nR:tool\n\
+\n\
+P:rootfile\nV:1-r0\nF:\nR:package.json\n";
+        let x = parse_installed(INSTALLED, db).unwrap();
+        let names: Vec<&str> = x.packages.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["py3-requests", "crane", "rootfile"]);
+        let owned: Vec<(&str, &str)> = x
+            .owned
+            .iter()
+            .map(|(p, n)| (p.as_str(), n.as_str()))
+            .collect();
+        assert_eq!(
+            owned,
+            [
+                (
+                    "usr/lib/python3.11/site-packages/requests-2.31.0.dist-info/METADATA",
+                    "py3-requests"
+                ),
+                ("usr/bin/crane", "crane"),
+                ("usr/bin/gcrane", "crane"),
+                ("package.json", "rootfile"),
+            ]
+        );
+        // The record without a version gives no package, and its files no owner.
+        assert_eq!(x.warnings.len(), 1, "{:?}", x.warnings);
+        assert!(x.warnings[0].contains("no V: (version) line"));
     }
 }

@@ -143,7 +143,7 @@ pub fn parse_status_from(
         path,
         content,
         budget,
-        |l| l,
+        |l, para| para.extend_from_slice(l),
         |first, para| {
             let mut stanza = Stanza::default();
             for (index, raw) in para.split(|&b| b == b'\n').enumerate() {

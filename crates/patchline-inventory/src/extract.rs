@@ -16,6 +16,11 @@ pub struct Extracted {
     /// Records skipped as malformed (the rest of the file was still read). Each one names
     /// the record (`stanza 12`, `header at offset 0x1f000`) and what is wrong.
     pub warnings: Vec<String>,
+    /// Files an OS package database says a package owns, as (path relative to the image
+    /// root without a leading slash, OS package name); only the paths language
+    /// extractors read ([`crate::owned::interesting`]), so that a language package found
+    /// in one is known to be the OS package's.
+    pub owned: Vec<(String, String)>,
 }
 
 /// The whole file could not be read as the database it claims to be.
@@ -71,6 +76,12 @@ pub trait Extractor: Send + Sync {
     /// what it holds to `budget`. Formats that must see the whole file (rpm's SQLite and
     /// BerkeleyDB) keep this default, which reads it into memory when the budget allows;
     /// line-oriented formats override it to hold one record at a time.
+    /// Reads which files OS packages own (dpkg's `info/*.list`), not packages: its
+    /// results are no package database, and one it cannot read only loses that
+    /// ownership (a warning), never packages.
+    fn lists_owned_files(&self) -> bool {
+        false
+    }
     fn extract_from(
         &self,
         path: &str,
@@ -192,6 +203,7 @@ pub(crate) fn package_bytes(p: &Package) -> u64 {
         + opt(&p.source_version)
         + p.licenses.iter().map(String::capacity).sum::<usize>()
         + opt(&p.maintainer)
+        + opt(&p.managed_by)
         + p.purl.capacity()
         + p.db_path.capacity()) as u64
 }
@@ -231,16 +243,44 @@ pub(crate) fn charge(
     Ok(())
 }
 
+/// What an owned-file entry costs in memory, roughly.
+pub(crate) fn owned_bytes((path, package): &(String, String)) -> u64 {
+    (std::mem::size_of::<(String, String)>() + path.capacity() + package.capacity()) as u64
+}
+
+/// Charges the owned-file entries pushed since entry `from` to `budget` for good, and
+/// moves `from` past them.
+pub(crate) fn charge_owned(
+    path: &str,
+    owned: &[(String, String)],
+    from: &mut usize,
+    budget: &Budget,
+) -> Result<(), ExtractError> {
+    let bytes = owned[*from..].iter().map(owned_bytes).sum();
+    budget
+        .reserve(bytes)
+        .map_err(|e| {
+            ExtractError::new(
+                path,
+                format!("stopped after {} owned files: {e}", owned.len()),
+            )
+        })?
+        .keep();
+    *from = owned.len();
+    Ok(())
+}
+
 /// Reads `r` line by line and hands `f` each paragraph (a run of lines that are not
 /// blank, i.e. not only spaces and tabs: a deb822 stanza, an apk record), joined by
 /// `\n`, with the number of its first line. Only one paragraph is in memory at a time,
-/// charged to `budget`; `keep` may shorten a line before it is buffered (apk's file
-/// lists). A leading UTF-8 byte-order mark is dropped.
+/// charged to `budget`; `keep` appends to the paragraph what it keeps of each line, so
+/// it may shorten or rewrite a line before it is buffered (apk's file lists). A leading
+/// UTF-8 byte-order mark is dropped.
 pub(crate) fn paragraphs(
     path: &str,
     r: &mut dyn BufRead,
     budget: &Budget,
-    keep: fn(&[u8]) -> &[u8],
+    mut keep: impl FnMut(&[u8], &mut Vec<u8>),
     mut f: impl FnMut(usize, &[u8]) -> Result<(), ExtractError>,
 ) -> Result<(), ExtractError> {
     /// Bytes of the paragraph buffer charged at a time, so the budget is not asked on
@@ -313,7 +353,7 @@ pub(crate) fn paragraphs(
         } else {
             para.push(b'\n');
         }
-        para.extend_from_slice(keep(content));
+        keep(content, &mut para);
     }
     if !para.is_empty() {
         f(first, &para)?;
@@ -396,7 +436,7 @@ mod tests {
             "f",
             &mut &input[..],
             budget,
-            |l| l,
+            |l, para| para.extend_from_slice(l),
             |first, p| {
                 out.push((first, String::from_utf8_lossy(p).into_owned()));
                 Ok(())

@@ -10,6 +10,11 @@
 //! squashed view is taken. A package was *introduced* by the first layer of the final run
 //! of layers in which it is present, and *last changed* by the first layer from which on
 //! it has its final version.
+//!
+//! Ownership: the files OS packages own, as their databases and dpkg's lists in the final
+//! view say (only while the owning package is still installed), mark each language
+//! package read from one `managed_by` that OS package ([`crate::owned`]). A list's
+//! directories are taken through the final view's symlinks, as the layers hold the files.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -23,7 +28,7 @@ use patchline_image::{ImageError, ImageSource, LayerDesc};
 use patchline_model::{purl, Distro, ImageInfo, Inventory, LayerRef, Package, Warning};
 use serde::{Deserialize, Serialize};
 
-use crate::extract::{package_bytes, Budget, Held, OverBudget};
+use crate::extract::{owned_bytes, package_bytes, Budget, Held, OverBudget};
 use crate::{extractors, osrelease, Extractor};
 
 /// Cache namespace: bump the number whenever what a layer analysis holds changes.
@@ -55,6 +60,17 @@ pub enum FileResult {
     Packages {
         extractor: String,
         packages: Vec<Package>,
+        warnings: Vec<String>,
+        /// Files its packages own that language extractors read: (path, OS package).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        owned: Vec<(String, String)>,
+    },
+    /// A list of the files an OS package owns (dpkg's `info/*.list`), filtered as
+    /// [`Extracted::owned`](crate::Extracted::owned). No database: it neither counts as
+    /// one nor makes the inventory incomplete when unreadable (its warnings say so).
+    Owned {
+        extractor: String,
+        owned: Vec<(String, String)>,
         warnings: Vec<String>,
     },
     /// A package database that could not be read.
@@ -262,10 +278,14 @@ impl Collector<'_> {
                         Some(FileResult::Packages {
                             extractor,
                             packages,
+                            owned,
                             ..
                         }) if self
                             .budget
-                            .reserve(packages.iter().map(package_bytes).sum())
+                            .reserve(
+                                packages.iter().map(package_bytes).sum::<u64>()
+                                    + owned.iter().map(owned_bytes).sum::<u64>(),
+                            )
                             .map(Held::keep)
                             .is_err() =>
                         {
@@ -278,6 +298,27 @@ impl Collector<'_> {
                                         limit: self.budget.limit()
                                     }
                                 ),
+                            }
+                        }
+                        // Ownership only: over the budget, the copy knows nothing.
+                        Some(FileResult::Owned {
+                            extractor, owned, ..
+                        }) if self
+                            .budget
+                            .reserve(owned.iter().map(owned_bytes).sum())
+                            .map(Held::keep)
+                            .is_err() =>
+                        {
+                            FileResult::Owned {
+                                extractor: extractor.clone(),
+                                owned: Vec::new(),
+                                warnings: vec![format!(
+                                    "hard link to {}: {}; the files it lists are not known to be owned",
+                                    shown_path(target),
+                                    OverBudget {
+                                        limit: self.budget.limit()
+                                    }
+                                )],
                             }
                         }
                         Some(r) => r.clone(),
@@ -313,16 +354,26 @@ impl Collector<'_> {
                 } else if let Some(ex) = self.extractor_for_file(path, mode, size) {
                     let name = ex.name().to_string();
                     let by_content = !ex.wants(path);
+                    let owned_only = ex.lists_owned_files();
                     let max = ex.max_file_bytes().unwrap_or(self.max_file_bytes);
                     let budget = self.budget;
                     let r = open(&mut |size, r| {
                         if size > max {
-                            return Ok(FileResult::Failed {
-                                extractor: name.clone(),
-                                error: format!(
-                                    "{} is {size} bytes, over the limit of {max}",
-                                    shown_path(path)
-                                ),
+                            let error = format!(
+                                "{} is {size} bytes, over the limit of {max}",
+                                shown_path(path)
+                            );
+                            return Ok(if owned_only {
+                                FileResult::Owned {
+                                    extractor: name.clone(),
+                                    owned: Vec::new(),
+                                    warnings: vec![error],
+                                }
+                            } else {
+                                FileResult::Failed {
+                                    extractor: name.clone(),
+                                    error,
+                                }
                             });
                         }
                         let mut tap = Tap {
@@ -334,6 +385,18 @@ impl Collector<'_> {
                             return Err(format!("{}: {e}", shown_path(path)));
                         }
                         Ok(match got {
+                            // Ownership is all such a file tells; unreadable, it tells
+                            // nothing, which costs no packages.
+                            Ok(x) if owned_only => FileResult::Owned {
+                                extractor: name.clone(),
+                                owned: x.owned,
+                                warnings: x.warnings,
+                            },
+                            Err(e) if owned_only => FileResult::Owned {
+                                extractor: name.clone(),
+                                owned: Vec::new(),
+                                warnings: vec![e.reason],
+                            },
                             // An executable that is not one of the extractor's: present,
                             // nothing more (it still hides what a lower layer had there).
                             Ok(x)
@@ -345,6 +408,7 @@ impl Collector<'_> {
                                 extractor: name.clone(),
                                 packages: x.packages,
                                 warnings: x.warnings,
+                                owned: x.owned,
                             },
                             Err(e) => FileResult::Failed {
                                 extractor: name.clone(),
@@ -706,7 +770,11 @@ pub fn squash(info: ImageInfo, layers: &[LayerDesc], analyses: &[LayerAnalysis])
     // Its packages are missing, and the inventory says so rather than reporting none.
     let extractors = crate::extractors();
     for (path, (layer, target)) in &symlinks {
-        if !extractors.iter().any(|e| e.wants(path)) {
+        // A file list behind a link costs ownership, not packages: no warning.
+        if !extractors
+            .iter()
+            .any(|e| !e.lists_owned_files() && e.wants(path))
+        {
             continue;
         }
         // A link to another database path that was read (`var/lib/rpm/Packages` to
@@ -789,6 +857,11 @@ pub fn squash(info: ImageInfo, layers: &[LayerDesc], analyses: &[LayerAnalysis])
                 extractor,
                 warnings,
                 ..
+            }
+            | FileResult::Owned {
+                extractor,
+                warnings,
+                ..
             } => {
                 for w in warnings {
                     inv.warnings.push(Warning {
@@ -803,6 +876,7 @@ pub fn squash(info: ImageInfo, layers: &[LayerDesc], analyses: &[LayerAnalysis])
     }
 
     if let Some((_, last)) = states.last() {
+        let owners = owners(&view, last, links);
         let mut packages: Vec<Package> = Vec::with_capacity(last.len());
         for (k, p) in last {
             let mut pkg = (*p).clone();
@@ -822,6 +896,11 @@ pub fn squash(info: ImageInfo, layers: &[LayerDesc], analyses: &[LayerAnalysis])
             }
             pkg.introduced = introduced.and_then(|i| layer_ref(layers, i));
             pkg.last_changed = changed.and_then(|i| layer_ref(layers, i));
+            if !pkg.ecosystem.is_os() {
+                pkg.managed_by = owners
+                    .get(&through_links(&pkg.db_path, links))
+                    .map(|o| o.to_string());
+            }
             pkg.purl = purl::for_package(&pkg, distro.as_ref());
             packages.push(pkg);
         }
@@ -840,9 +919,226 @@ pub fn squash(info: ImageInfo, layers: &[LayerDesc], analyses: &[LayerAnalysis])
     inv
 }
 
+/// `path` with its directories' symlinks in the final view followed (`lib/x` is
+/// `usr/lib/x` after usrmerge), the file itself not: lists name a path as the package
+/// shipped it, extractors as the layers hold it. Unchanged when the links loop.
+fn through_links<'a>(path: &str, links: impl Fn(&str) -> Option<&'a str>) -> String {
+    match path.rsplit_once('/') {
+        Some((dir, file)) => match layer::follow_links(dir, links) {
+            Ok(d) if d.is_empty() => file.to_string(),
+            Ok(d) => format!("{d}/{file}"),
+            Err(_) => path.to_string(),
+        },
+        None => path.to_string(),
+    }
+}
+
+/// Which OS package owns each file language extractors read, from the file lists and
+/// databases of the final view. A list counts only while its package is still in the
+/// inventory (`last`): the package's files went with it.
+fn owners<'v, 'a>(
+    view: &'v BTreeMap<String, ViewEntry<'_>>,
+    last: &HashMap<Key, &Package>,
+    links: impl Fn(&str) -> Option<&'a str> + Copy,
+) -> HashMap<String, &'v str> {
+    let installed: std::collections::HashSet<&str> = last
+        .values()
+        .filter(|p| p.ecosystem.is_os())
+        .map(|p| p.name.as_str())
+        .collect();
+    let mut owners = HashMap::new();
+    for v in view.values() {
+        let (FileResult::Packages { owned, .. } | FileResult::Owned { owned, .. }) = v.file else {
+            continue;
+        };
+        for (path, package) in owned {
+            if installed.contains(package.as_str()) {
+                owners
+                    .entry(through_links(path, links))
+                    .or_insert(package.as_str());
+            }
+        }
+    }
+    owners
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use patchline_model::Ecosystem;
+
+    const EGG: &str = "usr/lib/python3/dist-packages/requests-2.28.1.egg-info/PKG-INFO";
+    const VENV: &str = "opt/venv/lib/python3.11/site-packages/requests-2.28.1.dist-info/METADATA";
+    const LIST: &str = "var/lib/dpkg/info/python3-requests.list";
+
+    fn dpkg_status(names: &[&str]) -> FileResult {
+        FileResult::Packages {
+            extractor: "dpkg".into(),
+            packages: names
+                .iter()
+                .map(|n| {
+                    let mut p = Package::new(Ecosystem::Deb, *n, "1.0-1");
+                    p.db_path = "var/lib/dpkg/status".into();
+                    p
+                })
+                .collect(),
+            warnings: vec![],
+            owned: vec![],
+        }
+    }
+
+    /// What a Python extractor reports for the file at `path`.
+    fn pypi(path: &str) -> FileResult {
+        let mut p = Package::new(Ecosystem::Pypi, "requests", "2.28.1");
+        p.db_path = path.into();
+        FileResult::Packages {
+            extractor: "python".into(),
+            packages: vec![p],
+            warnings: vec![],
+            owned: vec![],
+        }
+    }
+
+    fn owned(path: &str, package: &str) -> Vec<(String, String)> {
+        vec![(path.to_string(), package.to_string())]
+    }
+
+    fn managed(inv: &Inventory) -> Vec<(&str, Option<&str>)> {
+        inv.packages
+            .iter()
+            .filter(|p| !p.ecosystem.is_os())
+            .map(|p| (p.db_path.as_str(), p.managed_by.as_deref()))
+            .collect()
+    }
+
+    fn base() -> LayerAnalysis {
+        let mut a = LayerAnalysis::default();
+        a.files.insert(
+            "var/lib/dpkg/status".into(),
+            dpkg_status(&["bash", "python3-requests"]),
+        );
+        a.files.insert(
+            LIST.into(),
+            FileResult::Owned {
+                extractor: "dpkg-files".into(),
+                owned: owned(EGG, "python3-requests"),
+                warnings: vec![],
+            },
+        );
+        a.files.insert(EGG.into(), pypi(EGG));
+        a.files.insert(VENV.into(), pypi(VENV));
+        a
+    }
+
+    #[test]
+    fn files_of_os_packages_mark_their_language_packages() {
+        let inv = squash(ImageInfo::default(), &[], &[base()]);
+        assert!(
+            inv.complete && inv.warnings.is_empty(),
+            "{:?}",
+            inv.warnings
+        );
+        assert_eq!(
+            managed(&inv),
+            [(VENV, None), (EGG, Some("python3-requests"))]
+        );
+    }
+
+    /// `apt-get purge`: dpkg removes the list with the package. What remains of its
+    /// files (here the egg-info, left or rewritten by someone else) is nobody's.
+    #[test]
+    fn a_removed_os_package_owns_nothing() {
+        let mut purge = LayerAnalysis::default();
+        purge
+            .files
+            .insert("var/lib/dpkg/status".into(), dpkg_status(&["bash"]));
+        purge.whiteouts.push(LIST.into());
+        let inv = squash(ImageInfo::default(), &[], &[base(), purge]);
+        assert_eq!(managed(&inv), [(VENV, None), (EGG, None)]);
+        // The list left behind while the status no longer has the package: the same.
+        let mut gone = LayerAnalysis::default();
+        gone.files
+            .insert("var/lib/dpkg/status".into(), dpkg_status(&["bash"]));
+        let inv = squash(ImageInfo::default(), &[], &[base(), gone]);
+        assert_eq!(managed(&inv), [(VENV, None), (EGG, None)]);
+    }
+
+    /// apk and rpm databases carry their packages' files themselves; lists name paths as
+    /// shipped (`lib/...`), extractors as the layers hold them (`usr/lib/...` after
+    /// usrmerge).
+    #[test]
+    fn database_file_lists_and_directory_links() {
+        let mut a = LayerAnalysis::default();
+        let mut apk = Package::new(Ecosystem::Apk, "py3-requests", "2.28.1-r0");
+        apk.db_path = "lib/apk/db/installed".into();
+        a.files.insert(
+            "lib/apk/db/installed".into(),
+            FileResult::Packages {
+                extractor: "apk".into(),
+                packages: vec![apk],
+                warnings: vec![],
+                owned: owned(
+                    "lib/python3/dist-packages/requests-2.28.1.egg-info/PKG-INFO",
+                    "py3-requests",
+                ),
+            },
+        );
+        a.symlinks.insert("lib".into(), "usr/lib".into());
+        a.files.insert(EGG.into(), pypi(EGG));
+        let inv = squash(ImageInfo::default(), &[], &[a]);
+        assert_eq!(managed(&inv), [(EGG, Some("py3-requests"))]);
+    }
+
+    /// A list is no database: a link in its place, or one that could not be read, costs
+    /// the ownership it would tell and nothing else.
+    #[test]
+    fn file_lists_never_make_the_inventory_incomplete() {
+        let mut a = base();
+        a.files.remove(LIST);
+        a.symlinks
+            .insert(LIST.into(), "/opt/lists/python3-requests.list".into());
+        a.files.insert(
+            "var/lib/dpkg/info/broken.list".into(),
+            FileResult::Owned {
+                extractor: "dpkg-files".into(),
+                owned: vec![],
+                warnings: vec!["reading stopped at line 3: boom".into()],
+            },
+        );
+        let before = squash(ImageInfo::default(), &[], &[base()]);
+        let inv = squash(ImageInfo::default(), &[], &[a]);
+        assert!(inv.complete, "{:?}", inv.warnings);
+        assert_eq!(inv.warnings.len(), 1, "{:?}", inv.warnings);
+        assert_eq!(inv.warnings[0].source, "extractor:dpkg-files");
+        assert_eq!(inv.warnings[0].location, "var/lib/dpkg/info/broken.list");
+        assert_eq!(managed(&inv), [(VENV, None), (EGG, None)]);
+        // Nor do lists change the layer attribution of packages.
+        let attribution = |i: &Inventory| {
+            i.packages
+                .iter()
+                .map(|p| (p.name.clone(), p.introduced.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(attribution(&inv), attribution(&before));
+    }
+
+    #[test]
+    fn owned_files_survive_the_layer_cache() {
+        let a = base();
+        let back: LayerAnalysis = serde_json::from_slice(&serde_json::to_vec(&a).unwrap()).unwrap();
+        let inv = squash(ImageInfo::default(), &[], &[back]);
+        assert_eq!(
+            managed(&inv),
+            [(VENV, None), (EGG, Some("python3-requests"))]
+        );
+        // An analysis cached before `owned` existed still reads.
+        let old = r#"{"files":{"var/lib/dpkg/status":{"Packages":{"extractor":"dpkg","packages":[],"warnings":[]}}},"whiteouts":[],"opaque_dirs":[],"symlinks":{},"entries":1,"uncompressed_bytes":1}"#;
+        let a: LayerAnalysis = serde_json::from_str(old).unwrap();
+        assert!(matches!(
+            &a.files["var/lib/dpkg/status"],
+            FileResult::Packages { owned, .. } if owned.is_empty()
+        ));
+    }
 
     #[test]
     fn huge_database_path_is_capped_in_warning_locations() {

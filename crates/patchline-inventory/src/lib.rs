@@ -2,7 +2,8 @@
 //!
 //! One module per ecosystem (`dpkg`, `apk`, `rpm`), each an [`Extractor`]: it says which
 //! paths it wants and turns one database file's bytes into packages. `osrelease` tells the
-//! distro. The `layers` module drives them over an image: every layer is streamed once
+//! distro. `owned` says which files OS packages own, so that a language package found in
+//! one is matched as its OS package (`managed_by`). The `layers` module drives them over an image: every layer is streamed once
 //! (in parallel), the wanted files are captured and parsed there, and the per-layer
 //! results (cached by diff_id) are squashed in order, whiteouts applied, into the final
 //! inventory with each package's introducing and last-changing layer.
@@ -15,6 +16,7 @@ pub mod extract;
 pub mod image;
 pub mod lang;
 pub mod osrelease;
+pub mod owned;
 pub mod rpm;
 pub mod sbom_input;
 
@@ -26,6 +28,7 @@ pub fn extractors() -> Vec<Box<dyn Extractor>> {
         Box::new(dpkg::Dpkg),
         Box::new(apk::Apk),
         Box::new(rpm::Rpm),
+        Box::new(owned::DpkgFiles),
         Box::new(lang::python::Python),
         Box::new(lang::rust::CargoLock),
         // Last: it takes executables by mode and size, after every path-based extractor.

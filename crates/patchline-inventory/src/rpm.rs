@@ -4,10 +4,16 @@
 //! The database is found in its three historical homes: `var/lib/rpm` (RHEL ≤ 9, SUSE),
 //! `usr/lib/sysimage/rpm` (Fedora ≥ 36, newer SUSE) and `usr/share/rpm` (old SUSE).
 //! `gpg-pubkey` entries are imported signing keys, not software, and are left out.
+//! Each package's file list gives the files it owns; only those a language extractor
+//! reads are kept ([`crate::owned::interesting`]), asked of `patchline-rpmdb` while it
+//! decodes, so that a system's whole file list is never held.
 
 use patchline_model::{Ecosystem, Package};
 
-use crate::extract::{ExtractError, Extracted, Extractor};
+use std::io::Read;
+
+use crate::extract::{owned_bytes, Budget, ExtractError, Extracted, Extractor};
+use crate::owned::{interesting, normalize};
 
 pub struct Rpm;
 
@@ -30,8 +36,44 @@ impl Extractor for Rpm {
             .collect()
     }
 
+    /// The default's whole-file read, then the owned files kept are charged for good;
+    /// past the budget they are dropped with a warning, as they only tell which
+    /// language packages are the OS packages'.
+    fn extract_from(
+        &self,
+        path: &str,
+        size: u64,
+        content: &mut dyn Read,
+        budget: &Budget,
+    ) -> Result<Extracted, ExtractError> {
+        let mut out = {
+            let _held = budget
+                .reserve(size)
+                .map_err(|e| ExtractError::new(path, format!("{size} bytes to read whole: {e}")))?;
+            let mut buf = Vec::with_capacity(size as usize);
+            content
+                .take(size)
+                .read_to_end(&mut buf)
+                .map_err(|e| ExtractError::new(path, format!("reading failed: {e}")))?;
+            self.extract(path, &buf)?
+        };
+        let bytes = out.owned.iter().map(owned_bytes).sum();
+        match budget.reserve(bytes) {
+            Ok(held) => held.keep(),
+            Err(e) => {
+                out.warnings.push(format!(
+                    "the {} files its packages own that language packages may be read from are not kept: {e}",
+                    out.owned.len()
+                ));
+                out.owned = Vec::new();
+            }
+        }
+        Ok(out)
+    }
+
     fn extract(&self, path: &str, content: &[u8]) -> Result<Extracted, ExtractError> {
-        let read = patchline_rpmdb::read_packages(content)
+        let keep = |f: &str| normalize(f).is_some_and(|p| interesting(&p));
+        let read = patchline_rpmdb::read_packages_with(content, &keep)
             .map_err(|e| ExtractError::new(path, e.to_string()))?;
         let mut out = Extracted {
             warnings: read.warnings,
@@ -71,6 +113,12 @@ impl Extractor for Rpm {
                 .collect();
             p.maintainer = r.vendor.clone().filter(|v| !v.is_empty());
             p.db_path = path.to_string();
+            out.owned.extend(
+                r.files
+                    .iter()
+                    .filter_map(|f| normalize(f))
+                    .map(|f| (f, r.name.clone())),
+            );
             out.packages.push(p);
         }
         Ok(out)

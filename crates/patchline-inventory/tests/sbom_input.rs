@@ -239,6 +239,7 @@ type Key = (
     String,
     Option<LayerRef>,
     Option<LayerRef>,
+    Option<String>,
 );
 
 fn matcher_view(inv: &Inventory) -> Vec<Key> {
@@ -258,6 +259,7 @@ fn matcher_view(inv: &Inventory) -> Vec<Key> {
                 p.db_path.clone(),
                 p.introduced.clone(),
                 p.last_changed.clone(),
+                p.managed_by.clone(),
             )
         })
         .collect();
@@ -349,6 +351,52 @@ fn cyclonedx_round_trip_is_exact_but_for_the_distro_name() {
         }
         assert_eq!(back, want);
     }
+}
+
+/// A language package an OS package owns keeps its owner through patchline's
+/// CycloneDX (`patchline:package:managed_by`), so a scan of the SBOM matches it as the
+/// image scan did; the property counts only in patchline's own components.
+#[test]
+fn cyclonedx_round_trip_keeps_managed_by() {
+    let mut inv = debian();
+    let mut managed = Package::new(Ecosystem::Pypi, "requests", "2.28.1");
+    managed.db_path = "usr/lib/python3/dist-packages/requests-2.28.1.egg-info/PKG-INFO".into();
+    managed.managed_by = Some("python3-requests".into());
+    managed.introduced = Some(layer_ref(1));
+    managed.last_changed = Some(layer_ref(1));
+    managed.purl = purl::for_package(&managed, None);
+    let mut own = Package::new(Ecosystem::Pypi, "urllib3", "1.26.12");
+    own.db_path = "opt/venv/lib/python3.11/site-packages/urllib3-1.26.12.dist-info/METADATA".into();
+    own.introduced = Some(layer_ref(1));
+    own.last_changed = Some(layer_ref(1));
+    own.purl = purl::for_package(&own, None);
+    inv.packages.extend([managed, own]);
+
+    let bytes = render(&inv, SbomFormat::CycloneDx);
+    let mut back = parse_sbom(&bytes, "inv.cdx.json").unwrap();
+    for p in &mut back.packages {
+        p.sbom_ref = None;
+    }
+    let mut want = sorted(inv);
+    if let Some(d) = &mut want.distro {
+        d.name = None;
+    }
+    assert_eq!(back, want);
+    assert_eq!(
+        find(&back, "requests").managed_by.as_deref(),
+        Some("python3-requests")
+    );
+    assert_eq!(find(&back, "urllib3").managed_by, None);
+
+    // The same component without patchline's ecosystem property is another tool's.
+    let mut doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    for c in doc["components"].as_array_mut().unwrap() {
+        if let Some(props) = c["properties"].as_array_mut() {
+            props.retain(|p| p["name"] != "patchline:package:ecosystem");
+        }
+    }
+    let foreign = parse_sbom(&serde_json::to_vec(&doc).unwrap(), "other.cdx.json").unwrap();
+    assert_eq!(find(&foreign, "requests").managed_by, None);
 }
 
 #[test]
@@ -913,6 +961,7 @@ fn a_rendered_scan_result_reads_back_flagged() {
         packages_scanned: inv.packages.len(),
         packages_not_matched: 0,
         unmatched: vec![],
+        packages_managed_by_os: 0,
         findings: vec![Finding {
             id: "CVE-2023-4641".into(),
             aliases: vec![],

@@ -73,6 +73,7 @@ pub fn scan(entry: &CatalogEntry, findings: Vec<Finding>) -> ScanReport {
         packages_scanned: 100,
         packages_not_matched: 0,
         unmatched: vec![],
+        packages_managed_by_os: 0,
         findings,
         inventory_complete: true,
         warnings: Vec::new(),

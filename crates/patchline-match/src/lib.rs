@@ -37,6 +37,13 @@
 //! image) are not matched, and the report says so in a warning ("no advisory data for
 //! Oracle Linux 8"). NVD and CVE 5 data only **enrich** findings (CVSS vectors, description).
 //!
+//! Language packages match their OSV ecosystem (`PyPI`, `npm`, `Go`, ...), except those
+//! read from a file an OS package owns ([`Package::managed_by`]: Debian's
+//! `python3-requests` ships `requests-2.28.1.egg-info`): the distro backports fixes and
+//! reports them under its own version, so the language ecosystem's ranges would give
+//! wrong findings, and the OS package's match covers them. They are neither matched nor
+//! unmatched; [`ScanReport::packages_managed_by_os`] counts them.
+//!
 //! A package is looked up by its **source** package name (dpkg `Source:`, apk `origin`,
 //! rpm source rpm name), because distro feeds are keyed by source package, and reported
 //! on its **binary** package, with the layer that introduced it and the layer that last
@@ -392,7 +399,7 @@ impl<'db> Matcher<'db> {
                 }
             }
         }
-        self.match_languages(
+        let managed = self.match_languages(
             inv,
             &mut findings,
             &mut unmatched,
@@ -427,6 +434,7 @@ impl<'db> Matcher<'db> {
             packages_scanned: inv.packages.len(),
             packages_not_matched: not_matched,
             unmatched,
+            packages_managed_by_os: managed,
             findings,
             inventory_complete: inv.complete,
             warnings,
@@ -436,6 +444,10 @@ impl<'db> Matcher<'db> {
     /// Matches the language packages, each against its OSV ecosystem. An ecosystem
     /// without version rules here, or which the DB holds nothing for, leaves its packages
     /// unmatched, each with the reason, and one warning per ecosystem.
+    ///
+    /// A package read from a file an OS package owns (`managed_by`) is left out: the
+    /// distro patches it under its own version, so its language ecosystem's ranges would
+    /// give wrong findings, and its OS package's match covers it. Returns how many were.
     fn match_languages(
         &mut self,
         inv: &Inventory,
@@ -443,9 +455,14 @@ impl<'db> Matcher<'db> {
         unmatched: &mut Vec<Unmatched>,
         warnings: &mut Vec<Warning>,
         problems: &mut BTreeMap<String, String>,
-    ) -> Result<(), MatchError> {
+    ) -> Result<usize, MatchError> {
         let mut by_eco: BTreeMap<Ecosystem, Vec<&Package>> = BTreeMap::new();
+        let mut managed = 0;
         for p in inv.packages.iter().filter(|p| !p.ecosystem.is_os()) {
+            if p.managed_by.is_some() {
+                managed += 1;
+                continue;
+            }
             by_eco.entry(p.ecosystem).or_default().push(p);
         }
         for (eco, pkgs) in by_eco {
@@ -489,7 +506,7 @@ impl<'db> Matcher<'db> {
                 self.match_package(pkg, &target, findings, unmatched, warnings, problems)?;
             }
         }
-        Ok(())
+        Ok(managed)
     }
 
     /// The inventory's distro release when its packages can be matched, and whether it

@@ -937,3 +937,92 @@ fn language_packages_match_their_osv_ecosystem() {
         "{reasons:?}"
     );
 }
+
+/// Debian's python3-requests ships `requests-2.28.1.egg-info`: the PyPI package read
+/// from it belongs to the deb, whose Debian advisories judge it; PyPI's ranges would
+/// flag 2.28.1 although Debian patched it.
+#[test]
+fn language_packages_an_os_package_owns_are_matched_through_it() {
+    let mut db = MemoryDb::new();
+    db.insert(adv(
+        "GHSA-j8r2-6x86-q33q",
+        &["CVE-2023-32681"],
+        "osv",
+        vec![aff("PyPI", "requests", vec![fixed_range("2.31.0")], None)],
+    ));
+    db.insert(adv(
+        "CVE-2023-32681",
+        &[],
+        "debian",
+        vec![aff(
+            "Debian:12",
+            "requests",
+            vec![fixed_range("2.28.1+dfsg-1+deb12u1")],
+            None,
+        )],
+    ));
+    let egg = "usr/lib/python3/dist-packages/requests-2.28.1.egg-info/PKG-INFO";
+    let mut managed = lang(Ecosystem::Pypi, "requests", "2.28.1", egg);
+    managed.managed_by = Some("python3-requests".into());
+    // No RubyGems data: a managed gem is still neither matched nor unmatched.
+    let mut gem = lang(
+        Ecosystem::Gem,
+        "rake",
+        "13.0.6",
+        "usr/share/rubygems-integration/all/specifications/rake-13.0.6.gemspec",
+    );
+    gem.managed_by = Some("rake".into());
+    let packages = vec![
+        deb(
+            "python3-requests",
+            "2.28.1+dfsg-1",
+            "requests",
+            "2.28.1+dfsg-1",
+        ),
+        managed,
+        gem,
+        // The same version installed by pip in a virtualenv is PyPI's.
+        lang(
+            Ecosystem::Pypi,
+            "requests",
+            "2.28.1",
+            "opt/venv/lib/python3.11/site-packages/requests-2.28.1.dist-info/METADATA",
+        ),
+    ];
+    let r = scan(&inventory(distro("debian", "12"), packages), &db, &today()).unwrap();
+    let got: Vec<(&str, &str, &str, Option<&str>)> = r
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.id.as_str(),
+                f.ecosystem.as_str(),
+                f.package.name.as_str(),
+                f.package.path.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("CVE-2023-32681", "Debian:12", "python3-requests", None),
+            (
+                "CVE-2023-32681",
+                "PyPI",
+                "requests",
+                Some("opt/venv/lib/python3.11/site-packages/requests-2.28.1.dist-info/METADATA")
+            ),
+        ]
+    );
+    assert_eq!(r.packages_scanned, 4);
+    assert_eq!(r.packages_managed_by_os, 2);
+    assert_eq!(r.packages_not_matched, 0, "{:?}", r.unmatched);
+    assert!(r.unmatched.is_empty());
+    assert!(
+        !r.warnings.iter().any(|w| w.message.contains("RubyGems")),
+        "{:?}",
+        r.warnings
+    );
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["packages_managed_by_os"], 2);
+}

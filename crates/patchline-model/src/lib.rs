@@ -305,6 +305,12 @@ pub struct Package {
     pub purl: String,
     /// Path inside the image of the database this package was read from.
     pub db_path: String,
+    /// For a language package: the OS package whose database lists the file it was read
+    /// from (`python3-requests` for `usr/lib/python3/dist-packages/requests-2.28.1.egg-info/PKG-INFO`).
+    /// The distro patches such a package and reports it under its own version, so it is
+    /// matched through that OS package's advisories, not its language ecosystem's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_by: Option<String>,
     /// The layer that first installed this package (in the run of layers that still
     /// carry it). `None` for inputs without layers (`dir:`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -333,6 +339,7 @@ impl Package {
             maintainer: None,
             purl: String::new(),
             db_path: String::new(),
+            managed_by: None,
             introduced: None,
             last_changed: None,
             sbom_ref: None,

@@ -340,6 +340,12 @@ pub struct ScanReport {
     /// of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmatched: Vec<Unmatched>,
+    /// Language packages found in files an OS package owns (`managed_by`): not matched
+    /// in their language ecosystem, as their OS package's match covers them (the distro
+    /// patches them under its own version). Counted in `packages_scanned`, not in
+    /// `packages_not_matched`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub packages_managed_by_os: usize,
     /// Sorted by risk: KEV first, then severity, EPSS, fix available.
     pub findings: Vec<Finding>,
     /// False when the inventory was incomplete (a package database could not be read).

@@ -7,7 +7,8 @@
 //! image → operating system → packages (image → packages when no distro was found).
 //!
 //! What CycloneDX has no field for is written as `patchline:` properties:
-//! per package its source package, architecture, database path and the layers that
+//! per package its source package, architecture, database path, the OS package that
+//! owns a language package's file (`patchline:package:managed_by`) and the layers that
 //! introduced and last changed it; per image its layers (`patchline:image:layer:N:*`),
 //! config digest and platform; per document the inventory schema, whether it is complete
 //! and each warning (`metadata.properties`).
@@ -353,6 +354,9 @@ fn package_component(p: &Package, refs: &mut Refs) -> Component {
     }
     if !p.db_path.is_empty() {
         props.push(prop("patchline:package:db_path", p.db_path.clone()));
+    }
+    if let Some(m) = &p.managed_by {
+        props.push(prop("patchline:package:managed_by", m.clone()));
     }
     let mut layer = |which: &str, l: &Option<LayerRef>| {
         if let Some(l) = l {

@@ -136,6 +136,39 @@ fn unmatched_packages_are_not_a_clean_result() {
     );
 }
 
+/// Language packages an OS package owns were matched through it: the header says how
+/// many, the JSON carries the count, and a report without them says nothing.
+#[test]
+fn packages_managed_by_os_are_counted_in_the_header() {
+    let mut r = clean_report();
+    r.packages_scanned = 40;
+    r.packages_managed_by_os = 3;
+    let t = render(&r, ScanFormat::Table, &fixed_options());
+    let second = t.lines().nth(1).unwrap();
+    assert!(
+        second.ends_with(
+            "40 packages scanned, 3 language packages belong to OS packages and were matched through them"
+        ),
+        "{second}"
+    );
+    assert!(t.contains("No vulnerabilities found."), "{t}");
+    r.packages_managed_by_os = 1;
+    let t = render(&r, ScanFormat::Table, &fixed_options());
+    assert!(
+        t.contains("1 language package belongs to an OS package and was matched through it"),
+        "{t}"
+    );
+    let json = render_json(&r, ScanFormat::Json);
+    assert_eq!(json["packages_managed_by_os"], 1);
+    let back: ScanReport = serde_json::from_value(json).unwrap();
+    assert_eq!(back, r);
+    let t = render(&clean_report(), ScanFormat::Table, &fixed_options());
+    assert!(!t.contains("language package"), "{t}");
+    assert!(render_json(&clean_report(), ScanFormat::Json)
+        .get("packages_managed_by_os")
+        .is_none());
+}
+
 fn sarif_rule<'a>(doc: &'a Value, id: &str) -> &'a Value {
     doc["runs"][0]["tool"]["driver"]["rules"]
         .as_array()

@@ -22,6 +22,9 @@ pub mod tag {
     pub const LICENSE: u32 = 1014;
     pub const ARCH: u32 = 1022;
     pub const SOURCERPM: u32 = 1044;
+    pub const DIRINDEXES: u32 = 1116;
+    pub const BASENAMES: u32 = 1117;
+    pub const DIRNAMES: u32 = 1118;
     pub const LONGSIZE: u32 = 5009;
     pub const MODULARITYLABEL: u32 = 5096;
 }
@@ -32,6 +35,13 @@ pub const MAX_INDEX_ENTRIES: u32 = 0xffff;
 pub const MAX_DATA_LEN: u32 = 0x0fff_ffff;
 /// The largest blob that can pass validation.
 pub const MAX_BLOB_LEN: u64 = 8 + 16 * MAX_INDEX_ENTRIES as u64 + MAX_DATA_LEN as u64;
+/// Most files (BASENAMES) and directories (DIRNAMES) one header's file list may have. The
+/// largest real packages list some 100,000 files; the data length alone would allow
+/// hundreds of millions of one-byte names.
+pub const MAX_FILES: u32 = 1 << 20;
+/// Most bytes the paths kept from one header's file list may take (each path's length
+/// plus a `String`), as directories are shared: a few stored bytes can name long paths.
+pub const MAX_FILE_LIST_BYTES: usize = 64 << 20;
 
 const TYPE_CHAR: u32 = 1;
 const TYPE_INT8: u32 = 2;
@@ -406,6 +416,101 @@ impl<'a> Header<'a> {
         ))
     }
 
+    /// The file list: each BASENAMES entry joined to the DIRNAMES entry its DIRINDEXES
+    /// entry names, as `rpm -ql` prints it, keeping the paths `keep` accepts.
+    fn files(&self, keep: &dyn Fn(&str) -> bool) -> Result<Vec<String>, Error> {
+        let found = [tag::BASENAMES, tag::DIRNAMES, tag::DIRINDEXES].map(|t| self.find(t));
+        let [Some(base), Some(dirs), Some(index)] = found else {
+            if found.iter().all(Option::is_none) {
+                // No files (gpg-pubkey, meta packages).
+                return Ok(Vec::new());
+            }
+            let missing: Vec<&str> = ["BASENAMES", "DIRNAMES", "DIRINDEXES"]
+                .iter()
+                .zip(&found)
+                .filter(|(_, f)| f.is_none())
+                .map(|(n, _)| *n)
+                .collect();
+            return Err(err(
+                ErrorKind::Malformed,
+                None,
+                format!("file list without {}", missing.join(" and ")),
+            ));
+        };
+        for ((i, e), ty) in [
+            (base, TYPE_STRING_ARRAY),
+            (dirs, TYPE_STRING_ARRAY),
+            (index, TYPE_INT32),
+        ] {
+            if e.ty != ty {
+                return Err(err(
+                    ErrorKind::Malformed,
+                    entry_loc(i, &e),
+                    format!("has type {}, expected {}", type_name(e.ty), type_name(ty)),
+                ));
+            }
+            if e.count > MAX_FILES {
+                return Err(err(
+                    ErrorKind::Limit,
+                    entry_loc(i, &e),
+                    format!("{} entries, over the limit of {MAX_FILES}", e.count),
+                ));
+            }
+        }
+        let ((bi, b), (ii, x)) = (base, index);
+        if x.count != b.count {
+            return Err(err(
+                ErrorKind::Malformed,
+                entry_loc(ii, &x),
+                format!("{} directory indexes for {} file names", x.count, b.count),
+            ));
+        }
+        // Every string is NUL-terminated inside the entry's data (`verify_entries`).
+        let dir_names: Vec<&[u8]> = strings(self.bytes(&dirs.1)).collect();
+        let indexes = self.bytes(&x);
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        for (n, name) in strings(self.bytes(&b)).enumerate() {
+            let at = n * 4;
+            let Some(d) = be32(indexes, at) else {
+                // Counts were checked equal; only a data area shorter than declared
+                // could get here, which validation rules out.
+                return Err(err(
+                    ErrorKind::Malformed,
+                    entry_loc(ii, &x),
+                    format!("no directory index for file {n}"),
+                ));
+            };
+            let Some(dir) = dir_names.get(d as usize) else {
+                return Err(err(
+                    ErrorKind::Malformed,
+                    entry_loc(ii, &x),
+                    format!(
+                        "file {n} names directory {d}, but there are {} (DIRNAMES)",
+                        dir_names.len()
+                    ),
+                ));
+            };
+            let path = String::from_utf8_lossy(&[*dir, name].concat()).into_owned();
+            if !keep(&path) {
+                continue;
+            }
+            bytes += path.len() + std::mem::size_of::<String>();
+            if bytes > MAX_FILE_LIST_BYTES {
+                return Err(err(
+                    ErrorKind::Limit,
+                    entry_loc(bi, &b),
+                    format!(
+                        "the paths kept reach {MAX_FILE_LIST_BYTES} bytes at file {n} of {}",
+                        b.count
+                    ),
+                ));
+            }
+            out.push(path);
+        }
+        Ok(out)
+    }
+
     fn required(&self, tag: u32, name: &str) -> Result<String, Error> {
         self.string(tag)?.ok_or_else(|| {
             err(
@@ -424,9 +529,30 @@ fn is_region_tag(tag: u32) -> bool {
     )
 }
 
-/// Validates a header blob and extracts the package fields. Errors name the index entry
-/// or byte where the blob is wrong.
+/// The NUL-terminated strings of a string array's data.
+fn strings(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    // `split` of an empty slice yields one empty item; an array holds at least one.
+    let n = if data.is_empty() { 0 } else { usize::MAX };
+    data.strip_suffix(&[0])
+        .unwrap_or(data)
+        .split(|&c| c == 0)
+        .take(n)
+}
+
+/// Validates a header blob and extracts the package fields, with every file. Errors name
+/// the index entry or byte where the blob is wrong; a broken file list is not one (see
+/// [`parse_with`]): the package is returned without files.
 pub fn parse(blob: &[u8]) -> Result<RpmPackage, Error> {
+    parse_with(blob, &|_| true).map(|(p, _)| p)
+}
+
+/// [`parse`], keeping only the files `keep_file` accepts (absolute paths, `/usr/bin/bash`).
+/// A file list that cannot be read (its three tags inconsistent, over [`MAX_FILES`] or
+/// [`MAX_FILE_LIST_BYTES`]) leaves the package without files and is returned beside it.
+pub fn parse_with(
+    blob: &[u8],
+    keep_file: &dyn Fn(&str) -> bool,
+) -> Result<(RpmPackage, Option<Error>), Error> {
     let h = Header::new(blob)?;
     let epoch = h
         .int(tag::EPOCH, TYPE_INT32)?
@@ -435,7 +561,7 @@ pub fn parse(blob: &[u8]) -> Result<RpmPackage, Error> {
         Some(v) => Some(v),
         None => h.int(tag::SIZE, TYPE_INT32)?,
     };
-    Ok(RpmPackage {
+    let mut package = RpmPackage {
         name: h.required(tag::NAME, "NAME")?,
         epoch,
         version: h.required(tag::VERSION, "VERSION")?,
@@ -448,7 +574,16 @@ pub fn parse(blob: &[u8]) -> Result<RpmPackage, Error> {
         size,
         modularity_label: h.string(tag::MODULARITYLABEL)?,
         sigmd5: h.hex(tag::SIGMD5)?,
-    })
+        files: Vec::new(),
+    };
+    let files_error = match h.files(keep_file) {
+        Ok(files) => {
+            package.files = files;
+            None
+        }
+        Err(e) => Some(e),
+    };
+    Ok((package, files_error))
 }
 
 /// Builds header blobs for tests (the crate's own and the fuzz/property tests).
@@ -458,7 +593,9 @@ pub(crate) mod build {
     pub enum Value<'a> {
         Str(&'a str),
         I18n(&'a [&'a str]),
+        StrArray(&'a [&'a str]),
         Int32(u32),
+        Int32s(&'a [u32]),
         Int64(u64),
         Bin(&'a [u8]),
     }
@@ -478,7 +615,21 @@ pub(crate) mod build {
                         .collect(),
                     ss.len() as u32,
                 ),
+                Value::StrArray(ss) => (
+                    8,
+                    1,
+                    ss.iter()
+                        .flat_map(|s| [s.as_bytes(), &[0]].concat())
+                        .collect(),
+                    ss.len() as u32,
+                ),
                 Value::Int32(n) => (4, 4, n.to_be_bytes().to_vec(), 1),
+                Value::Int32s(ns) => (
+                    4,
+                    4,
+                    ns.iter().flat_map(|n| n.to_be_bytes()).collect(),
+                    ns.len() as u32,
+                ),
                 Value::Int64(n) => (5, 8, n.to_be_bytes().to_vec(), 1),
                 Value::Bin(b) => (7, 1, b.to_vec(), b.len() as u32),
             };
@@ -509,7 +660,7 @@ pub(crate) mod build {
 
 #[cfg(test)]
 mod tests {
-    use super::build::{header, Value::*};
+    use super::build::{header, Value, Value::*};
     use super::*;
 
     fn sample() -> Vec<u8> {
@@ -550,8 +701,158 @@ mod tests {
                 size: Some(7_000_000),
                 modularity_label: Some("m:s:1:c".into()),
                 sigmd5: Some("deadbeef".into()),
+                files: vec![],
             }
         );
+    }
+
+    fn with_files(files: Vec<(u32, Value<'_>)>) -> Vec<u8> {
+        let mut entries = vec![
+            (tag::NAME, Str("python3-requests")),
+            (tag::VERSION, Str("2.25.1")),
+            (tag::RELEASE, Str("1.el9")),
+        ];
+        entries.extend(files);
+        header(&entries)
+    }
+
+    const DIRS: &[&str] = &[
+        "/usr/bin/",
+        "/usr/lib/python3.9/site-packages/requests-2.25.1-py3.9.egg-info/",
+        "/",
+    ];
+
+    #[test]
+    fn file_list_joins_directories_and_names() {
+        let b = with_files(vec![
+            (tag::DIRINDEXES, Int32s(&[1, 0, 1, 2])),
+            (
+                tag::BASENAMES,
+                StrArray(&["PKG-INFO", "req", "top_level.txt", "usr"]),
+            ),
+            (tag::DIRNAMES, StrArray(DIRS)),
+        ]);
+        let p = parse(&b).unwrap();
+        assert_eq!(
+            p.files,
+            [
+                "/usr/lib/python3.9/site-packages/requests-2.25.1-py3.9.egg-info/PKG-INFO",
+                "/usr/bin/req",
+                "/usr/lib/python3.9/site-packages/requests-2.25.1-py3.9.egg-info/top_level.txt",
+                "/usr",
+            ]
+        );
+        let (p, e) = parse_with(&b, &|f| f.ends_with("/PKG-INFO")).unwrap();
+        assert!(e.is_none());
+        assert_eq!(
+            p.files,
+            ["/usr/lib/python3.9/site-packages/requests-2.25.1-py3.9.egg-info/PKG-INFO"]
+        );
+        // An empty name and an empty directory are still entries.
+        let b = with_files(vec![
+            (tag::DIRINDEXES, Int32s(&[0, 1])),
+            (tag::BASENAMES, StrArray(&["", "x"])),
+            (tag::DIRNAMES, StrArray(&["/etc/", ""])),
+        ]);
+        assert_eq!(parse(&b).unwrap().files, ["/etc/", "x"]);
+    }
+
+    /// A broken file list: the package is kept, without files, and the error names the
+    /// entry.
+    #[track_caller]
+    fn broken(files: Vec<(u32, Value<'_>)>, want: &str) {
+        let (p, e) = parse_with(&with_files(files), &|_| true).unwrap();
+        assert_eq!(p.name, "python3-requests");
+        assert!(p.files.is_empty());
+        let e = e.expect("a file list error").to_string();
+        assert!(e.contains(want), "{e}");
+    }
+
+    #[test]
+    fn malformed_file_lists_leave_the_package() {
+        broken(
+            vec![(tag::BASENAMES, StrArray(&["a"]))],
+            "file list without DIRNAMES and DIRINDEXES",
+        );
+        broken(
+            vec![
+                (tag::DIRINDEXES, Int32s(&[0, 3])),
+                (tag::BASENAMES, StrArray(&["a", "b"])),
+                (tag::DIRNAMES, StrArray(DIRS)),
+            ],
+            "file 1 names directory 3, but there are 3",
+        );
+        broken(
+            vec![
+                (tag::DIRINDEXES, Int32s(&[0])),
+                (tag::BASENAMES, StrArray(&["a", "b"])),
+                (tag::DIRNAMES, StrArray(DIRS)),
+            ],
+            "1 directory indexes for 2 file names",
+        );
+        broken(
+            vec![
+                (tag::DIRINDEXES, Int32s(&[0])),
+                (tag::BASENAMES, Str("a")),
+                (tag::DIRNAMES, StrArray(DIRS)),
+            ],
+            "(tag 1117): has type STRING, expected STRING_ARRAY",
+        );
+        broken(
+            vec![
+                (tag::DIRINDEXES, Str("0")),
+                (tag::BASENAMES, StrArray(&["a"])),
+                (tag::DIRNAMES, StrArray(DIRS)),
+            ],
+            "(tag 1116): has type STRING, expected INT32",
+        );
+        // Directory index -1, as a signed reader would see it.
+        broken(
+            vec![
+                (tag::DIRINDEXES, Int32s(&[u32::MAX])),
+                (tag::BASENAMES, StrArray(&["a"])),
+                (tag::DIRNAMES, StrArray(DIRS)),
+            ],
+            "names directory 4294967295",
+        );
+    }
+
+    #[test]
+    fn file_lists_are_bounded() {
+        let names: Vec<String> = (0..=MAX_FILES).map(|i| format!("{i:x}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let idx = vec![0u32; names.len()];
+        broken(
+            vec![
+                (tag::DIRINDEXES, Int32s(&idx)),
+                (tag::BASENAMES, StrArray(&names)),
+                (tag::DIRNAMES, StrArray(DIRS)),
+            ],
+            "1048577 entries, over the limit of 1048576",
+        );
+        // One long directory shared by many names: few stored bytes, long paths.
+        let long = format!("/{}/", "d".repeat(200_000));
+        let names = vec!["f"; 400];
+        let idx = vec![0u32; names.len()];
+        broken(
+            vec![
+                (tag::DIRINDEXES, Int32s(&idx)),
+                (tag::BASENAMES, StrArray(&names)),
+                (tag::DIRNAMES, StrArray(&[long.as_str()])),
+            ],
+            "the paths kept reach 67108864 bytes at file 335 of 400",
+        );
+        // Only kept paths count.
+        let (p, e) = parse_with(
+            &with_files(vec![
+                (tag::DIRINDEXES, Int32s(&idx)),
+                (tag::BASENAMES, StrArray(&names)),
+                (tag::DIRNAMES, StrArray(&[long.as_str()])),
+            ]),
+            &|_| false,
+        )
+        .unwrap();
+        assert!(e.is_none() && p.files.is_empty());
     }
 
     #[test]

@@ -62,6 +62,15 @@
 //! pseudo-packages (imported signing keys) are returned like any other package;
 //! [`RpmPackage::is_gpg_pubkey`] tells them apart.
 //!
+//! The file list is rpm's compressed form: BASENAMES (file names), DIRNAMES (directories,
+//! each ending in `/`) and DIRINDEXES (one INT32 per file name, the index of its
+//! directory); a path is its directory joined to its name, as `rpm -ql` prints it. The
+//! three tags must come together with the right types, as many indexes as names, every
+//! index inside DIRNAMES. A list that breaks these rules, or exceeds the bounds below,
+//! is one warning and the package is kept without files: what a package owns matters
+//! less than that it is installed. [`read_packages_with`] keeps only the paths a caller
+//! needs. Pre-4.0 packages' OLDFILENAMES are not read (no database this reads has them).
+//!
 //! # Errors, warnings and bounds
 //!
 //! A problem with the database as a whole (unknown magic, bad metadata, a broken or cyclic
@@ -81,6 +90,9 @@
 //! - NDB: slot pages and blobs must lie inside the input; blob lengths are checked
 //!   against the slot before anything is copied (blobs are borrowed, not copied);
 //! - SQLite: the only allocation is the copy of the input that SQLite reads from;
+//! - file lists: at most [`header::MAX_FILES`] names and directories per header, at
+//!   most [`header::MAX_FILE_LIST_BYTES`] of paths kept per header and
+//!   [`MAX_FILE_BYTES_TOTAL`] per database (counting each path's `String`);
 //! - warnings are capped at [`MAX_WARNINGS`], the overflow being counted in a last one.
 
 #![deny(unsafe_code)]
@@ -170,6 +182,11 @@ pub struct RpmPackage {
     pub modularity_label: Option<String>,
     /// MD5 of header and payload, lowercase hex.
     pub sigmd5: Option<String>,
+    /// The files the package owns, absolute as `rpm -ql` prints them (`/usr/bin/bash`),
+    /// directories included, in header order: all of them from [`read_packages`], those
+    /// the caller's filter kept from [`read_packages_with`]. Empty when its file list
+    /// could not be read (a warning says so).
+    pub files: Vec<String>,
 }
 
 impl RpmPackage {
@@ -298,8 +315,14 @@ impl Error {
     }
 }
 
-/// Detects the format and reads every package header.
+/// Detects the format and reads every package header, with every file.
 pub fn read_packages(bytes: &[u8]) -> Result<Read, Error> {
+    read_packages_with(bytes, &|_| true)
+}
+
+/// [`read_packages`], keeping of each package's files only those `keep_file` accepts:
+/// a whole system's file list is large, and callers usually need a few of its paths.
+pub fn read_packages_with(bytes: &[u8], keep_file: &dyn Fn(&str) -> bool) -> Result<Read, Error> {
     let Some(format) = detect(bytes) else {
         let message = if bytes.is_empty() {
             "input is empty".to_owned()
@@ -318,7 +341,7 @@ pub fn read_packages(bytes: &[u8]) -> Result<Read, Error> {
             message,
         ));
     };
-    let mut sink = Collector::default();
+    let mut sink = Collector::new(keep_file);
     match format {
         Format::Sqlite => sqlite::walk(bytes, &mut sink)?,
         Format::BerkeleyDb => bdb::walk(bytes, &mut sink)?,
@@ -327,19 +350,59 @@ pub fn read_packages(bytes: &[u8]) -> Result<Read, Error> {
     Ok(sink.finish(format))
 }
 
+/// Most bytes the file lists of one database may take in all (paths and their
+/// `String`s): past it, packages are returned without files, with a warning.
+pub const MAX_FILE_BYTES_TOTAL: usize = 256 << 20;
+
 /// Receives the records the format walkers find, decodes them, and keeps the warnings.
-#[derive(Default)]
-pub(crate) struct Collector {
+pub(crate) struct Collector<'f> {
+    keep_file: &'f dyn Fn(&str) -> bool,
     packages: Vec<(i64, RpmPackage)>,
+    file_bytes: usize,
     warnings: Vec<String>,
     dropped_warnings: usize,
 }
 
-impl Collector {
+impl<'f> Collector<'f> {
+    pub(crate) fn new(keep_file: &'f dyn Fn(&str) -> bool) -> Self {
+        Collector {
+            keep_file,
+            packages: Vec::new(),
+            file_bytes: 0,
+            warnings: Vec::new(),
+            dropped_warnings: 0,
+        }
+    }
+
     /// `where_` names the record for a warning, e.g. `record 5 (page 3)`.
     pub(crate) fn record(&mut self, id: i64, where_: impl FnOnce() -> String, blob: &[u8]) {
-        match header::parse(blob) {
-            Ok(p) => self.packages.push((id, p)),
+        match header::parse_with(blob, self.keep_file) {
+            Ok((mut p, files_error)) => {
+                if let Some(e) = files_error {
+                    self.warn(format!(
+                        "{}: package {}: file list unreadable, package kept without files: {e}",
+                        where_(),
+                        p.name
+                    ));
+                } else {
+                    let bytes: usize = p
+                        .files
+                        .iter()
+                        .map(|f| f.len() + std::mem::size_of::<String>())
+                        .sum();
+                    if self.file_bytes + bytes > MAX_FILE_BYTES_TOTAL {
+                        p.files = Vec::new();
+                        self.warn(format!(
+                            "{}: package {}: the database's file lists exceed {MAX_FILE_BYTES_TOTAL} bytes, package kept without files",
+                            where_(),
+                            p.name
+                        ));
+                    } else {
+                        self.file_bytes += bytes;
+                    }
+                }
+                self.packages.push((id, p));
+            }
             Err(e) => self.warn(format!("{}: {e}", where_())),
         }
     }
@@ -436,8 +499,64 @@ mod tests {
     }
 
     #[test]
+    fn a_broken_file_list_is_a_warning_and_the_package_stays() {
+        use header::build::{header, Value::*};
+        use header::tag;
+        let blob = header(&[
+            (tag::NAME, Str("python3-idna")),
+            (tag::VERSION, Str("2.10")),
+            (tag::RELEASE, Str("7.el9")),
+            (tag::DIRINDEXES, Int32s(&[0, 5])),
+            (tag::BASENAMES, StrArray(&["a", "b"])),
+            (tag::DIRNAMES, StrArray(&["/usr/bin/"])),
+        ]);
+        let mut c = Collector::new(&|_| true);
+        c.record(7, || "record 7".into(), &blob);
+        let r = c.finish(Format::Sqlite);
+        assert_eq!(r.packages.len(), 1);
+        assert_eq!(r.packages[0].name, "python3-idna");
+        assert!(r.packages[0].files.is_empty());
+        assert_eq!(r.warnings.len(), 1);
+        let w = &r.warnings[0];
+        assert!(
+            w.starts_with("record 7: package python3-idna: file list unreadable, package kept without files: rpm header, index entry")
+                && w.contains("file 1 names directory 5, but there are 1"),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn file_lists_are_bounded_per_database() {
+        use header::build::{header, Value::*};
+        use header::tag;
+        // Each header keeps some 40 MiB of paths (under the per-header bound); the
+        // seventh would take the database past its total.
+        let dir = format!("/{}/", "d".repeat(100_000));
+        let names = vec!["f"; 400];
+        let idx = vec![0u32; names.len()];
+        let blob = header(&[
+            (tag::NAME, Str("big")),
+            (tag::VERSION, Str("1")),
+            (tag::RELEASE, Str("1")),
+            (tag::DIRINDEXES, Int32s(&idx)),
+            (tag::BASENAMES, StrArray(&names)),
+            (tag::DIRNAMES, StrArray(&[dir.as_str()])),
+        ]);
+        let mut c = Collector::new(&|_| true);
+        for i in 0..7 {
+            c.record(i, || format!("record {i}"), &blob);
+        }
+        let r = c.finish(Format::Ndb);
+        let counts: Vec<usize> = r.packages.iter().map(|p| p.files.len()).collect();
+        assert_eq!(counts, [400, 400, 400, 400, 400, 400, 0]);
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        assert!(r.warnings[0]
+            .contains("record 6: package big: the database's file lists exceed 268435456 bytes"));
+    }
+
+    #[test]
     fn warnings_are_capped() {
-        let mut c = Collector::default();
+        let mut c = Collector::new(&|_| true);
         for i in 0..MAX_WARNINGS + 5 {
             c.warn(format!("w{i}"));
         }

@@ -105,6 +105,8 @@ fn berkeleydb_epoch() {
             size: Some(29),
             modularity_label: None,
             sigmd5: Some("cf2ddad93eb8bde0848348b7dd2318a9".into()),
+            // `rpm -ql hello` prints this one file.
+            files: vec!["/usr/bin/hello.sh".into()],
         }]
     );
 }
@@ -159,6 +161,20 @@ fn ndb_sle15() {
     assert_eq!(
         bash.vendor.as_deref(),
         Some("SUSE LLC <https://www.suse.com/>")
+    );
+    // Debian's rpm has no NDB backend to compare with: the file list is checked for
+    // what SUSE's bash package is known to hold.
+    for f in [
+        "/bin/bash",
+        "/usr/bin/bash",
+        "/usr/share/bash/helpfiles/alias",
+    ] {
+        assert!(bash.files.iter().any(|g| g == f), "{f}: {:?}", bash.files);
+    }
+    assert!(
+        bash.files.iter().all(|f| f.starts_with('/')),
+        "{:?}",
+        bash.files
     );
 }
 

@@ -116,3 +116,75 @@ fn big_endian_berkeleydb_matches_rpm() {
         assert_eq!(got, want, "{rel} (big-endian)");
     }
 }
+
+/// `NAME-VERSION-RELEASE.ARCH<TAB>path` for every file of every package, as rpm lists
+/// them (`rpm -ql` of each package), or `None` when rpm is not installed.
+fn rpm_files(db: &[u8], file_name: &str) -> Option<Vec<String>> {
+    if !patchline_test_support::require_tools(&["rpm"]) {
+        return None;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join(file_name), db).unwrap();
+    let out = Command::new("rpm")
+        .env("LC_ALL", "C")
+        .env("HOME", tmp.path())
+        .args([
+            "--dbpath",
+            tmp.path().to_str().unwrap(),
+            "-qa",
+            "--qf",
+            "[%{=NAME}-%{=VERSION}-%{=RELEASE}.%{=ARCH}\\t%{FILENAMES}\\n]",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("running rpm: {e}"));
+    // rpm warns on stderr about BerkeleyDB index files it cannot find; an error there
+    // means the query format was refused.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && !stderr.contains("error:"),
+        "rpm failed ({}): {stderr}",
+        out.status,
+    );
+    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    Some(lines)
+}
+
+fn files(p: &RpmPackage) -> impl Iterator<Item = String> + '_ {
+    let nevra = format!(
+        "{}-{}-{}.{}",
+        p.name,
+        p.version,
+        p.release,
+        p.arch.as_deref().unwrap_or("(none)")
+    );
+    p.files.iter().map(move |f| format!("{nevra}\t{f}"))
+}
+
+/// Every package's file list (BASENAMES, DIRNAMES, DIRINDEXES) against rpm's.
+#[test]
+fn file_lists_match_rpm() {
+    let Some(dir) = pkgdb_dir() else { return };
+    for (rel, file_name, expected) in [
+        (SQLITE, "rpmdb.sqlite", 7269),
+        (BDB_LIBUUID, "Packages", 7),
+        (BDB_EPOCH, "Packages", 1),
+    ] {
+        let bytes = read(&dir, rel);
+        let Some(want) = rpm_files(&bytes, file_name) else {
+            return;
+        };
+        let r = read_packages(&bytes).unwrap();
+        assert!(r.warnings.is_empty(), "{rel}: {:?}", r.warnings);
+        let mut got: Vec<String> = r.packages.iter().flat_map(files).collect();
+        got.sort();
+        assert_eq!(want.len(), expected, "{rel}: rpm's own count changed");
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g, w, "{rel}: first difference with rpm");
+        }
+        assert_eq!(got.len(), want.len(), "{rel}: file count differs from rpm");
+    }
+}

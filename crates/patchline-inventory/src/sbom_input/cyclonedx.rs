@@ -542,6 +542,12 @@ fn language_package(
                 .map(image_path)
         })
         .unwrap_or_default();
+    // Only patchline writes it; another tool's property of that name means nothing here.
+    if props.get("patchline:package:ecosystem").is_some() {
+        p.managed_by = props
+            .get_nonempty("patchline:package:managed_by")
+            .map(str::to_string);
+    }
     let layer = layer_ref(
         props.get("patchline:layer:introduced:index"),
         props.get("patchline:layer:introduced:diff_id"),

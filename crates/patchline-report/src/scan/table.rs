@@ -211,6 +211,14 @@ fn header(report: &ScanReport, opts: &RenderOptions) -> Vec<String> {
     if report.packages_not_matched > 0 {
         second.push_str(&format!(", {} not matched", report.packages_not_matched));
     }
+    match report.packages_managed_by_os {
+        0 => {}
+        1 => second
+            .push_str(", 1 language package belongs to an OS package and was matched through it"),
+        m => second.push_str(&format!(
+            ", {m} language packages belong to OS packages and were matched through them"
+        )),
+    }
 
     let fs = &report.findings;
     let mut third = format!(

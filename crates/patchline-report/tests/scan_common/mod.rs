@@ -404,6 +404,7 @@ pub fn report() -> ScanReport {
         packages_scanned: 124,
         packages_not_matched: 0,
         unmatched: vec![],
+        packages_managed_by_os: 0,
         findings,
         inventory_complete: true,
         warnings: vec![Warning {

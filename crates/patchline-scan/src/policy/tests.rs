@@ -49,6 +49,7 @@ fn report() -> ScanReport {
         packages_scanned: 10,
         packages_not_matched: 0,
         unmatched: vec![],
+        packages_managed_by_os: 0,
         findings: vec![
             finding("CVE-1", Severity::Critical, FixState::Fixed),
             finding("CVE-2", Severity::High, FixState::Unfixed),
