@@ -778,11 +778,14 @@ if build_goapp; then
     (cd "$WORK/goapp" && go version -m goapp) >"$TMP/app-lang-go.txt"
     GO_RESULT="opt/goapp/bin/goapp built by $(go env GOVERSION) with golang.org/x/net $(debian_go_module_version golang-golang-x-net-dev) and golang.org/x/text $(debian_go_module_version golang-golang-x-text-dev) vendored from Debian"
     GO_ORACLE=app-lang-go.txt
+    GO_HOW="go build -mod=vendor -trimpath"
 else
-    # Debian's own Go build: a real binary with many modules in its build info.
+    # Still a real Go binary from a distribution build, though Debian builds umoci in GOPATH
+    # mode: its build info names the toolchain and no modules.
     install -m 0755 "$(command -v umoci)" "$CROOT/opt/goapp/bin/umoci"
     # shellcheck disable=SC2016 # dpkg-query's format, not a shell expansion
     GO_RESULT="opt/goapp/bin/umoci copied from the host ($(dpkg-query -W -f '${Package} ${Version}' umoci 2>/dev/null || echo umoci)): goapp not built, $GO_WHY"
+    GO_HOW="cp /usr/bin/umoci"
     if command -v go >/dev/null 2>&1; then
         (cd "$CROOT/opt/goapp/bin" && go version -m umoci) >"$TMP/app-lang-go.txt" && GO_ORACLE=app-lang-go.txt
     fi
@@ -792,6 +795,7 @@ log "go: $GO_RESULT"
 CARGO_TOOLS="$CACHE_DIR/cargo-tools"
 CARGO_ORACLE_AUDIT=none
 CARGO_ORACLE_LOCK=none
+RUST_CREATED_BY=
 if command -v cargo >/dev/null 2>&1; then
     step "app-lang layer 4/4: rust program"
     write_rustapp
@@ -807,6 +811,7 @@ if command -v cargo >/dev/null 2>&1; then
         cp "$WORK/rustapp/Cargo.lock" "$TMP/app-lang-cargo.lock"
         CARGO_ORACLE_LOCK=app-lang-cargo.lock
         RUST_RESULT="opt/rustapp/bin/rustapp: $RUST_HOW"
+        RUST_CREATED_BY="; ${RUST_BUILD[*]}"
         if [[ ${RUST_BUILD[1]} == auditable ]] && ensure_cargo_tool rust-audit-info "$RUST_AUDIT_INFO_VERSION" &&
             "$CARGO_TOOLS/bin/rust-audit-info" "$CROOT/opt/rustapp/bin/rustapp" >"$TMP/app-lang-cargo-audit.json"; then
             CARGO_ORACLE_AUDIT=app-lang-cargo-audit.json
@@ -826,7 +831,7 @@ rmdir "$CROOT/opt/rustapp/bin" "$CROOT/opt/rustapp" 2>/dev/null || true
 dpkg_list "$CROOT" >"$TMP/app-lang-packages.tsv"
 step "app-lang layer 4/4: umoci repack"
 umoci repack --image "$LAYOUT:app-lang" \
-    --history.created_by "COPY goapp rustapp /opt/  # go build -mod=vendor; cargo auditable build --release" \
+    --history.created_by "COPY /opt/goapp /opt/rustapp /opt/  # $GO_HOW$RUST_CREATED_BY" \
     --history.comment "patchline fixture: a Go and a Rust program with their dependency lists" \
     "$BUNDLE"
 rm -rf --one-file-system "$BUNDLE"
