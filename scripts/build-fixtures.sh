@@ -8,8 +8,12 @@
 #   rootfs-base/            the base root filesystem (dpkg oracle:
 #                           dpkg-query --admindir=rootfs-base/var/lib/dpkg -W)
 #   layout/                 OCI layout, tags `base` (one layer), `child` (base + one layer
-#                           installing an old, vulnerable curl + /opt/app/hello.txt) and
-#                           `base-patched` (base + one layer upgrading one package)
+#                           installing an old, vulnerable curl + /opt/app/hello.txt),
+#                           `base-patched` (base + one layer upgrading one package) and
+#                           `app-lang` (base + four layers of language packages: Debian's
+#                           python3-requests/-six, node-inherits, libcommons-lang3-java, fzf;
+#                           a pip venv /opt/pyapp/venv; an npm project /opt/nodeapp; Go and
+#                           Rust programs in /opt/goapp/bin, /opt/rustapp/bin)
 #   base.oci.tar child.oci.tar        oci-archive (tag base / child)
 #   base.docker.tar child.docker.tar  docker-archive (base:1 / child:1)
 #   child-curl-version      the curl (= libcurl4) version installed in `child`
@@ -17,10 +21,27 @@
 #                           layout tag `base-patched` (base + one layer); when apt offers no
 #                           upgrade, the single line `none<TAB>-<TAB>-` and that layer only
 #                           adds /etc/patch-level
-#   base-packages.tsv child-packages.tsv   Package<TAB>Version<TAB>Source from dpkg-query
+#   base-packages.tsv child-packages.tsv app-lang-packages.tsv
+#                           Package<TAB>Version<TAB>Source from dpkg-query
+#   app-lang-*              oracles for `app-lang`, each written by the ecosystem's tool:
+#     app-lang-dpkg-owned.txt     language metadata files dpkg owns (from info/*.list)
+#     app-lang-python-system.json importlib.metadata over Debian's dist-packages
+#     app-lang-pip.json           `pip inspect` of the venv
+#     app-lang-npm.json           `npm ls --all --json` of /opt/nodeapp
+#     app-lang-go.txt             `go version -m` of the Go binary (only with go on the host)
+#     app-lang-cargo-audit.json   `rust-audit-info` of the Rust binary (only if cargo-auditable
+#                                 built it); app-lang-cargo.lock its Cargo.lock
+#                           manifest.txt's [app-lang] section says which were written and how
+#                           each program was built (Go and Rust fall back, see below).
 #   manifest.txt            what was built: digests, diff_ids, sizes
 #   .complete               version stamp; present only once everything above is in place
 #
+# Host tools: debootstrap, umoci, skopeo; for `app-lang` also `python3 -m pip` (downloads
+# the venv's wheels) and npm (installs /opt/nodeapp), both with the host's registry
+# settings. Optional: go with golang-golang-x-net-dev (without them Debian's umoci binary
+# stands in for the Go program) and cargo (without it, no Rust program). cargo-auditable and
+# rust-audit-info are `cargo install`ed into OUT-cache/cargo-tools; go's build cache is
+# OUT-cache/go-build.
 # Environment overrides: PATCHLINE_DEBIAN_MIRROR, PATCHLINE_DEBIAN_SECURITY_MIRROR.
 # Exit codes: 0 built or already up to date; 1 build failed; 2 not root / missing tool.
 set -euo pipefail
@@ -63,12 +84,15 @@ if [[ "$(id -u)" -ne 0 ]]; then
     exit 2
 fi
 missing=()
-for tool in debootstrap umoci skopeo chroot mount umount mountpoint flock tar sha256sum dpkg; do
+for tool in debootstrap umoci skopeo chroot mount umount mountpoint flock tar sha256sum dpkg python3 npm; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+if command -v python3 >/dev/null 2>&1 && ! python3 -m pip --version >/dev/null 2>&1; then
+    missing+=("python3-pip")
+fi
 if ((${#missing[@]})); then
     echo "build-fixtures: missing tools: ${missing[*]}" >&2
-    echo "  install with: apt-get install -y --no-install-recommends debootstrap umoci skopeo" >&2
+    echo "  install with: apt-get install -y --no-install-recommends debootstrap umoci skopeo python3-pip npm" >&2
     exit 2
 fi
 
@@ -401,6 +425,424 @@ umoci repack --image "$LAYOUT:base-patched" \
     --history.comment "$PATCH_COMMENT" \
     "$BUNDLE"
 rm -rf --one-file-system "$BUNDLE"
+
+# ---- OCI layout: app-lang (language packages, each installed by its ecosystem's tool) --
+# Four layers on base, one per way a language package reaches an image: Debian packages
+# that ship language libraries (dpkg owns those files: the "managed by an OS package"
+# case), a pip venv, an npm project, and two compiled programs whose binaries carry their
+# dependency lists (Go build info, Rust cargo-auditable). Each ecosystem's own tool writes
+# the oracle the extractor tests compare against (app-lang-*.json/.txt/.lock in OUT).
+#
+# Old versions on purpose, inside real advisories' ranges: requests 2.25.0 (PYSEC-2023-74:
+# 2.3.0 <= v < 2.31.0), urllib3 1.26.4 (PYSEC-2021-108: < 1.26.5), certifi 2022.12.7
+# (PYSEC-2023-135: < 2023.7.22); idna and chardet at versions requests 2.25.0 accepts.
+# Every wheel is pinned so that pip resolves nothing.
+APPLANG_PIP_PINS=(requests==2.25.0 urllib3==1.26.4 idna==2.10 chardet==3.0.4 certifi==2022.12.7)
+# lodash 4.17.20: CVE-2021-23337 (fixed in 4.17.21); debug 2.6.8: CVE-2017-16137 (fixed in
+# 2.6.9), and it brings ms as a transitive dependency; one scoped package.
+APPLANG_NPM_PINS=(lodash@4.17.20 debug@2.6.8 @babel/helper-validator-identifier@7.10.4)
+# Language libraries as Debian ships them: Python dist-packages (requests, six and the
+# requests' dependencies), a Node module (node-inherits: no nodejs needed), a jar with its
+# Maven POM (libcommons-lang3-java) and a Go program (fzf: its Built-Using names golang-*).
+# python3-venv is there for the venv of the next layer.
+APPLANG_APT=(python3 python3-venv python3-requests python3-six node-inherits libcommons-lang3-java fzf)
+# Installed into the fixture cache once (about 25 s), so a warm build only checks them.
+CARGO_AUDITABLE_VERSION=0.7.7
+RUST_AUDIT_INFO_VERSION=0.5.4
+
+# Language metadata files that dpkg owns in ROOT, one a line:
+# PACKAGE<TAB>VERSION<TAB>KIND<TAB>PATH (PATH image-root-relative).
+lang_owned_files() {
+    local root=$1 admin=$1/var/lib/dpkg pkg ver kind path
+    # shellcheck disable=SC2016 # dpkg-query's format, not a shell expansion
+    dpkg-query --admindir="$admin" -W -f '${Package}\t${Version}\t${Built-Using}\n' >"$WORK/owned-pkgs.tsv"
+    awk -F'\t' '
+        FNR == NR { ver[$1] = $2; if ($3 ~ /(^|[ ,])golang-[0-9]/) go[$1] = 1; next }
+        FNR == 1 { pkg = FILENAME; sub(/.*\//, "", pkg); sub(/\.list$/, "", pkg); sub(/:.*/, "", pkg) }
+        {
+            p = $0; kind = ""
+            if (p ~ /\.dist-info\/METADATA$/ || p ~ /\.egg-info\/PKG-INFO$/ || p ~ /\.egg-info$/) kind = "python-metadata"
+            else if (p ~ /\.whl$/) kind = "python-wheel"
+            else if (p ~ /\/(usr\/share\/nodejs|usr\/lib\/nodejs|node_modules)\/.*package\.json$/) kind = "npm-package-json"
+            else if (p ~ /\.jar$/) kind = "java-jar"
+            else if (p ~ /\.pom$/) kind = "maven-pom"
+            else if ((pkg in go) && p ~ /^(\/usr)?\/s?bin\/[^\/]+$/) kind = "go-binary"
+            if (kind != "") print pkg "\t" ver[pkg] "\t" kind "\t" substr(p, 2)
+        }' "$WORK/owned-pkgs.tsv" "$admin"/info/*.list |
+        while IFS=$'\t' read -r pkg ver kind path; do
+            # A symlink is listed for what it is; directories named *.egg-info hold a
+            # PKG-INFO listed on its own line; a Go package's scripts (fzf-tmux) are no
+            # Go binaries.
+            if [[ -L $root/$path ]]; then
+                kind="$kind-symlink"
+            elif [[ ! -f $root/$path ]]; then
+                continue
+            elif [[ $kind == go-binary && "$(head -c 4 "$root/$path")" != $'\x7fELF' ]]; then
+                continue
+            fi
+            printf '%s\t%s\t%s\t%s\n' "$pkg" "$ver" "$kind" "$path"
+        done | LC_ALL=C sort -u
+}
+
+# Debian package version -> Go module version: 1:0.7.0+dfsg-1 -> v0.7.0. Nothing when
+# the upstream version is not a plain semver (e.g. Debian's 0.0~git2022... snapshots).
+debian_go_module_version() {
+    # shellcheck disable=SC2016
+    dpkg-query -W -f '${Version}' "$1" 2>/dev/null |
+        sed -E 's/^[0-9]+://; s/[+~-].*$//' | grep -E '^[0-9]+\.[0-9]+\.[0-9]+$' | sed 's/^/v/'
+}
+
+# Builds $WORK/goapp/goapp offline with two module dependencies vendored from Debian's
+# golang-golang-x-{net,text}-dev sources; the build info then lists both modules. With
+# bookworm's go1.19.8 and x/net v0.7.0 both fall in GO-2023-2102 (stdlib < 1.20.10,
+# golang.org/x/net < 0.17.0).
+# Returns non-zero, with the reason in GO_WHY, when the host cannot do that.
+build_goapp() {
+    local src=/usr/share/gocode/src/golang.org/x net_v text_v dir
+    command -v go >/dev/null 2>&1 || { GO_WHY="no go on the host"; return 1; }
+    for dir in net/html net/html/atom text/transform text/width; do
+        [[ -d $src/$dir ]] || { GO_WHY="no $src/$dir (golang-golang-x-net-dev)"; return 1; }
+    done
+    net_v="$(debian_go_module_version golang-golang-x-net-dev)"
+    text_v="$(debian_go_module_version golang-golang-x-text-dev)"
+    [[ -n $net_v && -n $text_v ]] || { GO_WHY="no semver for Debian's x/net or x/text"; return 1; }
+    dir="$WORK/goapp"
+    mkdir -p "$dir/vendor/golang.org/x/net/html" "$dir/vendor/golang.org/x/text"
+    cat >"$dir/main.go" <<'EOF'
+// Command goapp is a patchline test fixture: a Go program with two module dependencies.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/net/html"
+	"golang.org/x/text/width"
+)
+
+func main() {
+	doc, err := html.Parse(strings.NewReader("<p>patchline</p>"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println(doc.FirstChild.Data, width.Widen.String("goapp"))
+}
+EOF
+    cat >"$dir/go.mod" <<EOF
+module example.com/patchline/goapp
+
+go 1.19
+
+require (
+	golang.org/x/net $net_v
+	golang.org/x/text $text_v
+)
+EOF
+    cat >"$dir/vendor/modules.txt" <<EOF
+# golang.org/x/net $net_v
+## explicit
+golang.org/x/net/html
+golang.org/x/net/html/atom
+# golang.org/x/text $text_v
+## explicit
+golang.org/x/text/transform
+golang.org/x/text/width
+EOF
+    cp -r "$src/net/html/." "$dir/vendor/golang.org/x/net/html/"
+    cp -r "$src/text/transform" "$src/text/width" "$dir/vendor/golang.org/x/text/"
+    # Vendored, no proxy, no toolchain download: the build reads nothing from the network.
+    # The build cache is content-addressed, so the fixture cache keeps it (cold: ~8 s).
+    (cd "$dir" && env GOPATH="$WORK/gopath" GOCACHE="$CACHE_DIR/go-build" GOENV=off GOFLAGS=-mod=vendor \
+        GOPROXY=off GOSUMDB=off GOTOOLCHAIN=local GO111MODULE=on CGO_ENABLED=0 \
+        go build -trimpath -buildvcs=false -o goapp . >"$WORK/go-build.log" 2>&1) ||
+        { GO_WHY="go build failed"; log "go: build failed: $(tail -n 5 "$WORK/go-build.log")"; return 1; }
+    [[ -x $dir/goapp ]]
+}
+
+# `cargo install`s NAME at VERSION into the fixture cache unless it is already there.
+ensure_cargo_tool() {
+    local name=$1 version=$2
+    if [[ -x $CARGO_TOOLS/bin/$name ]] && grep -q "^\"$name $version " "$CARGO_TOOLS/.crates.toml" 2>/dev/null; then
+        return 0
+    fi
+    cargo install --locked --quiet --version "=$version" --root "$CARGO_TOOLS" \
+        --target-dir "$WORK/cargo-install-target" "$name" >"$WORK/cargo-install-$name.log" 2>&1 ||
+        { log "rust: cargo install $name $version failed: $(tail -n 5 "$WORK/cargo-install-$name.log")"; return 1; }
+}
+
+# Writes $WORK/rustapp: three old crates with RustSec advisories (json 0.12.4:
+# RUSTSEC-2022-0081, unmaintained, every version; crossbeam-utils 0.7.2: RUSTSEC-2022-0041,
+# < 0.8.7; smallvec 1.6.0: RUSTSEC-2021-0003) and a Cargo.lock that pins their
+# dependencies too, so every build compiles the same crates.
+write_rustapp() {
+    local dir="$WORK/rustapp"
+    mkdir -p "$dir/src"
+    # [workspace]: the fixture work dir may lie inside patchline's own workspace.
+    cat >"$dir/Cargo.toml" <<'EOF'
+[package]
+name = "rustapp"
+version = "0.1.0"
+edition = "2021"
+publish = false
+
+[dependencies]
+crossbeam-utils = "=0.7.2"
+json = "=0.12.4"
+smallvec = "=1.6.0"
+
+[workspace]
+EOF
+    cat >"$dir/src/main.rs" <<'EOF'
+//! patchline test fixture: a program with three crates.io dependencies.
+fn main() {
+    let v = json::parse(r#"{"fixture":"patchline"}"#).expect("valid JSON");
+    let n = crossbeam_utils::thread::scope(|s| s.spawn(|_| 1).join().unwrap()).unwrap();
+    let sv: smallvec::SmallVec<[u8; 4]> = smallvec::smallvec![1, 2];
+    println!("{} {} {}", v["fixture"], n, sv.len());
+}
+EOF
+    cat >"$dir/Cargo.lock" <<'EOF'
+# This file is automatically @generated by Cargo.
+# It is not intended for manual editing.
+version = 3
+
+[[package]]
+name = "autocfg"
+version = "1.5.1"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "f2032f911046de80f0a198e0901378627c33f59ea0ac00e363d481118bd70a53"
+
+[[package]]
+name = "cfg-if"
+version = "0.1.10"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "4785bdd1c96b2a846b2bd7cc02e86b6b3dbf14e7e53446c4f54c92a361040822"
+
+[[package]]
+name = "crossbeam-utils"
+version = "0.7.2"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "c3c7c73a2d1e9fc0886a08b93e98eb643461230d5f1925e4036204d5f2e261a8"
+dependencies = [
+ "autocfg",
+ "cfg-if",
+ "lazy_static",
+]
+
+[[package]]
+name = "json"
+version = "0.12.4"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "078e285eafdfb6c4b434e0d31e8cfcb5115b651496faca5749b88fafd4f23bfd"
+
+[[package]]
+name = "lazy_static"
+version = "1.5.1"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "20870f649af7073d53e38067b2a84312175d56ea15217e1b15bc83506ec50afb"
+
+[[package]]
+name = "rustapp"
+version = "0.1.0"
+dependencies = [
+ "crossbeam-utils",
+ "json",
+ "smallvec",
+]
+
+[[package]]
+name = "smallvec"
+version = "1.6.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "1a55ca5f3b68e41c979bf8c46a6f1da892ca4db8f94023ce0bd32407573b1ac0"
+EOF
+}
+
+step "app-lang: unpack base"
+BUNDLE="$WORK/bundle-app-lang"
+CROOT="$BUNDLE/rootfs"
+umoci unpack --image "$LAYOUT:base" "$BUNDLE" >/dev/null
+cp -L /etc/resolv.conf "$CROOT/etc/resolv.conf"
+MOUNTS+=("$CROOT/proc")
+mount --bind /proc "$CROOT/proc"
+cat >>"$CROOT/etc/apt/sources.list" <<EOF
+deb $MIRROR $SUITE-updates main
+deb $SECURITY_MIRROR $SUITE-security main
+EOF
+step "app-lang: apt-get update"
+in_chroot apt-get -q -o Acquire::Check-Valid-Until=false -o Acquire::Check-Date=false update >"$WORK/apt-update-lang.log" 2>&1 ||
+    { cat "$WORK/apt-update-lang.log" >&2; die "apt-get update in the app-lang chroot failed"; }
+APPLANG_APT_CMD=(apt-get install -y --no-install-recommends "${APPLANG_APT[@]}")
+step "app-lang layer 1/4: ${APPLANG_APT_CMD[*]}"
+in_chroot "${APPLANG_APT_CMD[@]}" -q >"$WORK/apt-install-lang.log" 2>&1 ||
+    { cat "$WORK/apt-install-lang.log" >&2; die "installing ${APPLANG_APT[*]} failed"; }
+in_chroot apt-get clean
+find "$CROOT/var/lib/apt/lists" -mindepth 1 -maxdepth 1 ! -name partial ! -name lock -exec rm -rf {} +
+rm -f "$CROOT"/var/cache/apt/*.bin "$CROOT/etc/resolv.conf"
+cp -a "$ROOTFS/etc/apt/sources.list" "$CROOT/etc/apt/sources.list"
+lang_owned_files "$CROOT" >"$WORK/owned.tsv"
+{
+    echo "# Language metadata files that dpkg owns in layout tag app-lang (from var/lib/dpkg/info/*.list)."
+    echo "# PACKAGE<TAB>VERSION<TAB>KIND<TAB>PATH (image-root-relative); KIND: python-metadata, python-wheel,"
+    echo "# npm-package-json, java-jar, maven-pom, go-binary (a package Built-Using golang-*), +-symlink for symlinks."
+    cat "$WORK/owned.tsv"
+} >"$TMP/app-lang-dpkg-owned.txt"
+for kind in python-metadata npm-package-json java-jar go-binary; do
+    grep -q $'\t'"$kind"$'\t' "$WORK/owned.tsv" || die "app-lang: dpkg owns no $kind file (see $TMP/app-lang-dpkg-owned.txt)"
+done
+# The Python distributions Debian installed, as Python itself finds them.
+in_chroot PYTHONDONTWRITEBYTECODE=1 python3 -c '
+import importlib.metadata as md, json
+# _path (the .dist-info/.egg-info path) has no public spelling in importlib.metadata.
+dists = [{"name": d.metadata["Name"], "version": d.version,
+          "path": str(getattr(d, "_path", "")).lstrip("/")} for d in md.distributions()]
+print(json.dumps(sorted(dists, key=lambda d: d["path"]), indent=2))' >"$TMP/app-lang-python-system.json" ||
+    die "app-lang: listing the system Python distributions failed"
+PY_VERSION="$(in_chroot python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+umount "$CROOT/proc"
+MOUNTS=()
+step "app-lang layer 1/4: umoci repack"
+umoci repack --refresh-bundle --image "$LAYOUT:app-lang" \
+    --history.created_by "/bin/sh -c apt-get update && ${APPLANG_APT_CMD[*]} && apt-get clean && rm -rf /var/lib/apt/lists/*" \
+    --history.comment "patchline fixture: Debian packages shipping Python, Node, Java and Go code" \
+    "$BUNDLE"
+
+# Layer 2: the host's pip fetches the wheels (its own index, proxy and CA settings apply);
+# the image's pip installs them without network access.
+step "app-lang layer 2/4: pip download (host) + venv pip install"
+PY_WHEELS="$WORK/wheels"
+python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    --python-version "$PY_VERSION" -d "$PY_WHEELS" "${APPLANG_PIP_PINS[@]}" >"$WORK/pip-download.log" 2>&1 ||
+    { cat "$WORK/pip-download.log" >&2; die "pip download ${APPLANG_PIP_PINS[*]} failed"; }
+mkdir -p "$CROOT/tmp/patchline-wheels"
+cp "$PY_WHEELS"/*.whl "$CROOT/tmp/patchline-wheels/"
+MOUNTS+=("$CROOT/proc")
+mount --bind /proc "$CROOT/proc"
+APPLANG_PIP_CMD=(/opt/pyapp/venv/bin/pip install --no-index --find-links /tmp/patchline-wheels "${APPLANG_PIP_PINS[@]}")
+in_chroot python3 -m venv /opt/pyapp/venv >"$WORK/venv.log" 2>&1 ||
+    { cat "$WORK/venv.log" >&2; die "python3 -m venv /opt/pyapp/venv failed"; }
+in_chroot PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 "${APPLANG_PIP_CMD[@]}" >"$WORK/pip-install.log" 2>&1 ||
+    { cat "$WORK/pip-install.log" >&2; die "pip install in the venv failed"; }
+in_chroot PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1 \
+    /opt/pyapp/venv/bin/python -m pip inspect >"$TMP/app-lang-pip.json" 2>"$WORK/pip-inspect.log" ||
+    { cat "$WORK/pip-inspect.log" >&2; die "pip inspect in the venv failed"; }
+for pin in "${APPLANG_PIP_PINS[@]}"; do
+    grep -q "\"version\": \"${pin#*==}\"" "$TMP/app-lang-pip.json" || die "app-lang: pip inspect does not show $pin"
+done
+rm -rf "$CROOT/tmp/patchline-wheels"
+umount "$CROOT/proc"
+MOUNTS=()
+umoci repack --refresh-bundle --image "$LAYOUT:app-lang" \
+    --history.created_by "/bin/sh -c python3 -m venv /opt/pyapp/venv && ${APPLANG_PIP_CMD[*]}" \
+    --history.comment "patchline fixture: a pip venv with old requests and urllib3" \
+    "$BUNDLE"
+
+# Layer 3: the host's npm installs the project (no Node in the image, as after a
+# multi-stage build); lockfile v3 with resolved URLs whatever the user's npmrc says.
+step "app-lang layer 3/4: npm install (host)"
+NODEAPP="$WORK/nodeapp"
+mkdir -p "$NODEAPP"
+cat >"$NODEAPP/package.json" <<'EOF'
+{
+  "name": "patchline-nodeapp",
+  "version": "1.0.0",
+  "private": true,
+  "description": "patchline test fixture"
+}
+EOF
+APPLANG_NPM_CMD=(npm install --save-exact --ignore-scripts --no-audit --no-fund --lockfile-version=3 "${APPLANG_NPM_PINS[@]}")
+(cd "$NODEAPP" && "${APPLANG_NPM_CMD[@]}" --prefix "$NODEAPP" --omit-lockfile-registry-resolved=false \
+    --loglevel=error >"$WORK/npm-install.log" 2>&1) ||
+    { cat "$WORK/npm-install.log" >&2; die "npm install ${APPLANG_NPM_PINS[*]} failed"; }
+(cd "$NODEAPP" && npm ls --all --json --prefix "$NODEAPP") >"$TMP/app-lang-npm.json" 2>"$WORK/npm-ls.log" ||
+    { cat "$WORK/npm-ls.log" >&2; die "npm ls in $NODEAPP failed"; }
+grep -q '"lockfileVersion": 3' "$NODEAPP/package-lock.json" || die "app-lang: package-lock.json is not lockfile v3"
+cp -a "$NODEAPP" "$CROOT/opt/nodeapp"
+chown -R 0:0 "$CROOT/opt/nodeapp"
+umoci repack --refresh-bundle --image "$LAYOUT:app-lang" \
+    --history.created_by "COPY /opt/nodeapp /opt/nodeapp  # cd /opt/nodeapp && ${APPLANG_NPM_CMD[*]}" \
+    --history.comment "patchline fixture: an npm project with package-lock.json v3" \
+    "$BUNDLE"
+
+# Layer 4: one Go and one Rust program. Both steps are optional: a host without what they
+# need still gets the fixtures, and manifest.txt says what was done instead.
+step "app-lang layer 4/4: go and rust programs"
+mkdir -p "$CROOT/opt/goapp/bin" "$CROOT/opt/rustapp/bin"
+GO_ORACLE=none
+GO_WHY=
+if build_goapp; then
+    install -m 0755 "$WORK/goapp/goapp" "$CROOT/opt/goapp/bin/goapp"
+    step "app-lang layer 4/4: go version -m"
+    (cd "$WORK/goapp" && go version -m goapp) >"$TMP/app-lang-go.txt"
+    GO_RESULT="opt/goapp/bin/goapp built by $(go env GOVERSION) with golang.org/x/net $(debian_go_module_version golang-golang-x-net-dev) and golang.org/x/text $(debian_go_module_version golang-golang-x-text-dev) vendored from Debian"
+    GO_ORACLE=app-lang-go.txt
+    GO_HOW="go build -mod=vendor -trimpath"
+else
+    # Still a real Go binary from a distribution build, though Debian builds umoci in GOPATH
+    # mode: its build info names the toolchain and no modules.
+    install -m 0755 "$(command -v umoci)" "$CROOT/opt/goapp/bin/umoci"
+    # shellcheck disable=SC2016 # dpkg-query's format, not a shell expansion
+    GO_RESULT="opt/goapp/bin/umoci copied from the host ($(dpkg-query -W -f '${Package} ${Version}' umoci 2>/dev/null || echo umoci)): goapp not built, $GO_WHY"
+    GO_HOW="cp /usr/bin/umoci"
+    if command -v go >/dev/null 2>&1; then
+        (cd "$CROOT/opt/goapp/bin" && go version -m umoci) >"$TMP/app-lang-go.txt" && GO_ORACLE=app-lang-go.txt
+    fi
+fi
+log "go: $GO_RESULT"
+
+CARGO_TOOLS="$CACHE_DIR/cargo-tools"
+CARGO_ORACLE_AUDIT=none
+CARGO_ORACLE_LOCK=none
+RUST_CREATED_BY=
+if command -v cargo >/dev/null 2>&1; then
+    step "app-lang layer 4/4: rust program"
+    write_rustapp
+    RUST_BUILD=(cargo build --release --locked)
+    RUST_HOW="plain cargo build (cargo-auditable could not be installed: no dependency list in the binary)"
+    if ensure_cargo_tool cargo-auditable "$CARGO_AUDITABLE_VERSION"; then
+        RUST_BUILD=(cargo auditable build --release --locked)
+        RUST_HOW="cargo auditable build (cargo-auditable $CARGO_AUDITABLE_VERSION)"
+    fi
+    if (cd "$WORK/rustapp" && env PATH="$CARGO_TOOLS/bin:$PATH" CARGO_TARGET_DIR="$WORK/rustapp-target" \
+        "${RUST_BUILD[@]}" >"$WORK/rust-build.log" 2>&1); then
+        install -m 0755 "$WORK/rustapp-target/release/rustapp" "$CROOT/opt/rustapp/bin/rustapp"
+        cp "$WORK/rustapp/Cargo.lock" "$TMP/app-lang-cargo.lock"
+        CARGO_ORACLE_LOCK=app-lang-cargo.lock
+        RUST_RESULT="opt/rustapp/bin/rustapp: $RUST_HOW"
+        RUST_CREATED_BY="; ${RUST_BUILD[*]}"
+        if [[ ${RUST_BUILD[1]} == auditable ]] && ensure_cargo_tool rust-audit-info "$RUST_AUDIT_INFO_VERSION" &&
+            "$CARGO_TOOLS/bin/rust-audit-info" "$CROOT/opt/rustapp/bin/rustapp" >"$TMP/app-lang-cargo-audit.json"; then
+            CARGO_ORACLE_AUDIT=app-lang-cargo-audit.json
+        else
+            rm -f "$TMP/app-lang-cargo-audit.json"
+        fi
+    else
+        log "rust: ${RUST_BUILD[*]} failed: $(tail -n 5 "$WORK/rust-build.log")"
+        RUST_RESULT="none: ${RUST_BUILD[*]} failed"
+    fi
+else
+    RUST_RESULT="none: no cargo on the host"
+fi
+log "rust: $RUST_RESULT"
+# An empty directory left by a skipped program would be noise in the layer.
+rmdir "$CROOT/opt/rustapp/bin" "$CROOT/opt/rustapp" 2>/dev/null || true
+dpkg_list "$CROOT" >"$TMP/app-lang-packages.tsv"
+step "app-lang layer 4/4: umoci repack"
+umoci repack --image "$LAYOUT:app-lang" \
+    --history.created_by "COPY /opt/goapp /opt/rustapp /opt/  # $GO_HOW$RUST_CREATED_BY" \
+    --history.comment "patchline fixture: a Go and a Rust program with their dependency lists" \
+    "$BUNDLE"
+rm -rf --one-file-system "$BUNDLE"
+umoci config --image "$LAYOUT:app-lang" \
+    --config.label org.opencontainers.image.title=patchline-fixture-app-lang \
+    --config.label "org.opencontainers.image.description=patchline-fixture-base + Debian language packages, a pip venv, an npm project, a Go and a Rust program" \
+    --config.label org.opencontainers.image.vendor=patchline-test-fixtures \
+    --manifest.annotation org.opencontainers.image.base.name=patchline-fixture/base:1 \
+    --manifest.annotation "org.opencontainers.image.base.digest=$BASE_DIGEST" \
+    --history.created_by 'LABEL org.opencontainers.image.title=patchline-fixture-app-lang'
+step "umoci gc"
 umoci gc --layout "$LAYOUT"
 
 # ---- other transports -------------------------------------------------------------
@@ -428,7 +870,7 @@ rm -rf --one-file-system "$WORK"
     echo "base_packages $(wc -l <"$TMP/base-packages.tsv")"
     echo "child_packages $(wc -l <"$TMP/child-packages.tsv")"
     echo "base_patched_upgrade $(tr '\t' ' ' <"$TMP/base-patched-upgrade")"
-    for tag in base child base-patched; do
+    for tag in base child base-patched app-lang; do
         ref="oci:$LAYOUT:$tag"
         raw="$(skopeo inspect --raw "$ref")"
         echo
@@ -443,6 +885,22 @@ rm -rf --one-file-system "$WORK"
             echo "diff_id $d"
         done
     done
+    # What each app-lang layer holds and the oracle files (in OUT) that describe them.
+    echo "layers base apt pip-venv npm go+rust"
+    for p in "${APPLANG_APT[@]}"; do
+        echo "apt_package $p $(awk -F'\t' -v p="$p" '$1 == p { print $2 }' "$TMP/app-lang-packages.tsv")"
+    done
+    echo "pip_venv opt/pyapp/venv python$PY_VERSION ${APPLANG_PIP_PINS[*]}"
+    echo "npm_project opt/nodeapp ${APPLANG_NPM_PINS[*]}"
+    echo "go_binary $GO_RESULT"
+    echo "rust_binary $RUST_RESULT"
+    echo "oracle_dpkg_owned app-lang-dpkg-owned.txt"
+    echo "oracle_python_system app-lang-python-system.json"
+    echo "oracle_pip app-lang-pip.json"
+    echo "oracle_npm app-lang-npm.json"
+    echo "oracle_go $GO_ORACLE"
+    echo "oracle_cargo_audit $CARGO_ORACLE_AUDIT"
+    echo "oracle_cargo_lock $CARGO_ORACLE_LOCK"
     echo
     echo "[files] sha256 bytes name"
     for f in base.oci.tar child.oci.tar base.docker.tar child.docker.tar; do
