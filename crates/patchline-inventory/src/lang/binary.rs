@@ -437,6 +437,7 @@ fn analyze(
     Ok(Extracted {
         packages,
         warnings: warnings.finish(),
+        ..Default::default()
     })
 }
 

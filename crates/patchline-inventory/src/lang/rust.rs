@@ -217,6 +217,7 @@ pub fn parse_lock(path: &str, content: &[u8]) -> Extracted {
             return Extracted {
                 packages: Vec::new(),
                 warnings: warnings.finish(),
+                ..Default::default()
             };
         }
     };
@@ -243,6 +244,7 @@ pub fn parse_lock(path: &str, content: &[u8]) -> Extracted {
             return Extracted {
                 packages: Vec::new(),
                 warnings: warnings.finish(),
+                ..Default::default()
             };
         }
     };
@@ -265,6 +267,7 @@ pub fn parse_lock(path: &str, content: &[u8]) -> Extracted {
     Extracted {
         packages,
         warnings: warnings.finish(),
+        ..Default::default()
     }
 }
 
