@@ -28,7 +28,7 @@ use patchline_version::{InvalidVersion, Scheme, Version};
 /// The version scheme of an OSV ecosystem string (`Debian:12`, `Alpine:v3.18`, `PyPI`,
 /// `Red Hat:enterprise_linux:8::appstream`, ...), as the distro registry and the
 /// ecosystem table of `patchline-model` say. `None` for ecosystems without a scheme here
-/// (Packagist, Hex, Pub, ...).
+/// (Hex, Pub, ...).
 pub fn scheme_for_ecosystem(ecosystem: &str) -> Option<Scheme> {
     patchline_model::ecosystem::scheme_for(patchline_model::distro::Registry::builtin(), ecosystem)
 }
@@ -448,6 +448,7 @@ mod tests {
         assert_eq!(scheme_for_ecosystem("Rocky Linux:8"), Some(Scheme::Rpm));
         assert_eq!(scheme_for_ecosystem("PyPI"), Some(Scheme::Pep440));
         assert_eq!(scheme_for_ecosystem("crates.io"), Some(Scheme::Semver));
-        assert_eq!(scheme_for_ecosystem("Packagist"), None);
+        assert_eq!(scheme_for_ecosystem("Packagist"), Some(Scheme::Composer));
+        assert_eq!(scheme_for_ecosystem("Hex"), None);
     }
 }

@@ -69,7 +69,7 @@ pub fn language(ecosystem: &str) -> Option<&'static Language> {
 
 /// The version scheme of an OSV ecosystem string (`Debian:12`, `Alpine:v3.18`, `PyPI`,
 /// `Red Hat:enterprise_linux:8::appstream`). `None` for ecosystems without a scheme here
-/// (Packagist, Hex, Pub, ...).
+/// (Hex, Pub, ...).
 pub fn scheme_for(registry: &Registry, ecosystem: &str) -> Option<Scheme> {
     if let Some(spec) = registry.by_ecosystem(ecosystem) {
         return Some(spec.scheme());
