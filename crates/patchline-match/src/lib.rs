@@ -463,6 +463,17 @@ impl<'db> Matcher<'db> {
                 managed += 1;
                 continue;
             }
+            // A Go program's own main module, built from a work tree: it has no version
+            // to look up, and it is the program being scanned, not one of its
+            // dependencies (those are matched). Said, not counted as unmatched, so that
+            // every Go program does not fail a gate.
+            if p.ecosystem == Ecosystem::Golang && p.version == "(devel)" {
+                warnings.push(warning(
+                    &format!("package {} ({})", p.name, p.db_path),
+                    "the program's own main module has no version ((devel)): not matched; its dependencies are".to_string(),
+                ));
+                continue;
+            }
             by_eco.entry(p.ecosystem).or_default().push(p);
         }
         for (eco, pkgs) in by_eco {

@@ -151,7 +151,7 @@ pub fn fixtures() -> Option<PathBuf> {
     };
     let how = format!(
         "build them as root with `bash scripts/build-fixtures.sh DIR` (apt-get install -y \
-         debootstrap umoci skopeo; about a minute), then set {FIXTURES_ENV}=DIR"
+         debootstrap umoci skopeo python3-pip npm golang-go golang-golang-x-net-dev; a few minutes), then set {FIXTURES_ENV}=DIR"
     );
     let found = std::fs::read_to_string(dir.join(".complete")).ok();
     match found {
