@@ -1,7 +1,8 @@
 //! What is installed in an image, and which layer put it there.
 //!
-//! One module per ecosystem (`dpkg`, `apk`, `rpm`), each an [`Extractor`]: it says which
-//! paths it wants and turns one database file's bytes into packages. `osrelease` tells the
+//! One module per ecosystem (`dpkg`, `apk`, `rpm`, and under `lang` the language package
+//! managers), each an [`Extractor`]: it says which paths it wants and turns one database
+//! file's bytes into packages. `osrelease` tells the
 //! distro. The `layers` module drives them over an image: every layer is streamed once
 //! (in parallel), the wanted files are captured and parsed there, and the per-layer
 //! results (cached by diff_id) are squashed in order, whiteouts applied, into the final
@@ -13,6 +14,7 @@ pub mod apk;
 pub mod dpkg;
 pub mod extract;
 pub mod image;
+pub mod lang;
 pub mod osrelease;
 pub mod rpm;
 pub mod sbom_input;
@@ -21,7 +23,14 @@ pub use extract::{Budget, ExtractError, Extracted, Extractor};
 
 /// Every extractor, in the order their results are listed.
 pub fn extractors() -> Vec<Box<dyn Extractor>> {
-    vec![Box::new(dpkg::Dpkg), Box::new(apk::Apk), Box::new(rpm::Rpm)]
+    vec![
+        Box::new(dpkg::Dpkg),
+        Box::new(apk::Apk),
+        Box::new(rpm::Rpm),
+        Box::new(lang::ruby::Gemspec),
+        Box::new(lang::php::Composer),
+        Box::new(lang::dotnet::DepsJson),
+    ]
 }
 
 pub use image::{inventory_image, inventory_rootfs, InventoryOptions, NoProgress, Progress};
