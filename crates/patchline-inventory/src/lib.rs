@@ -2,11 +2,11 @@
 //!
 //! One module per ecosystem (`dpkg`, `apk`, `rpm`, and under `lang` the language package
 //! managers), each an [`Extractor`]: it says which paths it wants and turns one database
-//! file's bytes into packages. `osrelease` tells the
-//! distro. The `layers` module drives them over an image: every layer is streamed once
-//! (in parallel), the wanted files are captured and parsed there, and the per-layer
-//! results (cached by diff_id) are squashed in order, whiteouts applied, into the final
-//! inventory with each package's introducing and last-changing layer.
+//! file's bytes into packages. `osrelease` tells the distro. The `layers` module drives
+//! them over an image: every layer is streamed once (in parallel), the wanted files are
+//! captured and parsed there, and the per-layer results (cached by diff_id) are squashed
+//! in order, whiteouts applied, into the final inventory with each package's introducing
+//! and last-changing layer.
 //!
 //! Adding an ecosystem means one module here and one line in [`extractors`].
 
