@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 data=${PATCHLINE_SHARED_DATA:-$here/../../shared/data}
 corpus=$here/corpus/$target
 mkdir -p "$corpus"
-seed() { find "$@" -type f -size -1M 2>/dev/null | head -200 | while read -r f; do cp -f "$f" "$corpus/$(sha1sum "$f" | cut -c1-16)"; done; }
+seed() { find "$@" -type f -size -1024k 2>/dev/null | head -200 | while read -r f; do cp -f "$f" "$corpus/$(sha1sum "$f" | cut -c1-16)"; done; }
 case $target in
   dpkg) seed "$data/pkgdb/trivy/dpkg" "$data/pkgdb/osv-scalibr/dpkg" ;;
   apk) seed "$data/pkgdb/osv-scalibr/apk" ;;
@@ -18,6 +18,9 @@ case $target in
   os_release) seed "$data/pkgdb/trivy/os-release" ;;
   osv_json) seed "$data/osv" ;;
   vercmp) seed "$data/versions" ;;
+  gemspec) seed "$data/language/osv-scalibr/ruby" ;;
+  composer) seed "$data/language/osv-scalibr/php" ;;
+  deps_json) seed "$data/language/osv-scalibr/dotnet" ;;
   containerfile|tar_walk) ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac
