@@ -21,6 +21,9 @@ case $target in
   vercmp) seed "$data/versions" ;;
   binary) seed "$data/language/osv-scalibr/rust/cargoauditable/testdata" "$data/language/osv-scalibr/golang/gobinary/testdata" ;;
   cargo_lock) seed "$data/language/osv-scalibr/rust/cargolock/testdata" ;;
+  gemspec) seed "$data/language/osv-scalibr/ruby" ;;
+  composer) seed "$data/language/osv-scalibr/php" ;;
+  deps_json) seed "$data/language/osv-scalibr/dotnet" ;;
   containerfile|tar_walk) ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac

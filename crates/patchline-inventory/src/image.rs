@@ -770,10 +770,13 @@ pub fn squash(info: ImageInfo, layers: &[LayerDesc], analyses: &[LayerAnalysis])
     // Its packages are missing, and the inventory says so rather than reporting none.
     let extractors = crate::extractors();
     for (path, (layer, target)) in &symlinks {
-        // A file list behind a link costs ownership, not packages: no warning.
+        // A file list behind a link costs ownership, not packages: no warning. Nor does a
+        // language file (Debian's `x-1.2.jar -> x.jar`, a `node_modules/.bin` entry): the
+        // file it names is read where it is. Only databases with a home (`locations`)
+        // are missed when reached through a link.
         if !extractors
             .iter()
-            .any(|e| !e.lists_owned_files() && e.wants(path))
+            .any(|e| !e.lists_owned_files() && !e.locations().is_empty() && e.wants(path))
         {
             continue;
         }

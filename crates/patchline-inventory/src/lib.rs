@@ -1,12 +1,14 @@
 //! What is installed in an image, and which layer put it there.
 //!
-//! One module per ecosystem (`dpkg`, `apk`, `rpm`), each an [`Extractor`]: it says which
-//! paths it wants and turns one database file's bytes into packages. `osrelease` tells the
-//! distro. `owned` says which files OS packages own, so that a language package found in
-//! one is matched as its OS package (`managed_by`). The `layers` module drives them over an image: every layer is streamed once
-//! (in parallel), the wanted files are captured and parsed there, and the per-layer
-//! results (cached by diff_id) are squashed in order, whiteouts applied, into the final
-//! inventory with each package's introducing and last-changing layer.
+//! One module per ecosystem (`dpkg`, `apk`, `rpm`, and under `lang` the language package
+//! managers and compiled binaries), each an [`Extractor`]: it says which paths (or, for
+//! executables, which modes and sizes) it wants and turns one file's bytes into packages.
+//! `osrelease` tells the distro. `owned` says which files OS packages own, so that a
+//! language package found in one is matched as its OS package (`managed_by`). The
+//! `layers` module drives them over an image: every layer is streamed once (in parallel),
+//! the wanted files are captured and parsed there, and the per-layer results (cached by
+//! diff_id) are squashed in order, whiteouts applied, into the final inventory with each
+//! package's introducing and last-changing layer.
 //!
 //! Adding an ecosystem means one module here and one line in [`extractors`].
 
@@ -30,6 +32,9 @@ pub fn extractors() -> Vec<Box<dyn Extractor>> {
         Box::new(rpm::Rpm),
         Box::new(owned::DpkgFiles),
         Box::new(lang::python::Python),
+        Box::new(lang::ruby::Gemspec),
+        Box::new(lang::php::Composer),
+        Box::new(lang::dotnet::DepsJson),
         Box::new(lang::rust::CargoLock),
         // Last: it takes executables by mode and size, after every path-based extractor.
         Box::new(lang::binary::Executables::default()),
