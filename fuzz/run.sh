@@ -17,6 +17,7 @@ case $target in
   rpm_db|rpm_header) seed "$data/pkgdb/osv-scalibr/rpm" ;;
   os_release) seed "$data/pkgdb/trivy/os-release" ;;
   osv_json) seed "$data/osv" ;;
+  npm) seed "$data/language/osv-scalibr/javascript" ;;
   vercmp) seed "$data/versions" ;;
   containerfile|tar_walk) ;;
   *) echo "unknown target $target" >&2; exit 2 ;;

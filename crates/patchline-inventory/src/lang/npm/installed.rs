@@ -16,8 +16,8 @@ use crate::extract::{charge, Budget, Charged, ExtractError, Extracted, Extractor
 pub struct NpmPackage;
 
 /// The largest `package.json` read. Real manifests are kilobytes; those npm 2 to 4
-/// installed carry the package's README and reach a few hundred. Over this the file is
-/// skipped with a warning (and not held: see [`Extractor::extract_from`]).
+/// installed carry the package's README and reach a few hundred. Within it the file is
+/// streamed, not held; over it the file is skipped with a warning.
 pub const MAX_PACKAGE_JSON: u64 = 16 << 20;
 
 /// Licenses kept per package, and the longest one: some packages put the license's
@@ -28,14 +28,11 @@ const MAX_LICENSE_CHARS: usize = 256;
 /// The longest author kept (cut at a character boundary).
 const MAX_AUTHOR_CHARS: usize = 256;
 
-/// Directories that hold Debian's packaged Node.js modules directly, without a
-/// `node_modules` level (`usr/share/nodejs/semver/package.json`); `*` is the multiarch
-/// triplet.
-const DEBIAN_MODULE_DIRS: &[&[&str]] = &[
-    &["usr", "share", "nodejs"],
-    &["usr", "lib", "nodejs"],
-    &["usr", "lib", "*", "nodejs"],
-];
+/// Where Debian's `node-*` packages put npm modules: a `nodejs` directory in these
+/// (`usr/share/nodejs/semver/package.json`), without a `node_modules` level; `*` is the
+/// multiarch triplet (`usr/lib/x86_64-linux-gnu/nodejs`).
+const DEBIAN_NODEJS_PARENTS: &[&[&str]] =
+    &[&["usr", "share"], &["usr", "lib"], &["usr", "lib", "*"]];
 
 /// Is `path` the manifest at the root of an installed package:
 /// `…/node_modules/<name>/package.json` or `…/node_modules/@<scope>/<name>/package.json`,
@@ -64,17 +61,15 @@ pub fn is_installed_manifest(path: &str) -> bool {
     match container {
         Some("node_modules") => true,
         Some("nodejs") => {
-            // `parts` now yields what is left of the prefix, last component first.
-            let prefix: Vec<&str> = parts.collect();
-            DEBIAN_MODULE_DIRS.iter().any(|d| {
-                let (last, rest) = d.split_last().expect("non-empty");
-                *last == "nodejs"
-                    && prefix.len() == rest.len()
-                    && rest
+            // What is left of the path before `nodejs`, last component first.
+            let parent: Vec<&str> = parts.collect();
+            DEBIAN_NODEJS_PARENTS.iter().any(|want| {
+                want.len() == parent.len()
+                    && want
                         .iter()
                         .rev()
-                        .zip(&prefix)
-                        .all(|(want, got)| *want == "*" || want == got)
+                        .zip(&parent)
+                        .all(|(w, got)| *w == "*" || w == got)
             })
         }
         _ => false,
