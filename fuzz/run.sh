@@ -18,6 +18,7 @@ case $target in
   rpm_db|rpm_header) seed "$data/pkgdb/osv-scalibr/rpm" ;;
   os_release) seed "$data/pkgdb/trivy/os-release" ;;
   osv_json) seed "$data/osv" ;;
+  npm) seed "$data/language/osv-scalibr/javascript" ;;
   vercmp) seed "$data/versions" ;;
   binary) seed "$data/language/osv-scalibr/rust/cargoauditable/testdata" "$data/language/osv-scalibr/golang/gobinary/testdata" ;;
   cargo_lock) seed "$data/language/osv-scalibr/rust/cargolock/testdata" ;;

@@ -32,6 +32,8 @@ pub fn extractors() -> Vec<Box<dyn Extractor>> {
         Box::new(rpm::Rpm),
         Box::new(owned::DpkgFiles),
         Box::new(lang::python::Python),
+        Box::new(lang::npm::NpmPackage),
+        Box::new(lang::npm::NpmLock),
         Box::new(lang::ruby::Gemspec),
         Box::new(lang::php::Composer),
         Box::new(lang::dotnet::DepsJson),
