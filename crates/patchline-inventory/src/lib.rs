@@ -13,6 +13,7 @@ pub mod apk;
 pub mod dpkg;
 pub mod extract;
 pub mod image;
+pub mod lang;
 pub mod osrelease;
 pub mod rpm;
 pub mod sbom_input;
@@ -21,7 +22,12 @@ pub use extract::{Budget, ExtractError, Extracted, Extractor};
 
 /// Every extractor, in the order their results are listed.
 pub fn extractors() -> Vec<Box<dyn Extractor>> {
-    vec![Box::new(dpkg::Dpkg), Box::new(apk::Apk), Box::new(rpm::Rpm)]
+    vec![
+        Box::new(dpkg::Dpkg),
+        Box::new(apk::Apk),
+        Box::new(rpm::Rpm),
+        Box::new(lang::java::JavaArchive::default()),
+    ]
 }
 
 pub use image::{inventory_image, inventory_rootfs, InventoryOptions, NoProgress, Progress};
