@@ -44,18 +44,31 @@
 //! section), `Bundle-SymbolicName` attributes (`;singleton:=true`) in a bundle's artifact.
 //! A package found twice in one file (the same jar nested twice) is listed once.
 //!
-//! Bounds, each with a warning naming the nested path (`app.war!/WEB-INF/lib/x.jar`),
-//! the rest of the file still read: archives nested deeper than [`MAX_DEPTH`] levels (the
-//! image's file is level 1; osv-scalibr's limit, deep enough for its ten-level test);
-//! more than [`MAX_TOTAL_BYTES`] decompressed from one file's members altogether (zip
-//! bombs, and the CPU they cost); a `pom.properties` or manifest over
-//! [`MAX_MEMBER_BYTES`]; a member decompressing past the size it declares; more than
-//! [`MAX_ENTRIES`] entries in one file's archives altogether. An archive whose directory
-//! would not fit that entry limit is not opened at all, since parsing the directory is
-//! what costs the memory (about 200 bytes an entry, charged). A corrupt or encrypted
-//! member, an archive that is no zip: a warning, never a panic. Only the memory budget
-//! running out is an error (the file's packages would be missing). An empty file has
-//! nothing to say and gives nothing, without a warning, as osv-scalibr ignores it.
+//! The file name counts for nested archives too (`WEB-INF/lib/commons-io-2.11.0.jar`
+//! without a `pom.properties`). What osv-scalibr also emits and this module does not: an
+//! `unknown` package carrying the jar's SHA-1 when nothing identifies it, and (optionally)
+//! the dependencies listed in `pom.xml`: neither names a package an advisory can match.
+//! A zip may have bytes before it (a `.jmod`'s magic, a "fully executable" Spring Boot
+//! jar's launch script): the directory is found from the end.
+//!
+//! Bounds. The image's file itself is bounded by the inventory (`max_file_bytes`) and,
+//! read whole, by the memory budget. Within it, each bound gives a warning naming the
+//! nested path (`app.war!/WEB-INF/lib/x.jar`) and the rest of the file is still read:
+//! archives nested deeper than [`MAX_DEPTH`] levels (the image's file is level 1; that is
+//! osv-scalibr's limit, and its tests go ten levels deep); more than [`MAX_TOTAL_BYTES`]
+//! decompressed from the file's members altogether (zip bombs, and the CPU they cost;
+//! osv-scalibr's equivalent limit also counts the file's own size); a `pom.properties` or
+//! manifest over [`MAX_MEMBER_BYTES`]; a member decompressing past the size it declares;
+//! more than [`MAX_ENTRIES`] entries in the file's archives altogether. Only the few
+//! members that matter are decompressed, never class files. An archive's directory is
+//! parsed whole, which costs memory (about 200 bytes an entry, charged to the budget), so
+//! its entries are counted beforehand by their signatures (a stored nested archive's
+//! count in its parent's too), and an archive that would pass the entry limit is not
+//! opened at all. Decompressed members are charged to the budget while held; running out
+//! of it is the only error (the file's packages would be missing). A corrupt archive or
+//! member, an encrypted member or one compressed by another method than deflate: a
+//! warning, never a panic. An empty file says nothing and gives nothing, without a
+//! warning (osv-scalibr ignores it too).
 
 use std::collections::HashSet;
 use std::io::{Cursor, Read};
@@ -199,6 +212,31 @@ impl JavaArchive {
     }
 }
 
+/// The members read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    PomProperties,
+    Manifest,
+    Archive,
+}
+
+impl Kind {
+    /// Like osv-scalibr: by the base name anywhere in the archive (the manifest's in any
+    /// case), or the extension.
+    fn of(name: &str) -> Option<Kind> {
+        let base = name.rsplit('/').next().unwrap_or(name);
+        if base == "pom.properties" {
+            Some(Kind::PomProperties)
+        } else if base.eq_ignore_ascii_case("manifest.mf") {
+            Some(Kind::Manifest)
+        } else if is_archive(base) {
+            Some(Kind::Archive)
+        } else {
+            None
+        }
+    }
+}
+
 /// Maven coordinates found in an archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Found {
@@ -282,69 +320,61 @@ impl<'a> Walk<'a> {
         };
         let names: u64 = zip.file_names_raw().map(|n| n.len() as u64).sum();
         let _names = self.reserve(chain, names, "its directory")?;
-        let total = zip.len();
-        let take = total.min(left.min(usize::MAX as u64) as usize);
-        self.entries += take as u64;
+        // Every entry has its signature: the count above bounds this one.
+        self.entries += zip.len() as u64;
 
         let mut poms = Vec::new();
         let mut manifests = Vec::new();
-        for i in 0..take {
-            let member = match zip.name_for_index(i) {
-                Some(Ok(n)) => n.into_owned(),
+        for i in 0..zip.len() {
+            // Names are owned only for the few members read.
+            let (kind, member) = match zip.name_for_index(i) {
+                Some(Ok(n)) => match Kind::of(&n) {
+                    Some(k) => (k, n.into_owned()),
+                    None => continue,
+                },
                 Some(Err(e)) => {
                     self.warn(chain, format_args!("entry {i}: {e}"));
                     continue;
                 }
                 None => continue,
             };
-            let base = member.rsplit('/').next().unwrap_or(&member);
-            if base == "pom.properties" {
-                chain.push(member);
-                if let Some(b) = self.member(&mut zip, i, chain, self.opts.max_member_bytes)? {
-                    poms.extend(pom_properties(&b));
-                }
-                chain.pop();
-            } else if base.eq_ignore_ascii_case("manifest.mf") {
-                chain.push(member);
-                if let Some(b) = self.member(&mut zip, i, chain, self.opts.max_member_bytes)? {
-                    let (m, bad) = Manifest::parse(&b);
-                    if let Some((line, count)) = bad {
-                        self.warn(
-                            chain,
-                            format_args!(
-                                "{count} malformed line(s) ignored (no `Name: value`), the first at line {line}"
-                            ),
-                        );
+            chain.push(member);
+            let cap = self.opts.max_member_bytes;
+            match kind {
+                Kind::PomProperties => {
+                    if let Some(b) = self.member(&mut zip, i, chain, cap)? {
+                        poms.extend(pom_properties(&b));
                     }
-                    manifests.push(m);
                 }
-                chain.pop();
-            } else if is_archive(&member) {
-                chain.push(member);
-                if depth >= self.opts.max_depth {
+                Kind::Manifest => {
+                    if let Some(b) = self.member(&mut zip, i, chain, cap)? {
+                        let (m, bad) = Manifest::parse(&b);
+                        if let Some((line, count)) = bad {
+                            self.warn(
+                                chain,
+                                format_args!(
+                                    "{count} malformed line(s) ignored (no `Name: value`), the first at line {line}"
+                                ),
+                            );
+                        }
+                        manifests.push(m);
+                    }
+                }
+                Kind::Archive if depth >= self.opts.max_depth => {
+                    let max = self.opts.max_depth;
                     self.warn(
                         chain,
-                        format_args!(
-                            "not read: nested deeper than {} archives",
-                            self.opts.max_depth
-                        ),
+                        format_args!("not read: nested deeper than {max} archives"),
                     );
-                } else if let Some(b) = self.member(&mut zip, i, chain, u64::MAX)? {
-                    let inner = chain.last().cloned().unwrap_or_default();
-                    self.archive(chain, &inner, &b, depth + 1)?;
                 }
-                chain.pop();
+                Kind::Archive => {
+                    if let Some(b) = self.member(&mut zip, i, chain, u64::MAX)? {
+                        let inner = chain.last().cloned().unwrap_or_default();
+                        self.archive(chain, &inner, &b, depth + 1)?;
+                    }
+                }
             }
-        }
-        if take < total {
-            self.warn(
-                chain,
-                format_args!(
-                    "{} of its {total} entries not read: over the limit of {} entries in this file's archives",
-                    total - take,
-                    self.opts.max_entries
-                ),
-            );
+            chain.pop();
         }
         let own = self.identify(name, poms, &manifests);
         self.found.extend(own);
@@ -804,4 +834,468 @@ fn is_version(v: &str) -> bool {
     };
     let r = r.strip_prefix('c').unwrap_or(r).as_bytes();
     r.first().is_some_and(u8::is_ascii_digit) && !r.get(1).is_some_and(u8::is_ascii_alphabetic)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+    use zip::CompressionMethod;
+
+    fn zip_with(entries: &[(&str, &[u8])], method: CompressionMethod) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = SimpleFileOptions::default().compression_method(method);
+        for (name, data) in entries {
+            w.start_file(*name, opts).unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    fn jar(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        zip_with(entries, CompressionMethod::Deflated)
+    }
+
+    fn pom(g: &str, a: &str, v: &str) -> Vec<u8> {
+        format!("#Generated by Maven\r\ngroupId={g}\r\nartifactId={a}\r\nversion={v}\r\n")
+            .into_bytes()
+    }
+
+    fn names(x: &Extracted) -> Vec<String> {
+        let mut v: Vec<String> = x
+            .packages
+            .iter()
+            .map(|p| format!("{}@{}", p.name, p.version))
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn manifest(text: &[u8]) -> Option<Coordinates> {
+        let (m, bad) = Manifest::parse(text);
+        assert_eq!(bad, None);
+        m.coordinates()
+    }
+
+    fn coords(g: &str, a: &str, v: &str) -> Option<Coordinates> {
+        Some(Coordinates {
+            group: g.into(),
+            artifact: a.into(),
+            version: v.into(),
+        })
+    }
+
+    #[test]
+    fn selects_java_archives_by_extension() {
+        let ex = JavaArchive::default();
+        for p in [
+            "a.jar",
+            "opt/x/A.WAR",
+            "x.ear",
+            "lib/app.Jpi",
+            "m/java.base.jmod",
+        ] {
+            assert!(ex.wants(p), "{p}");
+        }
+        for p in ["a.jar/", "jar", "opt/jar/readme", "a.jar.sha1", "a.zip"] {
+            assert!(!ex.wants(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn shaded_jar_lists_every_artifact_and_the_own_license() {
+        let mf = b"Manifest-Version: 1.0\nBundle-License: Apache-2.0\n";
+        let own = jar(&[
+            ("META-INF/MANIFEST.MF", mf),
+            (
+                "META-INF/maven/org.x/app/pom.properties",
+                &pom("org.x", "app", "1.0"),
+            ),
+        ]);
+        let x = JavaArchive::default().extract("app-1.0.jar", &own).unwrap();
+        assert_eq!(names(&x), ["org.x:app@1.0"]);
+        assert_eq!(x.packages[0].licenses, ["Apache-2.0"]);
+
+        let shaded = jar(&[
+            ("META-INF/MANIFEST.MF", mf),
+            (
+                "META-INF/maven/org.x/app/pom.properties",
+                &pom("org.x", "app", "1.0"),
+            ),
+            (
+                "META-INF/maven/org.y/lib/pom.properties",
+                &pom("org.y", "lib", "2.0"),
+            ),
+            // The same artifact twice is listed once.
+            (
+                "META-INF/maven/org.y/lib2/pom.properties",
+                &pom("org.y", "lib", "2.0"),
+            ),
+        ]);
+        let x = JavaArchive::default()
+            .extract("app-1.0.jar", &shaded)
+            .unwrap();
+        assert_eq!(names(&x), ["org.x:app@1.0", "org.y:lib@2.0"]);
+        assert!(x.packages.iter().all(|p| p.licenses.is_empty()));
+        assert!(x.warnings.is_empty());
+    }
+
+    #[test]
+    fn archives_behind_a_header_are_read() {
+        // A JDK `.jmod` (a 4-byte magic), a Spring Boot "fully executable" jar (a script).
+        let body = jar(&[("META-INF/maven/g/a/pom.properties", &pom("g", "a", "1"))]);
+        for head in [
+            &b"JM\x01\x00"[..],
+            b"#!/bin/bash\nexec java -jar \"$0\" \"$@\"\n",
+        ] {
+            let mut file = head.to_vec();
+            file.extend_from_slice(&body);
+            let x = JavaArchive::default().extract("x.jar", &file).unwrap();
+            assert_eq!(names(&x), ["g:a@1"]);
+            assert!(x.warnings.is_empty(), "{:?}", x.warnings);
+        }
+    }
+
+    #[test]
+    fn war_libraries_are_read_with_their_file_names() {
+        let lib_with_pom = jar(&[("META-INF/maven/a/b/pom.properties", &pom("a", "b", "1"))]);
+        let bare = jar(&[("x/Y.class", b"\xca\xfe\xba\xbe")]);
+        let war = zip_with(
+            &[
+                ("WEB-INF/lib/b-1.jar", &lib_with_pom),
+                ("WEB-INF/lib/commons-io-2.11.0.jar", &bare),
+                ("WEB-INF/lib/nameless.jar", &bare),
+            ],
+            CompressionMethod::Stored,
+        );
+        let x = JavaArchive::default().extract("srv/app.war", &war).unwrap();
+        assert_eq!(names(&x), ["a:b@1", "commons-io:commons-io@2.11.0"]);
+        assert!(x.packages.iter().all(|p| p.db_path == "srv/app.war"));
+        assert!(x.warnings.is_empty());
+    }
+
+    /// `levels` jars, each holding `inner.jar` and its own pom.properties.
+    fn nested(levels: usize) -> Vec<u8> {
+        let mut cur = jar(&[("pom.properties", &pom("g", "level1", "1"))]);
+        for level in 2..=levels {
+            let p = pom("g", &format!("level{level}"), "1");
+            cur = jar(&[("pom.properties", &p), ("lib/inner.jar", &cur)]);
+        }
+        cur
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_a_warning_naming_the_path() {
+        let ex = JavaArchive {
+            max_depth: 3,
+            ..JavaArchive::default()
+        };
+        let x = ex.extract("opt/a.jar", &nested(5)).unwrap();
+        assert_eq!(names(&x), ["g:level3@1", "g:level4@1", "g:level5@1"]);
+        assert_eq!(
+            x.warnings,
+            ["opt/a.jar!/lib/inner.jar!/lib/inner.jar!/lib/inner.jar: not read: nested deeper than 3 archives"]
+        );
+        let x = ex.extract("opt/a.jar", &nested(3)).unwrap();
+        assert_eq!(x.packages.len(), 3);
+        assert!(x.warnings.is_empty());
+    }
+
+    #[test]
+    fn a_zip_bomb_is_stopped_at_the_total_and_the_rest_still_read() {
+        let zeros = vec![0u8; 8 << 20];
+        // 8 MiB jars of zeros, which deflate to a few KiB in the jar holding them.
+        let bomb = zip_with(&[("huge.bin", &zeros)], CompressionMethod::Stored);
+        let inner = jar(&[
+            ("a.jar", &bomb),
+            ("pom.properties", &pom("g", "inner", "1")),
+        ]);
+        let outer = jar(&[
+            ("lib/inner.jar", &inner),
+            ("BOOT-INF/lib/big.jar", &bomb),
+            ("pom.properties", &pom("g", "outer", "1")),
+        ]);
+        assert!(outer.len() < 200 << 10, "{}", outer.len());
+        let ex = JavaArchive {
+            max_total_bytes: 1 << 20,
+            ..JavaArchive::default()
+        };
+        let x = ex.extract("x.jar", &outer).unwrap();
+        assert_eq!(names(&x), ["g:inner@1", "g:outer@1"]);
+        assert_eq!(x.warnings.len(), 2, "{:?}", x.warnings);
+        assert!(x.warnings[0].starts_with("x.jar!/lib/inner.jar!/a.jar: not read: its "));
+        assert!(x.warnings[1].starts_with("x.jar!/BOOT-INF/lib/big.jar: not read: its "));
+        assert!(x.warnings[1].ends_with(
+            "would pass the limit of 1048576 bytes decompressed from this file's archives"
+        ));
+
+        // A metadata file has its own, smaller bound.
+        let ex = JavaArchive {
+            max_member_bytes: 1 << 10,
+            ..JavaArchive::default()
+        };
+        let mut big = pom("g", "a", "1");
+        big.extend(std::iter::repeat_n(b'#', 2 << 10));
+        let x = ex
+            .extract("y.jar", &jar(&[("pom.properties", &big)]))
+            .unwrap();
+        assert!(x.packages.is_empty());
+        assert_eq!(
+            x.warnings,
+            [format!(
+                "y.jar!/pom.properties: not read: {} bytes, over the limit of 1024",
+                big.len()
+            )]
+        );
+    }
+
+    /// Rewrites the uncompressed size of every entry, in the local and central headers.
+    fn declare_size(mut zip: Vec<u8>, size: u32) -> Vec<u8> {
+        for (sig, at) in [(&b"PK\x03\x04"[..], 22), (&b"PK\x01\x02"[..], 24)] {
+            let offsets: Vec<usize> = memchr::memmem::find_iter(&zip, sig).collect();
+            for o in offsets {
+                zip[o + at..o + at + 4].copy_from_slice(&size.to_le_bytes());
+            }
+        }
+        zip
+    }
+
+    #[test]
+    fn a_member_larger_than_it_declares_is_not_read() {
+        let lying = declare_size(jar(&[("pom.properties", &pom("g", "a", "1"))]), 10);
+        let outer = zip_with(
+            &[
+                (
+                    "lib/lying.jar",
+                    &jar(&[("pom.properties", &pom("g", "b", "2"))]),
+                ),
+                ("lib/inner.jar", &lying),
+                ("pom.properties", &pom("g", "outer", "1")),
+            ],
+            CompressionMethod::Stored,
+        );
+        let x = JavaArchive::default().extract("x.jar", &outer).unwrap();
+        assert_eq!(names(&x), ["g:b@2", "g:outer@1"]);
+        assert_eq!(x.warnings.len(), 1, "{:?}", x.warnings);
+        assert!(
+            x.warnings[0].starts_with("x.jar!/lib/inner.jar!/pom.properties: not read: "),
+            "{:?}",
+            x.warnings
+        );
+    }
+
+    #[test]
+    fn too_many_entries_leave_an_archive_unopened() {
+        let many: Vec<(String, Vec<u8>)> = (0..40).map(|i| (format!("f{i}"), vec![])).collect();
+        let many: Vec<(&str, &[u8])> = many.iter().map(|(n, d)| (n.as_str(), &d[..])).collect();
+        let inner = jar(&many);
+        let outer = jar(&[
+            ("pom.properties", &pom("g", "outer", "1")),
+            ("lib/many.jar", &inner),
+        ]);
+        let ex = JavaArchive {
+            max_entries: 30,
+            ..JavaArchive::default()
+        };
+        let x = ex.extract("x.jar", &outer).unwrap();
+        assert_eq!(names(&x), ["g:outer@1"]);
+        assert_eq!(
+            x.warnings,
+            ["x.jar!/lib/many.jar: not read: up to 40 entries, over the limit of 30 entries in this file's archives"]
+        );
+        let x = ex.extract("x.jar", &inner).unwrap();
+        assert_eq!(
+            x.warnings,
+            ["not read: up to 40 entries, over the limit of 30 entries in this file's archives"]
+        );
+    }
+
+    #[test]
+    fn truncated_and_garbage_archives_are_warnings() {
+        let good = jar(&[("pom.properties", &pom("g", "a", "1"))]);
+        for bad in [
+            &good[..good.len() / 2],
+            &good[..good.len() - 1],
+            b"PK\x05\x06",
+            b"\0",
+        ] {
+            let x = JavaArchive::default().extract("t.jar", bad).unwrap();
+            assert!(x.packages.is_empty());
+            assert_eq!(x.warnings.len(), 1, "{:?}", x.warnings);
+            assert!(
+                x.warnings[0].starts_with("not a readable zip archive"),
+                "{:?}",
+                x.warnings
+            );
+        }
+        // Empty: nothing, quietly (as osv-scalibr).
+        assert_eq!(
+            JavaArchive::default().extract("t.jar", b"").unwrap(),
+            Extracted::default()
+        );
+        // A truncated nested archive does not hide the outer one's packages.
+        let outer = jar(&[
+            ("lib/cut.jar", &good[..good.len() - 10]),
+            ("pom.properties", &pom("g", "outer", "1")),
+        ]);
+        let x = JavaArchive::default().extract("o.jar", &outer).unwrap();
+        assert_eq!(names(&x), ["g:outer@1"]);
+        assert_eq!(x.warnings.len(), 1);
+        assert!(x.warnings[0].starts_with("o.jar!/lib/cut.jar: not a readable zip archive"));
+    }
+
+    #[test]
+    fn nested_archives_are_charged_to_the_budget() {
+        let inner = zip_with(
+            &[
+                ("pom.properties", &pom("g", "inner", "1")),
+                ("pad", &[7u8; 300 << 10]),
+            ],
+            CompressionMethod::Stored,
+        );
+        let outer = zip_with(
+            &[
+                ("pom.properties", &pom("g", "outer", "1")),
+                ("lib/inner.jar", &inner),
+            ],
+            CompressionMethod::Stored,
+        );
+        let size = outer.len() as u64;
+        let ex = JavaArchive::default();
+        // Room for the file itself, not for a copy of the nested jar.
+        let budget = Budget::new(size + (64 << 10));
+        let e = ex
+            .extract_from("o.jar", size, &mut &outer[..], &budget)
+            .unwrap_err();
+        assert!(
+            e.reason.starts_with("o.jar!/lib/inner.jar: ") && e.reason.contains("memory budget"),
+            "{e}"
+        );
+        assert_eq!(budget.used(), 0);
+        let budget = Budget::new(4 * size);
+        let x = ex
+            .extract_from("o.jar", size, &mut &outer[..], &budget)
+            .unwrap();
+        assert_eq!(names(&x), ["g:inner@1", "g:outer@1"]);
+        // Only the packages stay charged.
+        assert!(
+            budget.used() > 0 && budget.used() < 4096,
+            "{}",
+            budget.used()
+        );
+    }
+
+    #[test]
+    fn manifest_continuation_lines_join_without_a_space() {
+        // Wrapped at 72 bytes in the middle of a word, and of a UTF-8 character (é).
+        let text = "Manifest-Version: 1.0\nBundle-SymbolicName: org.exa\n mple.lib\nBundle-Version: 1.2\n .3\nBundle-Name: caf\u{e9}\n"
+            .as_bytes()
+            .to_vec();
+        let cut = text
+            .windows(2)
+            .position(|w| w == "\u{e9}".as_bytes())
+            .unwrap()
+            + 1;
+        let mut wrapped = text[..cut].to_vec();
+        wrapped.extend_from_slice(b"\n ");
+        wrapped.extend_from_slice(&text[cut..]);
+        let (m, bad) = Manifest::parse(&wrapped);
+        assert_eq!(bad, None);
+        assert_eq!(m.value("bundle-symbolicname"), "org.example.lib");
+        assert_eq!(m.value("bundle-name"), "caf\u{e9}");
+        assert_eq!(
+            m.coordinates(),
+            coords("org.example.lib", "caf\u{e9}", "1.2.3")
+        );
+    }
+
+    #[test]
+    fn manifest_line_ends_crlf_lf_and_cr() {
+        let lf = b"Implementation-Title: spring-web\nImplementation-Version: 5.3.26\n";
+        let want = coords("org.springframework", "spring-web", "5.3.26");
+        assert_eq!(manifest(lf), want);
+        let crlf = b"\xef\xbb\xbfImplementation-Title: spring-web\r\nImplementation-Version: 5.3.26\r\n\r\n";
+        assert_eq!(manifest(crlf), want);
+        assert_eq!(
+            manifest(b"Implementation-Title: spring-web\rImplementation-Version: 5.3.26"),
+            want
+        );
+    }
+
+    #[test]
+    fn manifest_sections_are_one_and_the_first_value_wins() {
+        let text = b"Manifest-Version: 1.0\n\nName: org/apache/axis\nImplementation-Title: Apache Axis\nImplementation-Version: 1.4 1855 April 22 2006\n\nName: other\nImplementation-Version: 9\n";
+        assert_eq!(manifest(text), coords("org.apache.axis", "axis", "1.4"));
+    }
+
+    #[test]
+    fn manifest_rules() {
+        // The bundle plugin's artifact: the symbolic name's last part, attributes cut.
+        let m = b"Created-By: Apache Maven Bundle Plugin\nBundle-SymbolicName: com.x.Core;singleton:=true\nBundle-Version: 3\n";
+        assert_eq!(manifest(m), coords("com.x.core", "Core", "3"));
+        // Placeholders and class paths are no artifacts.
+        let m = b"Name: com/x/Y.class\nImplementation-Title: ${name}\nSpecification-Title: %t\nBundle-Name: real\nExtension-Name: ext.group\nSpecification-Version: 2\n";
+        assert_eq!(manifest(m), coords("ext.group", "real", "2"));
+        // No group, no version, no artifact: nothing.
+        assert_eq!(manifest(b"Bundle-Name: a\nBundle-Version: 1\n"), None);
+        assert_eq!(manifest(b"Bundle-Name: a\nExtension-Name: g\n"), None);
+        assert_eq!(
+            manifest(b"Bundle-SymbolicName: g\nBundle-Version: 1\nBundle-Name: a b\n"),
+            None
+        );
+        // Malformed lines are counted and skipped.
+        let (m, bad) = Manifest::parse(
+            b" orphan\nBundle-Name: a\nbroken\nExtension-Name: g\nno colon\nBundle-Version: 1\n",
+        );
+        assert_eq!(bad, Some((1, 3)));
+        assert_eq!(m.coordinates(), coords("g", "a", "1"));
+    }
+
+    #[test]
+    fn a_malformed_manifest_is_a_warning_and_still_read() {
+        let mf = b"Bundle-Name: a\nbroken\nExtension-Name: g\nBundle-Version: 1\n";
+        let x = JavaArchive::default()
+            .extract("lib/a.jar", &jar(&[("META-INF/MANIFEST.MF", mf)]))
+            .unwrap();
+        assert_eq!(names(&x), ["g:a@1"]);
+        assert_eq!(
+            x.warnings,
+            ["lib/a.jar!/META-INF/MANIFEST.MF: 1 malformed line(s) ignored (no `Name: value`), the first at line 2"]
+        );
+    }
+
+    #[test]
+    fn pom_properties_rules() {
+        assert_eq!(
+            pom_properties(b"# c\n groupId = g \nartifactId=a\nversion=1=2\n"),
+            coords("g", "a", "1=2")
+        );
+        assert_eq!(pom_properties(b"artifactId=a\nversion=1\n"), None);
+        assert_eq!(
+            pom_properties(b"groupId=g\nartifactId=a b\nversion=1\n"),
+            None
+        );
+        assert_eq!(pom_properties(b"groupId=\nartifactId=a\nversion=1\n"), None);
+        assert_eq!(pom_properties(b"\xff\xfe"), None);
+    }
+
+    #[test]
+    fn filename_versions() {
+        let v = |p: &str| parse_filename(p).map(|f| (f.artifact, f.version, f.group));
+        let s = |x: &str| x.to_string();
+        assert_eq!(
+            v("a/commons-io-2.11.0.jar"),
+            Some((s("commons-io"), s("2.11.0"), None))
+        );
+        assert_eq!(v("x-r12a.jar"), Some((s("x"), s("r12a"), None)));
+        assert_eq!(v("x-r1a.jar"), None);
+        assert_eq!(v("x-rc.jar"), None);
+        assert_eq!(v("x-build.jar"), None);
+        assert_eq!(v("-1.0.jar"), None);
+        assert_eq!(v(".x-1.jar"), Some((s(".x"), s("1"), None)));
+        assert_eq!(v("é-1.jar"), Some((s("é"), s("1"), None)));
+        assert_eq!(v("x-é.jar"), None);
+        assert_eq!(v(""), None);
+    }
 }
