@@ -18,6 +18,7 @@ case $target in
   os_release) seed "$data/pkgdb/trivy/os-release" ;;
   osv_json) seed "$data/osv" ;;
   vercmp) seed "$data/versions" ;;
+  java_archive) seed "$data/language/osv-scalibr/java/archive/testdata" ;;
   containerfile|tar_walk) ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac

@@ -42,7 +42,11 @@
 //! Where osv-scalibr would take a value no Maven coordinate can have, the value is passed
 //! over instead: an artifact with a `/` or `:` (a signed jar's `Name: com/x/Y.class`
 //! section), `Bundle-SymbolicName` attributes (`;singleton:=true`) in a bundle's artifact.
-//! A package found twice in one file (the same jar nested twice) is listed once.
+//! A package found twice in one file (the same jar nested twice) is listed once. The
+//! manifest's `Bundle-License` (a URL or an SPDX expression, kept whole) is the licence of
+//! the archive's package when there is one, and the manifest describes it (same artifact
+//! or version as its `pom.properties`): Debian's `guice.jar` holds cglib's
+//! `pom.properties` under guice's manifest.
 //!
 //! The file name counts for nested archives too (`WEB-INF/lib/commons-io-2.11.0.jar`
 //! without a `pom.properties`). What osv-scalibr also emits and this module does not: an
@@ -62,13 +66,13 @@
 //! more than [`MAX_ENTRIES`] entries in the file's archives altogether. Only the few
 //! members that matter are decompressed, never class files. An archive's directory is
 //! parsed whole, which costs memory (about 200 bytes an entry, charged to the budget), so
-//! its entries are counted beforehand by their signatures (a stored nested archive's
-//! count in its parent's too), and an archive that would pass the entry limit is not
-//! opened at all. Decompressed members are charged to the budget while held; running out
-//! of it is the only error (the file's packages would be missing). A corrupt archive or
-//! member, an encrypted member or one compressed by another method than deflate: a
-//! warning, never a panic. An empty file says nothing and gives nothing, without a
-//! warning (osv-scalibr ignores it too).
+//! its entries are first counted by their signatures (an upper bound, which includes
+//! those of the stored archives nested in it) and an archive that could pass the entry
+//! limit is not opened at all. Decompressed members are charged to the budget while
+//! held; running out of it is the only error (the file's packages would be missing). A
+//! corrupt archive or member, an encrypted member or one compressed by another method
+//! than deflate: a warning, never a panic. An empty file says nothing and gives nothing,
+//! without a warning (osv-scalibr ignores it too).
 
 use std::collections::HashSet;
 use std::io::{Cursor, Read};
@@ -92,11 +96,12 @@ pub const MAX_TOTAL_BYTES: u64 = 1 << 30;
 /// Size of one `pom.properties` or `MANIFEST.MF` (signed jars list every class in the
 /// manifest: a few MiB at most in practice).
 pub const MAX_MEMBER_BYTES: u64 = 16 << 20;
-/// Entries of one image file's archives, nested ones included.
-pub const MAX_ENTRIES: u64 = 1 << 20;
+/// Entries of one image file's archives, nested ones included (a large war or Spring
+/// Boot jar has some ten thousand).
+pub const MAX_ENTRIES: u64 = 500_000;
 
 /// Memory the zip reader holds per central-directory entry besides its name (measured:
-/// about 180 bytes with zip 9), charged before a directory is parsed.
+/// about 180 bytes with zip 9).
 const ENTRY_COST: u64 = 256;
 /// Central-directory entry signature: counting them bounds the entries a directory can
 /// yield before it is parsed.
@@ -297,7 +302,8 @@ impl<'a> Walk<'a> {
         depth: usize,
     ) -> Result<(), ExtractError> {
         // The directory's entries cost memory when parsed: bound them before, by the
-        // signatures that could start one (nested stored archives' count too).
+        // signatures that could start one (nested stored archives' count too), whichever
+        // end-of-directory record the zip reader ends up trusting.
         let headers = memchr::memmem::find_iter(bytes, CENTRAL_HEADER).count() as u64;
         let left = self.opts.max_entries.saturating_sub(self.entries);
         if headers > left {
@@ -310,7 +316,6 @@ impl<'a> Walk<'a> {
             );
             return Ok(());
         }
-        let _directory = self.reserve(chain, headers * ENTRY_COST, "its directory")?;
         let mut zip = match ZipArchive::new(Cursor::new(bytes)) {
             Ok(z) => z,
             Err(e) => {
@@ -318,10 +323,12 @@ impl<'a> Walk<'a> {
                 return Ok(());
             }
         };
+        // Charged once its real size is known: the count above also holds the entries of
+        // the stored archives nested in this one, which would charge a fat jar's twice.
         let names: u64 = zip.file_names_raw().map(|n| n.len() as u64).sum();
-        let _names = self.reserve(chain, names, "its directory")?;
-        // Every entry has its signature: the count above bounds this one.
-        self.entries += zip.len() as u64;
+        let entries = zip.len() as u64;
+        let _directory = self.reserve(chain, entries * ENTRY_COST + names, "its directory")?;
+        self.entries += entries;
 
         let mut poms = Vec::new();
         let mut manifests = Vec::new();
@@ -385,7 +392,8 @@ impl<'a> Walk<'a> {
     /// manifest, else its manifests.
     fn identify(&self, name: &str, poms: Vec<Coordinates>, manifests: &[Manifest]) -> Vec<Found> {
         let valid: Vec<Coordinates> = manifests.iter().filter_map(Manifest::coordinates).collect();
-        let own: Vec<Coordinates> = if !poms.is_empty() {
+        let from_pom = !poms.is_empty();
+        let own: Vec<Coordinates> = if from_pom {
             poms
         } else if let Some(f) = self
             .opts
@@ -406,10 +414,18 @@ impl<'a> Walk<'a> {
         } else {
             valid
         };
-        // A licence stated by the manifest is the archive's own: it is only given to the
-        // archive's one package, not to those of a shaded jar.
-        let license = match (own.len(), manifests) {
-            (1, [m]) => Some(m.value(BUNDLE_LICENSE)).filter(|l| !l.is_empty()),
+        // A licence stated by the manifest is the archive's own: it is given to the
+        // archive's one package only, and to one from a `pom.properties` only when the
+        // manifest describes the same artifact (Debian's guice.jar holds cglib's
+        // `pom.properties` and guice's manifest).
+        let license = match (own.as_slice(), manifests) {
+            ([c], [m])
+                if !from_pom
+                    || m.coordinates().is_some_and(|mc| mc.artifact == c.artifact)
+                    || m.version() == c.version =>
+            {
+                Some(m.value(BUNDLE_LICENSE)).filter(|l| !l.is_empty())
+            }
             _ => None,
         };
         own.into_iter()
@@ -905,7 +921,8 @@ mod tests {
 
     #[test]
     fn shaded_jar_lists_every_artifact_and_the_own_license() {
-        let mf = b"Manifest-Version: 1.0\nBundle-License: Apache-2.0\n";
+        let mf =
+            b"Manifest-Version: 1.0\nImplementation-Version: 1.0\nBundle-License: Apache-2.0\n";
         let own = jar(&[
             ("META-INF/MANIFEST.MF", mf),
             (
@@ -955,6 +972,39 @@ mod tests {
             assert_eq!(names(&x), ["g:a@1"]);
             assert!(x.warnings.is_empty(), "{:?}", x.warnings);
         }
+    }
+
+    #[test]
+    fn the_manifest_license_goes_to_the_artifact_it_describes() {
+        let mf = b"Bundle-SymbolicName: com.google.inject\nBundle-Name: guice\nBundle-Version: 4.2.3\nBundle-License: http://www.apache.org/licenses/LICENSE-2.0.txt\n";
+        let with = |g: &str, a: &str, v: &str| {
+            let p = pom(g, a, v);
+            let j = jar(&[
+                ("META-INF/MANIFEST.MF", mf),
+                ("META-INF/maven/x/pom.properties", &p),
+            ]);
+            JavaArchive::default()
+                .extract("guice.jar", &j)
+                .unwrap()
+                .packages
+        };
+        assert!(with("cglib", "cglib", "3.2.12")[0].licenses.is_empty());
+        assert_eq!(
+            with("com.google.inject", "guice", "4.2.3-1")[0]
+                .licenses
+                .len(),
+            1
+        );
+        assert_eq!(
+            with("com.google.inject", "guice-x", "4.2.3")[0]
+                .licenses
+                .len(),
+            1
+        );
+        let j = jar(&[("META-INF/MANIFEST.MF", mf)]);
+        let x = JavaArchive::default().extract("guice.jar", &j).unwrap();
+        assert_eq!(names(&x), ["com.google.inject:guice@4.2.3"]);
+        assert_eq!(x.packages[0].licenses.len(), 1);
     }
 
     #[test]
