@@ -27,7 +27,10 @@ fn check(ex: &JavaArchive, path: &str, archive: &[u8]) {
         .expect("only the memory budget makes an error");
     for p in &whole.packages {
         let (g, a) = p.name.split_once(':').expect("group:artifact");
-        assert!(!g.is_empty() && !a.is_empty() && !p.version.is_empty(), "{p:?}");
+        assert!(
+            !g.is_empty() && !a.is_empty() && !p.version.is_empty(),
+            "{p:?}"
+        );
         assert_eq!(p.db_path, path);
     }
     let size = archive.len() as u64;
@@ -53,10 +56,18 @@ fuzz_target!(|data: &[u8]| {
             check(&ex, "app/app.war", &jar_of("WEB-INF/lib/y-2.jar", data));
         }
         [first, rest @ ..] if first % 2 == 1 => {
-            check(&ex, "app/lib/m-1.0.jar", &jar_of("META-INF/MANIFEST.MF", rest));
+            check(
+                &ex,
+                "app/lib/m-1.0.jar",
+                &jar_of("META-INF/MANIFEST.MF", rest),
+            );
         }
         [_, rest @ ..] => {
-            check(&ex, "app/lib/p.jar", &jar_of("META-INF/maven/g/a/pom.properties", rest));
+            check(
+                &ex,
+                "app/lib/p.jar",
+                &jar_of("META-INF/maven/g/a/pom.properties", rest),
+            );
         }
         [] => check(&ex, "empty.jar", data),
     }
