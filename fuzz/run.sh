@@ -25,6 +25,7 @@ case $target in
   gemspec) seed "$data/language/osv-scalibr/ruby" ;;
   composer) seed "$data/language/osv-scalibr/php" ;;
   deps_json) seed "$data/language/osv-scalibr/dotnet" ;;
+  java_archive) seed "$data/language/osv-scalibr/java/archive/testdata" ;;
   containerfile|tar_walk) ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac

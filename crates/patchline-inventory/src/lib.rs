@@ -34,6 +34,7 @@ pub fn extractors() -> Vec<Box<dyn Extractor>> {
         Box::new(lang::python::Python),
         Box::new(lang::npm::NpmPackage),
         Box::new(lang::npm::NpmLock),
+        Box::new(lang::java::JavaArchive::default()),
         Box::new(lang::ruby::Gemspec),
         Box::new(lang::php::Composer),
         Box::new(lang::dotnet::DepsJson),

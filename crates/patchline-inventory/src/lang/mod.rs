@@ -8,6 +8,7 @@ pub mod binary;
 mod bounded_json;
 pub mod dotnet;
 pub mod golang;
+pub mod java;
 pub mod npm;
 mod objfile;
 pub mod php;

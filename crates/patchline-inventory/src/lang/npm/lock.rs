@@ -87,6 +87,7 @@ pub fn read_lockfile(
             warnings: vec![format!(
                 "the lockfile is {size} bytes, over the limit of {MAX_LOCKFILE}; not read"
             )],
+            ..Default::default()
         });
     }
     let mut ctx = Ctx {
