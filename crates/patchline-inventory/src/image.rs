@@ -32,7 +32,7 @@ use crate::extract::{owned_bytes, package_bytes, Budget, Held, OverBudget};
 use crate::{extractors, osrelease, Extractor};
 
 /// Cache namespace: bump the number whenever what a layer analysis holds changes.
-pub const CACHE_NAMESPACE: &str = "inventory-v3";
+pub const CACHE_NAMESPACE: &str = "inventory-v4";
 
 /// What one layer contributes.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
