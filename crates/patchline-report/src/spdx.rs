@@ -328,6 +328,10 @@ fn source_info(p: &Package) -> String {
         db.push_str(&p.db_path);
     }
     parts.push(db);
+    // A language file an OS package installed: matched through that package only.
+    if let Some(os) = &p.managed_by {
+        parts.push(format!("installed by OS package {os}"));
+    }
     if let Some(src) = &p.source_name {
         match &p.source_version {
             Some(v) => parts.push(format!("built from source package {src} {v}")),

@@ -230,4 +230,52 @@ fn scan_finds_the_osv_advisories_of_the_apps_own_packages_only() {
         !of("crossbeam-utils", "opt/rustapp/").is_empty(),
         "RUSTSEC-2022-0041"
     );
+
+    // The image's SBOMs say the same: the same findings, the same packages managed by
+    // OS packages (CycloneDX property, SPDX sourceInfo).
+    let ids = |r: &Value| -> BTreeSet<(String, String)> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["id"].as_str().unwrap().to_string(),
+                    f["package"]["purl"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for format in ["cyclonedx", "spdx"] {
+        let file = dir.path().join(format!("app.{format}.json"));
+        let out = patchline(&[
+            "sbom",
+            &image,
+            "--format",
+            format,
+            "-o",
+            file.to_str().unwrap(),
+            "--cache-dir",
+            &env.cache,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let from_sbom = patchline_json(&[
+            "scan",
+            &format!("sbom:{}", file.display()),
+            "--db",
+            &env.db,
+            "--format",
+            "json",
+        ]);
+        assert_eq!(ids(&from_sbom), ids(&report), "{format}");
+        assert_eq!(
+            from_sbom["packages_managed_by_os"], report["packages_managed_by_os"],
+            "{format}"
+        );
+    }
 }

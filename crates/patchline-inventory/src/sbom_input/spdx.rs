@@ -217,6 +217,7 @@ fn language_package(
         .collect();
     let si = source_info(sp.source_info.as_deref().unwrap_or(""));
     p.db_path = si.db_path.unwrap_or_default();
+    p.managed_by = si.managed_by;
     p.introduced = si.introduced.or_else(|| {
         annotations(sp)
             .get("LayerDiffID")
@@ -325,6 +326,7 @@ fn os(p: &SpdxPackage, ours: bool) -> Distro {
 #[derive(Default)]
 struct SourceInfo {
     db_path: Option<String>,
+    managed_by: Option<String>,
     source: Option<(String, Option<String>)>,
     introduced: Option<LayerRef>,
     last_changed: Option<LayerRef>,
@@ -345,6 +347,8 @@ fn source_info(s: &str) -> SourceInfo {
                 let first = paths.split(", ").next().unwrap_or("");
                 si.db_path = Some(image_path(first));
             }
+        } else if let Some(r) = part.strip_prefix("installed by OS package ") {
+            si.managed_by = Some(r.trim().to_string()).filter(|s| !s.is_empty());
         } else if let Some(r) = part.strip_prefix("built from source package ") {
             si.source = Some(match r.split_once(' ') {
                 Some((n, v)) => (n.to_string(), Some(v.to_string())),
