@@ -36,10 +36,13 @@ if errors is not None:
 #[test]
 fn outputs_pass_the_ecosystem_validators() {
     let probe = Command::new("python3")
-        .args(["-c", "import cyclonedx.validation.json, spdx_tools"])
+        .args([
+            "-c",
+            "import cyclonedx.validation.json, jsonschema, spdx_tools",
+        ])
         .output();
     if !probe.is_ok_and(|o| o.status.success()) {
-        skip!("python3 with cyclonedx-python-lib and spdx-tools (pip install cyclonedx-python-lib spdx-tools)");
+        skip!("python3 with cyclonedx-python-lib's JSON validation and spdx-tools (pip install 'cyclonedx-python-lib[json-validation]' spdx-tools)");
     }
     let Some(fx) = fixtures() else { return };
     let env = AdvisoryEnv::with_feeds(&[std::path::Path::new(DEBIAN_FEED)]);
