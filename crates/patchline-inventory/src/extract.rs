@@ -72,16 +72,16 @@ pub trait Extractor: Send + Sync {
     fn locations(&self) -> Vec<String>;
     /// Reads the packages of one database file held in memory.
     fn extract(&self, path: &str, content: &[u8]) -> Result<Extracted, ExtractError>;
-    /// Reads the packages of one database file of `size` bytes from a stream, charging
-    /// what it holds to `budget`. Formats that must see the whole file (rpm's SQLite and
-    /// BerkeleyDB) keep this default, which reads it into memory when the budget allows;
-    /// line-oriented formats override it to hold one record at a time.
     /// Reads which files OS packages own (dpkg's `info/*.list`), not packages: its
     /// results are no package database, and one it cannot read only loses that
     /// ownership (a warning), never packages.
     fn lists_owned_files(&self) -> bool {
         false
     }
+    /// Reads the packages of one database file of `size` bytes from a stream, charging
+    /// what it holds to `budget`. Formats that must see the whole file (rpm's SQLite and
+    /// BerkeleyDB) keep this default, which reads it into memory when the budget allows;
+    /// line-oriented formats override it to hold one record at a time.
     fn extract_from(
         &self,
         path: &str,
@@ -89,16 +89,31 @@ pub trait Extractor: Send + Sync {
         content: &mut dyn Read,
         budget: &Budget,
     ) -> Result<Extracted, ExtractError> {
-        let _held = budget
-            .reserve(size)
-            .map_err(|e| ExtractError::new(path, format!("{size} bytes to read whole: {e}")))?;
-        let mut buf = Vec::with_capacity(size as usize);
-        content
-            .take(size)
-            .read_to_end(&mut buf)
-            .map_err(|e| ExtractError::new(path, format!("reading failed: {e}")))?;
-        self.extract(path, &buf)
+        read_whole(path, size, content, budget, |bytes| {
+            self.extract(path, bytes)
+        })
     }
+}
+
+/// Reads a file of `size` bytes into memory, its size reserved from `budget` while
+/// `parse` runs on it: the whole-file read of [`Extractor::extract_from`], for formats
+/// that need every byte at once (rpm databases, zip archives).
+pub fn read_whole(
+    path: &str,
+    size: u64,
+    content: &mut dyn Read,
+    budget: &Budget,
+    parse: impl FnOnce(&[u8]) -> Result<Extracted, ExtractError>,
+) -> Result<Extracted, ExtractError> {
+    let _held = budget
+        .reserve(size)
+        .map_err(|e| ExtractError::new(path, format!("{size} bytes to read whole: {e}")))?;
+    let mut buf = Vec::with_capacity(size as usize);
+    content
+        .take(size)
+        .read_to_end(&mut buf)
+        .map_err(|e| ExtractError::new(path, format!("reading failed: {e}")))?;
+    parse(&buf)
 }
 
 /// The memory an inventory may hold for package databases: file contents being parsed

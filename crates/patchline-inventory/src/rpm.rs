@@ -46,17 +46,8 @@ impl Extractor for Rpm {
         content: &mut dyn Read,
         budget: &Budget,
     ) -> Result<Extracted, ExtractError> {
-        let mut out = {
-            let _held = budget
-                .reserve(size)
-                .map_err(|e| ExtractError::new(path, format!("{size} bytes to read whole: {e}")))?;
-            let mut buf = Vec::with_capacity(size as usize);
-            content
-                .take(size)
-                .read_to_end(&mut buf)
-                .map_err(|e| ExtractError::new(path, format!("reading failed: {e}")))?;
-            self.extract(path, &buf)?
-        };
+        let mut out =
+            crate::extract::read_whole(path, size, content, budget, |b| self.extract(path, b))?;
         let bytes = out.owned.iter().map(owned_bytes).sum();
         match budget.reserve(bytes) {
             Ok(held) => held.keep(),

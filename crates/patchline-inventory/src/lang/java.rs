@@ -164,15 +164,9 @@ impl Extractor for JavaArchive {
         content: &mut dyn Read,
         budget: &Budget,
     ) -> Result<Extracted, ExtractError> {
-        let _held = budget
-            .reserve(size)
-            .map_err(|e| ExtractError::new(path, format!("{size} bytes to read whole: {e}")))?;
-        let mut buf = Vec::with_capacity(size as usize);
-        content
-            .take(size)
-            .read_to_end(&mut buf)
-            .map_err(|e| ExtractError::new(path, format!("reading failed: {e}")))?;
-        self.read(path, &buf, budget)
+        crate::extract::read_whole(path, size, content, budget, |bytes| {
+            self.read(path, bytes, budget)
+        })
     }
 }
 
