@@ -101,6 +101,54 @@ pub struct ImageConfig {
 pub struct RuntimeConfig {
     #[serde(rename = "Labels", default)]
     pub labels: Option<BTreeMap<String, String>>,
+    #[serde(rename = "User", default)]
+    pub user: Option<String>,
+    /// Keys only: the values are empty objects.
+    #[serde(rename = "ExposedPorts", default)]
+    pub exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
+    #[serde(rename = "Env", default)]
+    pub env: Option<Vec<String>>,
+    #[serde(rename = "Entrypoint", default)]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(rename = "Cmd", default)]
+    pub cmd: Option<Vec<String>>,
+    #[serde(rename = "Healthcheck", default)]
+    pub healthcheck: Option<Healthcheck>,
+    #[serde(rename = "WorkingDir", default)]
+    pub working_dir: Option<String>,
+    #[serde(rename = "StopSignal", default)]
+    pub stop_signal: Option<String>,
+}
+
+/// Docker's `Healthcheck` (OCI configs have none; Docker and Buildah write it).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Healthcheck {
+    #[serde(rename = "Test", default)]
+    pub test: Option<Vec<String>>,
+}
+
+impl RuntimeConfig {
+    /// The model's view of these settings.
+    pub fn container_config(&self) -> patchline_model::ContainerConfig {
+        patchline_model::ContainerConfig {
+            user: self.user.clone().filter(|u| !u.is_empty()),
+            exposed_ports: self
+                .exposed_ports
+                .as_ref()
+                .map(|p| p.keys().cloned().collect())
+                .unwrap_or_default(),
+            env: self.env.clone().unwrap_or_default(),
+            entrypoint: self.entrypoint.clone(),
+            cmd: self.cmd.clone(),
+            healthcheck: self
+                .healthcheck
+                .as_ref()
+                .and_then(|h| h.test.clone())
+                .filter(|t| !t.is_empty()),
+            working_dir: self.working_dir.clone().filter(|w| !w.is_empty()),
+            stop_signal: self.stop_signal.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -306,5 +306,12 @@ pub(crate) fn image_info(
                 created_by: l.created_by.clone(),
             })
             .collect(),
+        config: Some(
+            config
+                .config
+                .as_ref()
+                .map(|c| c.container_config())
+                .unwrap_or_default(),
+        ),
     }
 }

@@ -20,19 +20,31 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use patchline_image::cache::LayerCache;
 use patchline_image::layer::{self, EntryKind, Limits};
 use patchline_image::{ImageError, ImageSource, LayerDesc};
+use patchline_model::check::{CheckFinding, CheckKind};
 use patchline_model::{purl, Distro, ImageInfo, Inventory, LayerRef, Package, Warning};
 use serde::{Deserialize, Serialize};
 
 use crate::extract::{owned_bytes, package_bytes, Budget, Held, OverBudget};
-use crate::{extractors, osrelease, Extractor};
+use crate::{extractors, osrelease, Extractor, Inspector};
 
 /// Cache namespace: bump the number whenever what a layer analysis holds changes.
-pub const CACHE_NAMESPACE: &str = "inventory-v4";
+pub const CACHE_NAMESPACE: &str = "inventory-v5";
+
+/// The cache namespace for a set of inspectors: their findings are part of what a layer
+/// analysis holds.
+fn cache_namespace(inspectors: &[Arc<dyn Inspector>]) -> String {
+    let mut ns = CACHE_NAMESPACE.to_string();
+    for i in inspectors {
+        ns.push('+');
+        ns.push_str(i.name());
+    }
+    ns
+}
 
 /// What one layer contributes.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -52,6 +64,9 @@ pub struct LayerAnalysis {
     /// recorded, so a database behind a directory link may have gone unnoticed.
     #[serde(default)]
     pub unread_overflow: bool,
+    /// What the inspectors found in this layer (layer not yet set).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckFinding>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -128,6 +143,8 @@ pub struct InventoryOptions {
     pub cache: Option<LayerCache>,
     /// Layers read at once; 0 means one per core.
     pub parallelism: usize,
+    /// Checks that ride the layer walk (`patchline-checks`); none by default.
+    pub inspectors: Vec<Arc<dyn Inspector>>,
 }
 
 impl Default for InventoryOptions {
@@ -138,6 +155,7 @@ impl Default for InventoryOptions {
             max_memory: DEFAULT_MAX_MEMORY,
             cache: None,
             parallelism: 0,
+            inspectors: Vec::new(),
         }
     }
 }
@@ -201,6 +219,7 @@ impl Read for Tap<'_> {
 /// Collects wanted files from a stream of entries (a layer's tar, or a root filesystem).
 struct Collector<'a> {
     extractors: &'a [Box<dyn Extractor>],
+    inspectors: &'a [Arc<dyn Inspector>],
     names: Vec<DbName>,
     unread: usize,
     max_file_bytes: u64,
@@ -208,8 +227,8 @@ struct Collector<'a> {
     out: LayerAnalysis,
 }
 
-impl Collector<'_> {
-    fn extractor_for(&self, path: &str) -> Option<&dyn Extractor> {
+impl<'a> Collector<'a> {
+    fn extractor_for(&self, path: &str) -> Option<&'a dyn Extractor> {
         self.extractors
             .iter()
             .find(|e| e.wants(path))
@@ -217,7 +236,7 @@ impl Collector<'_> {
     }
 
     /// The extractor of a regular file: by path, else by mode and size (executables).
-    fn extractor_for_file(&self, path: &str, mode: u32, size: u64) -> Option<&dyn Extractor> {
+    fn extractor_for_file(&self, path: &str, mode: u32, size: u64) -> Option<&'a dyn Extractor> {
         self.extractor_for(path).or_else(|| {
             self.extractors
                 .iter()
@@ -252,9 +271,27 @@ impl Collector<'_> {
         size: u64,
         open: &mut Open<'_>,
     ) -> Result<(), String> {
+        for i in self.inspectors {
+            let from = self.out.checks.len();
+            i.entry(path, kind, mode, size, &mut self.out.checks);
+            for f in &mut self.out.checks[from..] {
+                f.path.get_or_insert_with(|| path.to_string());
+            }
+        }
+        let inspecting: Vec<&dyn Inspector> = match kind {
+            EntryKind::File => self
+                .inspectors
+                .iter()
+                .filter(|i| size <= i.max_content_bytes() && i.wants_content(path, mode, size))
+                .map(|i| i.as_ref())
+                .collect(),
+            _ => Vec::new(),
+        };
         let unwanted = match kind {
             EntryKind::File => {
-                !osrelease::wants(path) && self.extractor_for_file(path, mode, size).is_none()
+                inspecting.is_empty()
+                    && !osrelease::wants(path)
+                    && self.extractor_for_file(path, mode, size).is_none()
             }
             EntryKind::Hardlink(_) => !self.wanted(path),
             _ => false,
@@ -334,88 +371,36 @@ impl Collector<'_> {
                 }
             }
             EntryKind::File => {
-                if osrelease::wants(path) {
-                    let r = open(&mut |size, r| {
-                        if size > RELEASE_FILE_MAX {
-                            return Err(format!(
-                                "{} is {size} bytes, over the limit of {RELEASE_FILE_MAX}",
-                                shown_path(path)
-                            ));
-                        }
-                        let mut bytes = Vec::new();
-                        r.take(RELEASE_FILE_MAX)
-                            .read_to_end(&mut bytes)
-                            .map_err(|e| format!("{}: {e}", shown_path(path)))?;
-                        Ok(FileResult::Text(
-                            String::from_utf8_lossy(&bytes).into_owned(),
-                        ))
+                let release = osrelease::wants(path);
+                let ex = if release {
+                    None
+                } else {
+                    self.extractor_for_file(path, mode, size)
+                };
+                let mut found = Vec::new();
+                let this = &*self;
+                let r = open(&mut |size, r| {
+                    if inspecting.is_empty() {
+                        return this.parse_file(path, release, ex, size, r);
+                    }
+                    // Read once, for the inspectors and the extractor alike.
+                    let _held = this.budget.reserve(size).map_err(|e| {
+                        format!("{}: {size} bytes to inspect: {e}", shown_path(path))
                     })?;
-                    self.out.files.insert(path.to_string(), r);
-                } else if let Some(ex) = self.extractor_for_file(path, mode, size) {
-                    let name = ex.name().to_string();
-                    let by_content = !ex.wants(path);
-                    let owned_only = ex.lists_owned_files();
-                    let max = ex.max_file_bytes().unwrap_or(self.max_file_bytes);
-                    let budget = self.budget;
-                    let r = open(&mut |size, r| {
-                        if size > max {
-                            let error = format!(
-                                "{} is {size} bytes, over the limit of {max}",
-                                shown_path(path)
-                            );
-                            return Ok(if owned_only {
-                                FileResult::Owned {
-                                    extractor: name.clone(),
-                                    owned: Vec::new(),
-                                    warnings: vec![error],
-                                }
-                            } else {
-                                FileResult::Failed {
-                                    extractor: name.clone(),
-                                    error,
-                                }
-                            });
-                        }
-                        let mut tap = Tap {
-                            inner: r,
-                            error: None,
-                        };
-                        let got = ex.extract_from(path, size, &mut tap, budget);
-                        if let Some(e) = tap.error {
-                            return Err(format!("{}: {e}", shown_path(path)));
-                        }
-                        Ok(match got {
-                            // Ownership is all such a file tells; unreadable, it tells
-                            // nothing, which costs no packages.
-                            Ok(x) if owned_only => FileResult::Owned {
-                                extractor: name.clone(),
-                                owned: x.owned,
-                                warnings: x.warnings,
-                            },
-                            Err(e) if owned_only => FileResult::Owned {
-                                extractor: name.clone(),
-                                owned: Vec::new(),
-                                warnings: vec![e.reason],
-                            },
-                            // An executable that is not one of the extractor's: present,
-                            // nothing more (it still hides what a lower layer had there).
-                            Ok(x)
-                                if by_content && x.packages.is_empty() && x.warnings.is_empty() =>
-                            {
-                                FileResult::Other
-                            }
-                            Ok(x) => FileResult::Packages {
-                                extractor: name.clone(),
-                                packages: x.packages,
-                                warnings: x.warnings,
-                                owned: x.owned,
-                            },
-                            Err(e) => FileResult::Failed {
-                                extractor: name.clone(),
-                                error: e.reason,
-                            },
-                        })
-                    })?;
+                    let mut bytes = Vec::with_capacity(size as usize);
+                    r.take(size)
+                        .read_to_end(&mut bytes)
+                        .map_err(|e| format!("{}: {e}", shown_path(path)))?;
+                    for i in &inspecting {
+                        i.content(path, &bytes, &mut found);
+                    }
+                    this.parse_file(path, release, ex, size, &mut bytes.as_slice())
+                })?;
+                for mut f in found {
+                    f.path.get_or_insert_with(|| path.to_string());
+                    self.out.checks.push(f);
+                }
+                if release || ex.is_some() {
                     self.out.files.insert(path.to_string(), r);
                 }
             }
@@ -429,6 +414,97 @@ impl Collector<'_> {
     }
 }
 
+impl Collector<'_> {
+    /// The parsed content of a wanted file: a release file, or a database of `ex`;
+    /// [`FileResult::Other`] for a file only inspectors wanted.
+    fn parse_file(
+        &self,
+        path: &str,
+        release: bool,
+        ex: Option<&dyn Extractor>,
+        size: u64,
+        r: &mut dyn Read,
+    ) -> Result<FileResult, String> {
+        if release {
+            if size > RELEASE_FILE_MAX {
+                return Err(format!(
+                    "{} is {size} bytes, over the limit of {RELEASE_FILE_MAX}",
+                    shown_path(path)
+                ));
+            }
+            let mut bytes = Vec::new();
+            r.take(RELEASE_FILE_MAX)
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("{}: {e}", shown_path(path)))?;
+            return Ok(FileResult::Text(
+                String::from_utf8_lossy(&bytes).into_owned(),
+            ));
+        }
+        let Some(ex) = ex else {
+            return Ok(FileResult::Other);
+        };
+        let name = ex.name().to_string();
+        let by_content = !ex.wants(path);
+        let owned_only = ex.lists_owned_files();
+        let max = ex.max_file_bytes().unwrap_or(self.max_file_bytes);
+        if size > max {
+            let error = format!(
+                "{} is {size} bytes, over the limit of {max}",
+                shown_path(path)
+            );
+            return Ok(if owned_only {
+                FileResult::Owned {
+                    extractor: name,
+                    owned: Vec::new(),
+                    warnings: vec![error],
+                }
+            } else {
+                FileResult::Failed {
+                    extractor: name,
+                    error,
+                }
+            });
+        }
+        let mut tap = Tap {
+            inner: r,
+            error: None,
+        };
+        let got = ex.extract_from(path, size, &mut tap, self.budget);
+        if let Some(e) = tap.error {
+            return Err(format!("{}: {e}", shown_path(path)));
+        }
+        Ok(match got {
+            // Ownership is all such a file tells; unreadable, it tells nothing, which
+            // costs no packages.
+            Ok(x) if owned_only => FileResult::Owned {
+                extractor: name,
+                owned: x.owned,
+                warnings: x.warnings,
+            },
+            Err(e) if owned_only => FileResult::Owned {
+                extractor: name,
+                owned: Vec::new(),
+                warnings: vec![e.reason],
+            },
+            // An executable that is not one of the extractor's: present, nothing more
+            // (it still hides what a lower layer had there).
+            Ok(x) if by_content && x.packages.is_empty() && x.warnings.is_empty() => {
+                FileResult::Other
+            }
+            Ok(x) => FileResult::Packages {
+                extractor: name,
+                packages: x.packages,
+                warnings: x.warnings,
+                owned: x.owned,
+            },
+            Err(e) => FileResult::Failed {
+                extractor: name,
+                error: e.reason,
+            },
+        })
+    }
+}
+
 /// Analyses one layer blob in a single streaming pass.
 pub fn analyze_layer(
     blob: impl Read + Send,
@@ -439,6 +515,7 @@ pub fn analyze_layer(
 ) -> Result<LayerAnalysis, ImageError> {
     let mut c = Collector {
         extractors,
+        inspectors: &opts.inspectors,
         names: db_names(extractors),
         unread: 0,
         max_file_bytes: opts.max_file_bytes,
@@ -521,7 +598,7 @@ fn analyze_cached(
     progress: &dyn Progress,
 ) -> Result<LayerAnalysis, ImageError> {
     if let Some(cache) = &opts.cache {
-        if let Some(bytes) = cache.get(CACHE_NAMESPACE, &desc.diff_id) {
+        if let Some(bytes) = cache.get(&cache_namespace(&opts.inspectors), &desc.diff_id) {
             if let Ok(a) = serde_json::from_slice::<LayerAnalysis>(&bytes) {
                 progress.layer_done(desc.index, true);
                 return Ok(a);
@@ -538,7 +615,8 @@ fn analyze_cached(
     let a = analyze_layer(reader, desc, opts, extractors, budget)?;
     if let Some(cache) = &opts.cache {
         // A cache that cannot be written only costs time; the scan goes on.
-        let _ = serde_json::to_vec(&a).map(|b| cache.put(CACHE_NAMESPACE, &desc.diff_id, &b));
+        let _ = serde_json::to_vec(&a)
+            .map(|b| cache.put(&cache_namespace(&opts.inspectors), &desc.diff_id, &b));
     }
     progress.layer_done(desc.index, false);
     Ok(a)
@@ -561,6 +639,7 @@ pub fn inventory_rootfs(
     let extractors = extractors();
     let budget = Budget::new(opts.max_memory);
     let mut c = Collector {
+        inspectors: &opts.inspectors,
         names: db_names(&extractors),
         unread: 0,
         extractors: &extractors,
@@ -604,11 +683,11 @@ pub fn inventory_rootfs(
             };
             // Only wanted files are opened; a rootfs has no whiteouts.
             let p2 = abs_child.clone();
-            // Mode and size decide for executables; only regular files need them.
-            let (mode, size) = if ft.is_file() {
+            // Mode and size decide for executables; directory modes for the checks.
+            let (mode, size) = if ft.is_file() || ft.is_dir() {
                 use std::os::unix::fs::MetadataExt;
                 let m = ent.metadata().map_err(|e| ImageError::io(&abs_child, e))?;
-                (m.mode(), m.len())
+                (m.mode(), if ft.is_file() { m.len() } else { 0 })
             } else {
                 (0, 0)
             };
@@ -919,7 +998,49 @@ pub fn squash(info: ImageInfo, layers: &[LayerDesc], analyses: &[LayerAnalysis])
         inv.packages = packages;
     }
     inv.distro = distro;
+    inv.checks = squash_checks(layers, analyses);
     inv
+}
+
+/// Whether `path` is `dir` or below it.
+fn is_below(path: &str, dir: &str) -> bool {
+    dir.is_empty()
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// The inspectors' per-layer findings, each with its layer, those a later layer deleted
+/// marked [`CheckFinding::removed_in`] (still shipped), those a later layer found again
+/// (same check, same path) dropped in favour of the later one.
+fn squash_checks(layers: &[LayerDesc], analyses: &[LayerAnalysis]) -> Vec<CheckFinding> {
+    let mut out = Vec::new();
+    for (i, a) in analyses.iter().enumerate() {
+        for f in &a.checks {
+            let path = f.path.as_deref().unwrap_or("");
+            let later = &analyses[i + 1..];
+            // A secret still ships in every layer that holds it; a file mode is what
+            // the last layer that wrote the file says.
+            if f.kind() != Some(CheckKind::Secret)
+                && later
+                    .iter()
+                    .any(|b| b.checks.iter().any(|g| g.id == f.id && g.path == f.path))
+            {
+                continue;
+            }
+            let removed = later.iter().enumerate().find_map(|(k, b)| {
+                let gone = b.whiteouts.iter().any(|w| is_below(path, w))
+                    || b.opaque_dirs.iter().any(|o| path != o && is_below(path, o))
+                    || b.symlinks.keys().any(|l| path != l && is_below(path, l));
+                gone.then_some(i + 1 + k)
+            });
+            let mut f = f.clone();
+            f.layer = layer_ref(layers, i);
+            f.removed_in = removed.and_then(|j| layer_ref(layers, j));
+            out.push(f);
+        }
+    }
+    out
 }
 
 /// `path` with its directories' symlinks in the final view followed (`lib/x` is

@@ -10,12 +10,17 @@
 //! diff_id) are squashed in order, whiteouts applied, into the final inventory with each
 //! package's introducing and last-changing layer.
 //!
+//! The security checks that need the files (`patchline-checks`) ride the same pass as
+//! [`Inspector`]s given in [`InventoryOptions::inspectors`]: their per-layer findings are
+//! squashed into [`Inventory::checks`](patchline_model::Inventory::checks).
+//!
 //! Adding an ecosystem means one module here and one line in [`extractors`].
 
 pub mod apk;
 pub mod dpkg;
 pub mod extract;
 pub mod image;
+pub mod inspect;
 pub mod lang;
 pub mod osrelease;
 pub mod owned;
@@ -23,6 +28,7 @@ pub mod rpm;
 pub mod sbom_input;
 
 pub use extract::{Budget, ExtractError, Extracted, Extractor};
+pub use inspect::Inspector;
 
 /// Every extractor, in the order their results are listed.
 pub fn extractors() -> Vec<Box<dyn Extractor>> {

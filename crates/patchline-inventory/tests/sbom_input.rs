@@ -26,6 +26,7 @@ fn layer_ref(index: usize) -> LayerRef {
 
 fn image(reference: &str) -> ImageInfo {
     ImageInfo {
+        config: Default::default(),
         reference: reference.into(),
         manifest_digest: Some(digest('d')),
         config_digest: Some(digest('c')),
@@ -952,6 +953,8 @@ fn a_rendered_scan_result_reads_back_flagged() {
     let inv = debian();
     let login = inv.packages.iter().find(|p| p.name == "login").unwrap();
     let report = ScanReport {
+        checks: Default::default(),
+        policy: Default::default(),
         schema: SCAN_SCHEMA.into(),
         tool: inv.tool.clone(),
         image: inv.image.clone(),

@@ -60,6 +60,8 @@ pub fn finding(id: &str, pkg: &str, version: &str, layer: usize, entry: &Catalog
 
 pub fn scan(entry: &CatalogEntry, findings: Vec<Finding>) -> ScanReport {
     ScanReport {
+        checks: Default::default(),
+        policy: Default::default(),
         schema: SCAN_SCHEMA.into(),
         tool: Tool::default(),
         image: ImageInfo {

@@ -425,6 +425,8 @@ impl<'db> Matcher<'db> {
 
         findings.sort_by(risk_order);
         Ok(ScanReport {
+            checks: Vec::new(),
+            policy: None,
             schema: SCAN_SCHEMA.to_string(),
             tool: Tool::default(),
             image: inv.image.clone(),

@@ -16,8 +16,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub mod check;
 pub mod distro;
 pub mod ecosystem;
+pub mod policy;
 pub mod purl;
 pub mod vuln;
 
@@ -412,6 +414,38 @@ pub struct ImageInfo {
     pub annotations: BTreeMap<String, String>,
     #[serde(default)]
     pub layers: Vec<LayerInfo>,
+    /// How a container of the image runs (the config's `config` object); `None` for
+    /// inputs without one (SBOMs, `dir:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<ContainerConfig>,
+}
+
+/// The runtime settings of an image config (OCI `config`, Docker `config`): what the
+/// configuration checks judge. `env` holds values as the image has them until the scan's
+/// checks stage redacts the ones that are secrets, before anything is written out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerConfig {
+    /// `User`: empty or absent means root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// `ExposedPorts` keys: `80/tcp`, `53/udp`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exposed_ports: Vec<String>,
+    /// `Env`: `NAME=value`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<Vec<String>>,
+    /// `Healthcheck.Test` (`["CMD-SHELL", "curl -f http://localhost/"]`, `["NONE"]`);
+    /// `None`: the image sets no healthcheck.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
 }
 
 /// Something that went wrong without stopping the inventory (a corrupt database, an
@@ -460,6 +494,10 @@ pub struct Inventory {
     /// matches (no purl, a language ecosystem): never matched, so never a clean result.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unidentified: Vec<Unidentified>,
+    /// Findings of the checks that ran during the layer walk (filesystem, secrets) and on
+    /// the image config, already redacted; empty when no checks ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<check::CheckFinding>,
 }
 
 /// A component that was listed but could not be identified as a package to match.
@@ -481,6 +519,7 @@ impl Inventory {
             complete: true,
             warnings: Vec::new(),
             unidentified: Vec::new(),
+            checks: Vec::new(),
         }
     }
 }

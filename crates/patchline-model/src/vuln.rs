@@ -352,6 +352,13 @@ pub struct ScanReport {
     pub inventory_complete: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
+    /// Findings of the security checks (config, filesystem, secrets, Containerfile),
+    /// after the policy's exceptions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<crate::check::CheckFinding>,
+    /// How a policy file's stage judged the scan; absent without `--policy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<crate::policy::PolicyOutcome>,
 }
 
 /// A package or SBOM component the scan could not match.

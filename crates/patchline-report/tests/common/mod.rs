@@ -95,7 +95,7 @@ fn package(eco: Ecosystem, distro: &Distro, db: &str, s: Spec) -> Package {
 }
 
 fn two_layer_image(reference: &str) -> ImageInfo {
-    ImageInfo {
+    ImageInfo { config: Default::default(),
         reference: reference.into(),
         manifest_digest: Some(digest(MANIFEST)),
         config_digest: Some(digest(CONFIG)),

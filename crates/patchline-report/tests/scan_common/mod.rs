@@ -342,13 +342,13 @@ pub fn report() -> ScanReport {
         finding(&sysv, &temp),
     ];
 
-    ScanReport {
+    ScanReport { checks: Default::default(), policy: Default::default(),
         schema: SCAN_SCHEMA.into(),
         tool: Tool {
             name: "patchline".into(),
             version: "0.1.0".into(),
         },
-        image: ImageInfo {
+        image: ImageInfo { config: Default::default(),
             reference: "registry.example.com/app/curl:1.0".into(),
             manifest_digest: Some(digest(MANIFEST)),
             config_digest: None,

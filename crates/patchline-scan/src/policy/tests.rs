@@ -40,6 +40,8 @@ fn finding(id: &str, severity: Severity, state: FixState) -> Finding {
 /// One finding per fix state and a spread of severities, in risk order.
 fn report() -> ScanReport {
     ScanReport {
+        checks: Default::default(),
+        policy: Default::default(),
         schema: SCAN_SCHEMA.into(),
         tool: Tool::default(),
         image: ImageInfo::default(),
