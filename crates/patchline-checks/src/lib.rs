@@ -41,7 +41,7 @@ pub struct CheckDef {
 impl CheckDef {
     /// A finding of this check with its severity and fix.
     pub fn finding(&self, message: impl Into<String>) -> CheckFinding {
-        CheckFinding::new(self.id, self.severity, message, self.fix)
+        CheckFinding::new(self.id, self.severity, message, self.fix).titled(self.title)
     }
 }
 

@@ -54,6 +54,10 @@ pub struct CheckFinding {
     /// Stable check id, `<kind>.<name>`: `secret.aws-access-key`.
     pub id: String,
     pub severity: Severity,
+    /// The check's one-line title, the same for every finding of the check (`AWS
+    /// access key`): what SARIF rules and summaries show.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
     /// One line saying what is wrong here: `AWS access key in etc/app/credentials`.
     pub message: String,
     /// One line saying how to fix it (the same for every finding of the check).
@@ -88,6 +92,7 @@ impl CheckFinding {
         CheckFinding {
             id: id.into(),
             severity,
+            title: String::new(),
             message: message.into(),
             fix: fix.into(),
             layer: None,
@@ -96,6 +101,12 @@ impl CheckFinding {
             removed_in: None,
             evidence: None,
         }
+    }
+
+    /// This finding with the check's title.
+    pub fn titled(mut self, title: impl Into<String>) -> CheckFinding {
+        self.title = title.into();
+        self
     }
 
     pub fn kind(&self) -> Option<CheckKind> {

@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::io;
 
+use patchline_model::check::CheckFinding;
 use patchline_model::vuln::{Cvss, Finding, FixState, ScanReport, Severity};
 use serde::Serialize;
 
@@ -113,7 +114,31 @@ struct SarifResult {
     locations: Vec<Location>,
     #[serde(rename = "partialFingerprints")]
     partial_fingerprints: BTreeMap<&'static str, String>,
-    properties: ResultProperties,
+    properties: Properties,
+}
+
+/// A result's properties: a vulnerability's or a check's.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Properties {
+    Vuln(Box<ResultProperties>),
+    Check(CheckProperties),
+}
+
+#[derive(Serialize)]
+struct CheckProperties {
+    kind: &'static str,
+    severity: &'static str,
+    #[serde(rename = "layer", skip_serializing_if = "Option::is_none")]
+    layer: Option<usize>,
+    #[serde(rename = "layerDiffId", skip_serializing_if = "Option::is_none")]
+    layer_diff_id: Option<String>,
+    /// The layer that deleted the file, which the image still ships.
+    #[serde(rename = "deletedInLayer", skip_serializing_if = "Option::is_none")]
+    removed_in: Option<usize>,
+    /// Redacted: never the secret itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -316,13 +341,32 @@ fn build(report: &ScanReport) -> Log {
         });
         by_rule[i].push(f);
     }
-    let rules: Vec<Rule> = by_rule.iter().map(|fs| rule(fs)).collect();
+    let mut rules: Vec<Rule> = by_rule.iter().map(|fs| rule(fs)).collect();
 
-    let results = report
+    let mut results: Vec<SarifResult> = report
         .findings
         .iter()
         .map(|f| result(f, rule_of[f.id.as_str()], &image))
         .collect();
+
+    // Check findings: their rules after the vulnerabilities', keyed by check id.
+    let mut check_rule_of: HashMap<&str, usize> = HashMap::new();
+    let mut by_check: Vec<Vec<&CheckFinding>> = Vec::new();
+    for f in &report.checks {
+        let i = *check_rule_of.entry(f.id.as_str()).or_insert_with(|| {
+            by_check.push(Vec::new());
+            by_check.len() - 1
+        });
+        by_check[i].push(f);
+    }
+    let base = rules.len();
+    rules.extend(by_check.iter().map(|fs| check_rule(fs)));
+    results.extend(
+        report
+            .checks
+            .iter()
+            .map(|f| check_result(f, base + check_rule_of[f.id.as_str()], &image)),
+    );
 
     let notifications = report
         .warnings
@@ -574,7 +618,7 @@ fn result(f: &Finding, rule_index: usize, image: &str) -> SarifResult {
             .collect(),
         }],
         partial_fingerprints: [(FINGERPRINT, fingerprint)].into_iter().collect(),
-        properties: ResultProperties {
+        properties: Properties::Vuln(Box::new(ResultProperties {
             purl: p.purl.clone(),
             installed_version: p.version.clone(),
             source_package: p.source_name.clone(),
@@ -593,7 +637,100 @@ fn result(f: &Finding, rule_index: usize, image: &str) -> SarifResult {
                 .filter(|s| s.is_finite()),
             introduced_layer: p.introduced.as_ref().map(|l| l.index),
             introduced_layer_diff_id: p.introduced.as_ref().map(|l| l.diff_id.to_string()),
+        })),
+    }
+}
+
+/// One rule per check id, after the vulnerabilities' rules.
+fn check_rule(fs: &[&CheckFinding]) -> Rule {
+    let f = fs[0];
+    let title = if f.title.is_empty() {
+        f.id.clone()
+    } else {
+        f.title.clone()
+    };
+    let kind = f.kind().map(|k| k.as_str()).unwrap_or("check");
+    let places: Vec<String> = fs.iter().take(20).map(|f| f.location()).collect();
+    let more = fs.len().saturating_sub(places.len());
+    let mut text = format!("{title}. Fix: {}", f.fix);
+    let mut markdown = format!("**{}**\n\nFix: {}\n", md_escape(&title), md_escape(&f.fix));
+    if !places.is_empty() {
+        text.push_str(&format!(" Found at: {}", places.join("; ")));
+        markdown.push_str("\nFound at:\n");
+        for p in &places {
+            markdown.push_str(&format!("- {}\n", md_escape(p)));
+        }
+        if more > 0 {
+            text.push_str(&format!(" and {more} more."));
+            markdown.push_str(&format!("- and {more} more\n"));
+        }
+    }
+    Rule {
+        id: f.id.clone(),
+        short_description: Text {
+            text: title.clone(),
         },
+        full_description: Text {
+            text: format!("{title} ({kind} check {})", f.id),
+        },
+        help_uri: None,
+        help: Help { text, markdown },
+        default_configuration: Configuration {
+            level: level(f.severity),
+        },
+        properties: RuleProperties {
+            security_severity: security_severity(f.severity, &[]),
+            tags: vec!["security".into(), kind.to_string()],
+            precision: "high",
+        },
+    }
+}
+
+fn check_result(f: &CheckFinding, rule_index: usize, image: &str) -> SarifResult {
+    let location = f.location();
+    let mut message = format!("{} ({})", f.message, f.severity.as_str());
+    if f.removed_in.is_some() {
+        message.push_str(". A later layer deletes it, but the image still ships it");
+    }
+    message.push_str(&format!(". Fix: {}", f.fix));
+    let uri = f.path.clone().unwrap_or_else(|| "image-config".into());
+    SarifResult {
+        rule_id: f.id.clone(),
+        rule_index,
+        level: level(f.severity),
+        message: Text { text: message },
+        locations: vec![Location {
+            physical_location: PhysicalLocation {
+                artifact_location: ArtifactLocation { uri: uri.clone() },
+                region: Region {
+                    start_line: f.line.unwrap_or(1),
+                },
+            },
+            logical_locations: vec![LogicalLocation {
+                name: uri.clone(),
+                fully_qualified_name: format!("{image}::{location}"),
+                kind: "resource",
+            }],
+        }],
+        partial_fingerprints: [(
+            FINGERPRINT,
+            format!(
+                "{}|{}|{}",
+                f.id,
+                uri,
+                f.layer.as_ref().map(|l| l.index).unwrap_or(0)
+            ),
+        )]
+        .into_iter()
+        .collect(),
+        properties: Properties::Check(CheckProperties {
+            kind: f.kind().map(|k| k.as_str()).unwrap_or("check"),
+            severity: f.severity.as_str(),
+            layer: f.layer.as_ref().map(|l| l.index),
+            layer_diff_id: f.layer.as_ref().map(|l| l.diff_id.to_string()),
+            removed_in: f.removed_in.as_ref().map(|l| l.index),
+            evidence: f.evidence.clone(),
+        }),
     }
 }
 

@@ -12,6 +12,7 @@
 
 use std::io::{self, Write};
 
+use patchline_model::check::CheckFinding;
 use patchline_model::vuln::{Finding, FindingPackage, FixState, ScanReport, Severity};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -127,6 +128,9 @@ pub(crate) fn render(
         }
     }
 
+    if !report.checks.is_empty() {
+        checks(report, &paint, &mut out)?;
+    }
     if !report.unmatched.is_empty() {
         const SHOWN: usize = 20;
         let title = format!("\nNot matched ({}):", report.unmatched.len());
@@ -166,6 +170,49 @@ pub(crate) fn render(
         writeln!(out, "\n{}", paint(RED, msg))?;
     }
     out.flush()
+}
+
+/// The check findings, most severe first, each on one line; then each check's fix once.
+fn checks(
+    report: &ScanReport,
+    paint: &dyn Fn(&'static str, &str) -> String,
+    out: &mut dyn io::Write,
+) -> io::Result<()> {
+    let mut fs: Vec<&CheckFinding> = report.checks.iter().collect();
+    fs.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
+    let title = format!("\nChecks ({}):", fs.len());
+    writeln!(out, "{}", paint(BOLD, &title))?;
+    let sev_w = fs
+        .iter()
+        .map(|f| f.severity.as_str().len())
+        .max()
+        .unwrap_or(0);
+    let id_w = fs.iter().map(|f| f.id.len()).max().unwrap_or(0).min(40);
+    for f in &fs {
+        let sev = format!("{:<sev_w$}", f.severity.as_str().to_uppercase());
+        let mut line = format!(
+            "  {}  {:<id_w$}  {}",
+            paint(severity_colour(f.severity), &sev),
+            clean(&f.id),
+            clean(&f.message)
+        );
+        let loc = f.location();
+        if !loc.is_empty() {
+            line.push_str(&format!("  [{}]", clean(&loc)));
+        }
+        if let Some(e) = &f.evidence {
+            line.push_str(&format!("  ({})", clean(e)));
+        }
+        writeln!(out, "{line}")?;
+    }
+    let mut fixes: Vec<(&str, &str)> = fs.iter().map(|f| (f.id.as_str(), f.fix.as_str())).collect();
+    fixes.sort();
+    fixes.dedup_by(|a, b| a.0 == b.0);
+    writeln!(out, "  Fixes:")?;
+    for (id, fix) in fixes {
+        writeln!(out, "    {}: {}", clean(id), clean(fix))?;
+    }
+    Ok(())
 }
 
 fn header(report: &ScanReport, opts: &RenderOptions) -> Vec<String> {
