@@ -953,6 +953,7 @@ fn a_rendered_scan_result_reads_back_flagged() {
     let inv = debian();
     let login = inv.packages.iter().find(|p| p.name == "login").unwrap();
     let report = ScanReport {
+        scanners: Default::default(),
         checks: Default::default(),
         policy: Default::default(),
         schema: SCAN_SCHEMA.into(),

@@ -60,6 +60,7 @@ pub fn finding(id: &str, pkg: &str, version: &str, layer: usize, entry: &Catalog
 
 pub fn scan(entry: &CatalogEntry, findings: Vec<Finding>) -> ScanReport {
     ScanReport {
+        scanners: Default::default(),
         checks: Default::default(),
         policy: Default::default(),
         schema: SCAN_SCHEMA.into(),

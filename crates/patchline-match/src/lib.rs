@@ -425,6 +425,7 @@ impl<'db> Matcher<'db> {
 
         findings.sort_by(risk_order);
         Ok(ScanReport {
+            scanners: Default::default(),
             checks: Vec::new(),
             policy: None,
             schema: SCAN_SCHEMA.to_string(),

@@ -356,6 +356,11 @@ pub struct ScanReport {
     /// after the policy's exceptions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<crate::check::CheckFinding>,
+    /// The scanners that ran (`vuln`, `checks`, `secrets`); empty in reports of
+    /// versions before checks existed, which ran `vuln` only. Without `vuln` the packages
+    /// were inventoried but not matched: no finding list is a clean result then.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scanners: Vec<String>,
     /// How a policy file's stage judged the scan; absent without `--policy`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<crate::policy::PolicyOutcome>,

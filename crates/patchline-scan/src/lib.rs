@@ -62,7 +62,10 @@ use patchline_inventory::sbom_input::SbomInputError;
 use patchline_inventory::{InventoryOptions, Progress};
 use patchline_match::{MatchError, MatchOptions, Matcher};
 use patchline_model::vuln::ScanReport;
-use patchline_model::{Inventory, Warning};
+use patchline_model::vuln::{DbInfo, SCAN_SCHEMA};
+use patchline_model::{Inventory, Tool, Warning};
+
+pub use patchline_checks::Scanners;
 
 pub mod policy;
 
@@ -118,6 +121,9 @@ pub struct ScanOptions {
     pub policy: Policy,
     /// The day end of life is judged on; `None`: today (UTC).
     pub today: Option<time::Date>,
+    /// Which scanners run (`--scanners vuln,checks,secrets`; all by default). Without
+    /// `vuln` the advisory database is not opened and nothing is matched.
+    pub scanners: Scanners,
 }
 
 /// What a scan found.
@@ -177,42 +183,50 @@ fn naming(input: &str, error: &ImageError) -> String {
 
 /// Runs every stage (see the crate documentation) on `input`.
 pub fn scan(input: Input, opts: &ScanOptions, progress: &dyn Progress) -> Result<Scan, ScanError> {
-    let db_path = match &opts.db {
-        Some(p) => p.clone(),
-        None => {
-            patchline_advisory::default_path().map_err(|error| ScanError::DbLocation { error })?
-        }
-    };
-    let db_error = |error| ScanError::Db {
-        path: db_path.clone(),
-        error,
-    };
-    let db = AdvisoryDb::open(&db_path).map_err(db_error)?;
-    let info = db.info().map_err(db_error)?;
-
     let described = input.describe();
-    let inv = inventory(input, opts, progress)?;
+    let (mut report, inv) = if opts.scanners.vuln {
+        let db_path = match &opts.db {
+            Some(p) => p.clone(),
+            None => patchline_advisory::default_path()
+                .map_err(|error| ScanError::DbLocation { error })?,
+        };
+        let db_error = |error| ScanError::Db {
+            path: db_path.clone(),
+            error,
+        };
+        let db = AdvisoryDb::open(&db_path).map_err(db_error)?;
+        let info = db.info().map_err(db_error)?;
 
-    let match_opts = MatchOptions { today: opts.today };
-    let mut report =
-        Matcher::new(&db)
-            .scan(&inv, &match_opts)
-            .map_err(|error| ScanError::Match {
-                input: described,
-                db: db_path.clone(),
-                error,
-            })?;
-    if let Some(w) = opts
-        .max_db_age
-        .and_then(|age| patchline_advisory::staleness_warning(&info, age))
-    {
-        report.warnings.push(Warning {
-            source: "advisory-db".into(),
-            location: db_path.display().to_string(),
-            message: w,
-        });
-    }
-    report.db = info;
+        let inv = inventory_checked(input, opts, progress)?;
+
+        let match_opts = MatchOptions { today: opts.today };
+        let mut report =
+            Matcher::new(&db)
+                .scan(&inv, &match_opts)
+                .map_err(|error| ScanError::Match {
+                    input: described,
+                    db: db_path.clone(),
+                    error,
+                })?;
+        if let Some(w) = opts
+            .max_db_age
+            .and_then(|age| patchline_advisory::staleness_warning(&info, age))
+        {
+            report.warnings.push(Warning {
+                source: "advisory-db".into(),
+                location: db_path.display().to_string(),
+                message: w,
+            });
+        }
+        report.db = info;
+        report.checks = inv.checks.clone();
+        (report, inv)
+    } else {
+        let inv = inventory_checked(input, opts, progress)?;
+        let report = unmatched_report(&inv);
+        (report, inv)
+    };
+    report.scanners = scanner_names(opts.scanners);
 
     let verdict = opts.policy.apply(&mut report);
     Ok(Scan {
@@ -220,6 +234,60 @@ pub fn scan(input: Input, opts: &ScanOptions, progress: &dyn Progress) -> Result
         report,
         verdict,
     })
+}
+
+fn scanner_names(s: Scanners) -> Vec<String> {
+    [
+        ("vuln", s.vuln),
+        ("checks", s.checks),
+        ("secrets", s.secrets),
+    ]
+    .into_iter()
+    .filter(|(_, on)| *on)
+    .map(|(n, _)| n.to_string())
+    .collect()
+}
+
+/// The report of a scan without the vulnerability scanner: the packages were
+/// inventoried, nothing was matched (the report's `scanners` says so).
+fn unmatched_report(inv: &Inventory) -> ScanReport {
+    let mut warnings = inv.warnings.clone();
+    warnings.push(Warning {
+        source: "scanners".into(),
+        location: inv.image.reference.clone(),
+        message: "the vulnerability scanner did not run (--scanners): packages were inventoried, not matched".into(),
+    });
+    ScanReport {
+        schema: SCAN_SCHEMA.to_string(),
+        tool: Tool::default(),
+        image: inv.image.clone(),
+        distro: inv.distro.clone(),
+        distro_eol: false,
+        db: DbInfo::default(),
+        packages_scanned: inv.packages.len(),
+        packages_not_matched: 0,
+        unmatched: Vec::new(),
+        packages_managed_by_os: 0,
+        findings: Vec::new(),
+        inventory_complete: inv.complete,
+        warnings,
+        checks: inv.checks.clone(),
+        scanners: Vec::new(),
+        policy: None,
+    }
+}
+
+/// Stage 2 with the checks: the inventory read with the scanners' inspectors riding the
+/// layer walk, then the checks of the image config.
+fn inventory_checked(
+    input: Input,
+    opts: &ScanOptions,
+    progress: &dyn Progress,
+) -> Result<Inventory, ScanError> {
+    let mut with = opts.clone();
+    with.inventory.inspectors = patchline_checks::inspectors(opts.scanners);
+    let inv = inventory(input, &with, progress)?;
+    Ok(inv)
 }
 
 /// Stage 2 alone: the inventory of `input` (what `patchline sbom` prints and a catalog

@@ -86,6 +86,15 @@ pub(crate) fn render(
             )
         };
         writeln!(out, "\n{line}")?;
+    } else if groups.is_empty()
+        && !report.scanners.is_empty()
+        && !report.scanners.iter().any(|s| s == "vuln")
+    {
+        writeln!(
+            out,
+            "\nVulnerabilities were not scanned (--scanners {}): the packages were inventoried, not matched.",
+            report.scanners.join(",")
+        )?;
     } else if groups.is_empty() {
         writeln!(out, "\nNo vulnerabilities found.")?;
     } else {

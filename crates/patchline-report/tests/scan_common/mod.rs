@@ -342,7 +342,7 @@ pub fn report() -> ScanReport {
         finding(&sysv, &temp),
     ];
 
-    ScanReport { checks: Default::default(), policy: Default::default(),
+    ScanReport { scanners: Default::default(), checks: Default::default(), policy: Default::default(),
         schema: SCAN_SCHEMA.into(),
         tool: Tool {
             name: "patchline".into(),

@@ -40,6 +40,7 @@ fn finding(id: &str, severity: Severity, state: FixState) -> Finding {
 /// One finding per fix state and a spread of severities, in risk order.
 fn report() -> ScanReport {
     ScanReport {
+        scanners: Default::default(),
         checks: Default::default(),
         policy: Default::default(),
         schema: SCAN_SCHEMA.into(),

@@ -35,6 +35,26 @@ impl From<Format> for ScanFormat {
     }
 }
 
+/// A scanner of `--scanners`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScannerArg {
+    /// Packages matched against the advisory database.
+    Vuln,
+    /// Image config, filesystem and Containerfile checks.
+    Checks,
+    /// Secrets in files, the environment and labels.
+    Secrets,
+}
+
+/// The scan library's scanners of a `--scanners` list.
+pub fn scanners(list: &[ScannerArg]) -> patchline_scan::Scanners {
+    patchline_scan::Scanners {
+        vuln: list.contains(&ScannerArg::Vuln),
+        checks: list.contains(&ScannerArg::Checks),
+        secrets: list.contains(&ScannerArg::Secrets),
+    }
+}
+
 #[derive(clap::Args, Debug)]
 #[command(
     after_help = "Example:\n  patchline scan registry.example.com/team/app:1.4 --fail-on high --only-fixed"
@@ -76,6 +96,15 @@ pub struct Args {
     /// Warn when the database is older than this: days, or a number with a unit (36h, 2w).
     #[arg(long, value_name = "DAYS", default_value = "7", value_parser = parse_age)]
     pub max_db_age: Duration,
+    /// Scanners to run, comma-separated (as Trivy's `--scanners`). Without `vuln` no
+    /// advisory database is needed and nothing is matched.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_values_t = [ScannerArg::Vuln, ScannerArg::Checks, ScannerArg::Secrets]
+    )]
+    pub scanners: Vec<ScannerArg>,
     #[command(flatten)]
     pub image_args: ImageArgs,
 }
@@ -88,6 +117,7 @@ pub fn run(a: Args) -> Result<u8> {
     let mut opts = a.image_args.scan_options()?;
     opts.db = a.db.clone();
     opts.max_db_age = Some(a.max_db_age);
+    opts.scanners = scanners(&a.scanners);
     let mut policy = Policy::from_flags(a.fail_on.map(Into::into), a.only_fixed, a.ignore_unfixed);
     if a.allow_incomplete {
         policy = policy.allowing_incomplete();
