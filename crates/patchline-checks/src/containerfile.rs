@@ -28,11 +28,11 @@
 //!   [`APT_NO_RECOMMENDS`] for `apt-get|apt install` without `--no-install-recommends`
 //!   (or `-o APT::Install-Recommends=false`), unless an earlier line of the file sets
 //!   `APT::Install-Recommends` off (an `apt.conf.d` snippet written by a `RUN`);
-//!   [`APT_LISTS_NOT_CLEANED`] for a `RUN` that runs `apt-get update` or `install`
-//!   without `rm` of `/var/lib/apt/lists` or `apt-get dist-clean` (apt 2.7+, which
-//!   Debian 13's official images use) in the same `RUN` (a later `RUN` cannot
+//!   [`APT_LISTS_NOT_CLEANED`] for a `RUN` that runs `apt-get update`, `install` or
+//!   `upgrade` without `rm` of `/var/lib/apt/lists` or `apt-get dist-clean` (apt 2.7+,
+//!   which Debian 13's official images use) in the same `RUN` (a later `RUN` cannot
 //!   shrink the layer that holds them), unless the `RUN` mounts a cache or tmpfs on
-//!   `/var/lib/apt`.
+//!   `/var/lib/apt`. Work is linear in the file (the apt.conf.d look-up is made once).
 //! - **User** ([`NO_USER`]): the last `USER` of the final stage (or of the stages it is
 //!   built `FROM`) is root (`root`, `0`, with any group), or there is none. A base whose
 //!   tag says `nonroot` (the distroless convention) counts as setting a user; any other
@@ -222,14 +222,6 @@ impl Linter<'_> {
         chain
     }
 
-    /// The stage an instruction belongs to (`None` before the first FROM).
-    fn stage_of(&self, ins: usize) -> Option<usize> {
-        self.file
-            .stages()
-            .iter()
-            .rposition(|s| s.instruction <= ins)
-    }
-
     fn bases(&mut self) {
         let stages = self.file.stages().to_vec();
         for s in &stages {
@@ -275,12 +267,15 @@ impl Linter<'_> {
     fn instructions(&mut self, dockerignore: Option<bool>) {
         let file = self.file;
         let chain = self.final_chain();
-        let text = file.text();
+        let recommends_off_at = apt_recommends_off(file.text());
         // Per stage: whether the shell is POSIX (`SHELL ["pwsh", …]` turns it off).
         let mut posix_shell = true;
         let mut current_stage = None;
+        let stage_starts: Vec<usize> = file.stages().iter().map(|s| s.instruction).collect();
         for (idx, ins) in file.instructions().iter().enumerate() {
-            let stage = self.stage_of(idx);
+            let stage = stage_starts
+                .partition_point(|&start| start <= idx)
+                .checked_sub(1);
             if stage != current_stage {
                 current_stage = stage;
                 posix_shell = true;
@@ -289,7 +284,7 @@ impl Linter<'_> {
                 "SHELL" => posix_shell = shell_is_posix(ins),
                 "RUN" => {
                     let in_final = stage.is_some_and(|s| chain.contains(&s));
-                    let apt_conf_off = apt_recommends_off(&text[..ins.span.start]);
+                    let apt_conf_off = recommends_off_at.is_some_and(|at| at < ins.span.start);
                     self.run(ins, posix_shell, in_final, apt_conf_off);
                 }
                 "ADD" => {
@@ -824,18 +819,25 @@ fn apt_cache_mount(flag: &str) -> bool {
 
 /// An earlier part of the file turns recommends off for apt (`APT::Install-Recommends
 /// "false";` written into `apt.conf.d`).
-fn apt_recommends_off(before: &str) -> bool {
-    before.lines().any(|l| {
+/// Returns the byte offset of the first line that does so: a `RUN` after it is covered.
+fn apt_recommends_off(text: &str) -> Option<usize> {
+    let mut offset = 0;
+    for l in text.split_inclusive('\n') {
         let lower = l.to_ascii_lowercase();
-        lower
+        let off = lower
             .split_once("apt::install-recommends")
             .is_some_and(|(_, rest)| {
                 let rest = rest.trim_start_matches([' ', '"', '\'', '=', '\\']);
                 ["false", "0", "no", "off"]
                     .iter()
                     .any(|v| rest.starts_with(v))
-            })
-    })
+            });
+        if off {
+            return Some(offset);
+        }
+        offset += l.len();
+    }
+    None
 }
 
 /// `SHELL ["/bin/bash", "-o", "pipefail", "-c"]`: a POSIX shell?
@@ -1293,6 +1295,26 @@ mod tests {
         assert_eq!(e.line, 2);
         let e = lint(&"#".repeat(MAX_BYTES + 1), "C", None).unwrap_err();
         assert_eq!(e.line, 0);
+    }
+
+    #[test]
+    fn a_large_file_is_linted_in_one_pass() {
+        // Near the size limit, many stages and RUNs: every per-RUN step must be linear.
+        let mut text = String::from("FROM d:1 AS s0\n");
+        let mut n = 0;
+        while text.len() < MAX_BYTES - 200 {
+            n += 1;
+            if n % 100 == 0 {
+                text.push_str(&format!("FROM s{} AS s{n}\n", n - 100));
+            } else {
+                text.push_str("RUN apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*\n");
+            }
+        }
+        text.push_str("USER app\n");
+        let start = std::time::Instant::now();
+        let f = lint(&text, "C", None).unwrap();
+        assert_eq!(f.len(), 1, "only the base tag: {:?}", f.first());
+        assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
     }
 
     #[test]
