@@ -540,6 +540,28 @@ mod tests {
         assert!((now - o.today).whole_days() <= 1);
     }
 
+    /// Every rule at once: the findings as the JSON report carries them.
+    #[test]
+    fn every_rule_golden() {
+        let mut i = image(ContainerConfig {
+            user: Some("root:root".into()),
+            exposed_ports: vec!["22/tcp".into(), "8080/tcp".into(), "25/tcp".into()],
+            healthcheck: Some(vec!["NONE".into()]),
+            ..good()
+        });
+        i.created = Some("2025-06-01T12:00:00Z".into());
+        i.annotations
+            .insert(BASE_NAME.into(), "docker.io/library/ubuntu".into());
+        i.labels
+            .insert("org.opencontainers.image.vendor".into(), "ACME".into());
+        let o = ConfigOptions {
+            required_labels: vec!["org.opencontainers.image.vendor".into(), "team".into()],
+            max_age_days: Some(90),
+            ..opts()
+        };
+        insta::assert_json_snapshot!(check_config(&i, &o));
+    }
+
     #[test]
     fn checks_are_well_formed() {
         for c in CHECKS {
