@@ -65,6 +65,7 @@ use patchline_model::vuln::ScanReport;
 use patchline_model::vuln::{DbInfo, SCAN_SCHEMA};
 use patchline_model::{Inventory, Tool, Warning};
 
+pub use patchline_checks::config::ConfigOptions;
 pub use patchline_checks::Scanners;
 
 pub mod policy;
@@ -124,6 +125,11 @@ pub struct ScanOptions {
     /// Which scanners run (`--scanners vuln,checks,secrets`; all by default). Without
     /// `vuln` the advisory database is not opened and nothing is matched.
     pub scanners: Scanners,
+    /// Settings of the image-config checks (required labels, maximum age).
+    pub config_checks: ConfigOptions,
+    /// The Containerfile the image is built from, linted by the `checks` scanner
+    /// (`--containerfile`); a `.dockerignore` beside it counts as the build context's.
+    pub containerfile: Option<PathBuf>,
 }
 
 /// What a scan found.
@@ -162,6 +168,9 @@ pub enum ScanError {
         path: PathBuf,
         error: SbomInputError,
     },
+    /// The Containerfile given to lint could not be read or parsed.
+    #[error("{message}")]
+    Containerfile { path: PathBuf, message: String },
     /// The advisory database failed during matching.
     #[error("matching {input} against the advisory database {}: {error}", db.display())]
     Match {
@@ -284,10 +293,47 @@ fn inventory_checked(
     opts: &ScanOptions,
     progress: &dyn Progress,
 ) -> Result<Inventory, ScanError> {
+    // The Containerfile first: a bad path or syntax is the caller's mistake, found before
+    // any layer is read.
+    let lint = match &opts.containerfile {
+        Some(path) if opts.scanners.checks => lint_containerfile(path)?,
+        _ => Vec::new(),
+    };
     let mut with = opts.clone();
     with.inventory.inspectors = patchline_checks::inspectors(opts.scanners);
-    let inv = inventory(input, &with, progress)?;
+    let mut inv = inventory(input, &with, progress)?;
+    if opts.scanners.checks {
+        inv.checks.extend(patchline_checks::config::check_config(
+            &inv.image,
+            &opts.config_checks,
+        ));
+    }
+    inv.checks.extend(lint);
     Ok(inv)
+}
+
+fn lint_containerfile(path: &Path) -> Result<Vec<patchline_checks::CheckFinding>, ScanError> {
+    let error = |message: String| ScanError::Containerfile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let reading = |e: &dyn std::fmt::Display| {
+        error(format!("reading the Containerfile {}: {e}", path.display()))
+    };
+    let meta = std::fs::metadata(path).map_err(|e| reading(&e))?;
+    if meta.len() > 1 << 20 {
+        return Err(reading(&format!(
+            "{} bytes, over the limit of 1 MiB",
+            meta.len()
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| reading(&e))?;
+    let dockerignore = path
+        .parent()
+        .map(|d| d.join(".dockerignore").exists())
+        .unwrap_or(false);
+    patchline_checks::containerfile::lint(&text, &path.display().to_string(), Some(dockerignore))
+        .map_err(|e| error(e.to_string()))
 }
 
 /// Stage 2 alone: the inventory of `input` (what `patchline sbom` prints and a catalog

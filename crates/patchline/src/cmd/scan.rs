@@ -105,6 +105,10 @@ pub struct Args {
         default_values_t = [ScannerArg::Vuln, ScannerArg::Checks, ScannerArg::Secrets]
     )]
     pub scanners: Vec<ScannerArg>,
+    /// The Containerfile the image was built from: linted by the `checks` scanner (a
+    /// `.dockerignore` beside it counts as the build context's).
+    #[arg(long, value_name = "FILE")]
+    pub containerfile: Option<PathBuf>,
     #[command(flatten)]
     pub image_args: ImageArgs,
 }
@@ -118,6 +122,7 @@ pub fn run(a: Args) -> Result<u8> {
     opts.db = a.db.clone();
     opts.max_db_age = Some(a.max_db_age);
     opts.scanners = scanners(&a.scanners);
+    opts.containerfile = a.containerfile.clone();
     let mut policy = Policy::from_flags(a.fail_on.map(Into::into), a.only_fixed, a.ignore_unfixed);
     if a.allow_incomplete {
         policy = policy.allowing_incomplete();
