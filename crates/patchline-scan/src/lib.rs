@@ -118,6 +118,9 @@ pub struct ScanOptions {
     pub policy: Policy,
     /// The day end of life is judged on; `None`: today (UTC).
     pub today: Option<time::Date>,
+    /// A policy file's stage, exceptions and VEX statements, applied before `policy`
+    /// ([`policy::stage`]); the default applies nothing.
+    pub governance: policy::Governance,
 }
 
 /// What a scan found.
@@ -214,7 +217,23 @@ pub fn scan(input: Input, opts: &ScanOptions, progress: &dyn Progress) -> Result
     }
     report.db = info;
 
-    let verdict = opts.policy.apply(&mut report);
+    let today = opts
+        .today
+        .unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
+    let governed = opts
+        .governance
+        .is_active()
+        .then(|| opts.governance.apply(&mut report, &inv, today));
+    let flags = opts.policy.apply(&mut report);
+    let verdict = match governed {
+        Some(mut v) => {
+            v.breaches.extend(flags.breaches.iter().cloned());
+            v.filtered = flags.filtered.clone();
+            policy::stage::merge_flag_verdict(&mut report, &flags, &v);
+            v
+        }
+        None => flags,
+    };
     Ok(Scan {
         inventory: inv,
         report,
