@@ -130,6 +130,9 @@ pub struct ScanOptions {
     /// The Containerfile the image is built from, linted by the `checks` scanner
     /// (`--containerfile`); a `.dockerignore` beside it counts as the build context's.
     pub containerfile: Option<PathBuf>,
+    /// A policy file's stage, exceptions and VEX statements, applied before `policy`
+    /// ([`policy::stage`]); the default applies nothing.
+    pub governance: policy::Governance,
 }
 
 /// What a scan found.
@@ -237,7 +240,30 @@ pub fn scan(input: Input, opts: &ScanOptions, progress: &dyn Progress) -> Result
     };
     report.scanners = scanner_names(opts.scanners);
 
-    let verdict = opts.policy.apply(&mut report);
+    let today = opts
+        .today
+        .unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
+    let governed = opts.governance.is_active().then(|| {
+        match opts.containerfile.as_deref().and_then(containerfile_base) {
+            // The Containerfile names the base where the catalog did not.
+            Some(base) if opts.governance.bases.is_empty() => {
+                let mut g = opts.governance.clone();
+                g.bases.push(base);
+                g.apply(&mut report, &inv, today)
+            }
+            _ => opts.governance.apply(&mut report, &inv, today),
+        }
+    });
+    let flags = opts.policy.apply(&mut report);
+    let verdict = match governed {
+        Some(mut v) => {
+            v.breaches.extend(flags.breaches.iter().cloned());
+            v.filtered = flags.filtered.clone();
+            policy::stage::merge_flag_verdict(&mut report, &flags, &v);
+            v
+        }
+        None => flags,
+    };
     Ok(Scan {
         inventory: inv,
         report,
@@ -310,6 +336,20 @@ fn inventory_checked(
     }
     inv.checks.extend(lint);
     Ok(inv)
+}
+
+/// The final stage's external base of a Containerfile (already read once by the lint;
+/// unreadable here means no base is known from it).
+fn containerfile_base(path: &Path) -> Option<patchline_policy::trusted::BaseImage> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let cf = patchline_lineage::containerfile::parse(&text).ok()?;
+    let base = cf.final_base(&Default::default()).ok()??;
+    Some(patchline_policy::trusted::BaseImage {
+        reference: base.as_str().to_string(),
+        digest: base.digest().map(str::to_string),
+        known_from: patchline_policy::trusted::BaseSource::Containerfile,
+        created: None,
+    })
 }
 
 fn lint_containerfile(path: &Path) -> Result<Vec<patchline_checks::CheckFinding>, ScanError> {

@@ -20,6 +20,10 @@
 //! that could not be matched, since what was not examined cannot be shown to pass; the
 //! CLI reports both with exit 2.
 //!
+//! A policy file's stage, exceptions and VEX statements are applied by
+//! [`stage::Governance`] before these rules (see that module): what they take out of
+//! the report is recorded in `report.policy`, and their breaches join the verdict.
+//!
 //! Rules see one finding at a time and are `Send + Sync`: a server shares one policy
 //! across its workers. The built-in rules are the CLI's flags: [`OnlyFixed`],
 //! [`IgnoreUnfixed`] and [`FailOn`] (which asks [`patchline_match::fails_on`]).
@@ -29,6 +33,9 @@ use std::sync::Arc;
 
 use patchline_model::vuln::{Finding, FixState, ScanReport, Severity};
 use serde::Serialize;
+
+pub mod stage;
+pub use stage::Governance;
 
 /// One rule of a policy: a filter, a gate, or both.
 pub trait Rule: fmt::Debug + Send + Sync {

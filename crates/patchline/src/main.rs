@@ -54,6 +54,9 @@ enum Command {
     Plan(cmd::plan::Args),
     /// Check rebuilt images against a patch plan.
     Verify(cmd::verify::Args),
+    /// Policy files: check one (`policy check FILE`).
+    #[command(subcommand)]
+    Policy(cmd::policy::Command),
     /// Compare versions by an ecosystem's rules (`<`, `=` or `>`), or a stream of pairs.
     Vercmp(cmd::vercmp::Args),
     /// Print the shell completion script (bash, zsh, fish, powershell, elvish).
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
         Command::Outdated(a) => cmd::outdated::run(a),
         Command::Plan(a) => cmd::plan::run(a),
         Command::Verify(a) => cmd::verify::run(a),
+        Command::Policy(c) => cmd::policy::run(c),
         Command::Vercmp(a) => cmd::vercmp::run(a),
         Command::Completions(a) => cmd::completions::run(a),
         Command::Man(a) => cmd::man::run(a),

@@ -6,6 +6,7 @@ pub mod impact;
 pub mod man;
 pub mod outdated;
 pub mod plan;
+pub mod policy;
 pub mod sbom;
 pub mod scan;
 pub mod vercmp;

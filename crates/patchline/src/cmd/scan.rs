@@ -57,7 +57,7 @@ pub fn scanners(list: &[ScannerArg]) -> patchline_scan::Scanners {
 
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Example:\n  patchline scan registry.example.com/team/app:1.4 --fail-on high --only-fixed"
+    after_help = "Examples:\n  patchline scan registry.example.com/team/app:1.4 --fail-on high --only-fixed\n  patchline scan registry.example.com/team/app:1.4 --policy policy.yaml --stage build --exceptions .trivyignore.yaml"
 )]
 pub struct Args {
     /// The image: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG],
@@ -93,6 +93,18 @@ pub struct Args {
     /// language ecosystem), instead of exiting 2.
     #[arg(long, requires = "fail_on")]
     pub allow_unmatched: bool,
+    /// Judge the scan by a policy file's stage profile (YAML; see docs/policy.md):
+    /// exit 1 when it fails, 2 when it cannot be judged.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// The policy file's stage: local, build, registry or runtime [default: the file's
+    /// only stage; required when it has several].
+    #[arg(long, value_name = "STAGE", requires = "policy")]
+    pub stage: Option<String>,
+    /// Accepted findings: a patchline exceptions file, Trivy's .trivyignore(.yaml) or
+    /// Grype's .grype.yaml (repeatable; with or without --policy).
+    #[arg(long, value_name = "FILE")]
+    pub exceptions: Vec<PathBuf>,
     /// Warn when the database is older than this: days, or a number with a unit (36h, 2w).
     #[arg(long, value_name = "DAYS", default_value = "7", value_parser = parse_age)]
     pub max_db_age: Duration,
@@ -131,6 +143,8 @@ pub fn run(a: Args) -> Result<u8> {
         policy = policy.allowing_unmatched();
     }
     opts.policy = policy;
+    opts.governance =
+        crate::cmd::policy::governance(a.policy.as_deref(), a.stage.as_deref(), &a.exceptions)?;
     let started = time::OffsetDateTime::now_utc();
     let scan = crate::progress::with_layer_bars(|p| {
         patchline_scan::scan(Input::parse(&a.image), &opts, p)
@@ -157,8 +171,13 @@ pub fn run(a: Args) -> Result<u8> {
         &scan.report.warnings,
         matches!(a.format, Format::Table) && a.output.is_none(),
     );
-    for b in &scan.verdict.breaches {
-        errln!("patchline: {} ({})", b.message, b.rule);
+    match &scan.report.policy {
+        Some(outcome) => crate::cmd::policy::print_outcome(outcome),
+        None => {
+            for b in &scan.verdict.breaches {
+                errln!("patchline: {} ({})", b.message, b.rule);
+            }
+        }
     }
     Ok(if scan.verdict.unjudgeable() {
         crate::EXIT_BAD_INPUT
