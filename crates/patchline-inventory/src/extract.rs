@@ -30,6 +30,10 @@ pub struct Extracted {
     /// `lib/foo/version.rb`), which [`Deferred`] packages look up; such a file is no
     /// package database.
     pub defines: Option<Vec<(String, String)>>,
+    /// Paths whose packages, when the squashed view has any, make this file's redundant:
+    /// a file, or a directory ending in `/` (anything below it). An npm lockfile names
+    /// the `node_modules/` beside it, whose manifests say what is really installed.
+    pub superseded_by: Vec<String>,
 }
 
 /// A package read from one file whose version is a constant assigned in another.

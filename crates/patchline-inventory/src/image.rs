@@ -83,6 +83,10 @@ pub enum FileResult {
         /// Packages completed from another file of the squashed view.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         deferred: Vec<Deferred>,
+        /// Paths whose packages in the squashed view make these redundant
+        /// ([`Extracted::superseded_by`](crate::Extracted)).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        superseded_by: Vec<String>,
     },
     /// The string constants a file assigns ([`Extracted::defines`](crate::Extracted)),
     /// which [`Deferred`] packages of other files look up. No database.
@@ -514,6 +518,7 @@ impl Collector<'_> {
                 warnings: x.warnings,
                 owned: x.owned,
                 deferred: x.deferred,
+                superseded_by: x.superseded_by,
             },
             Err(e) => FileResult::Failed {
                 extractor: name,
@@ -773,6 +778,18 @@ fn shapes_packages(f: &FileResult) -> bool {
     is_db(f) || matches!(f, FileResult::Defines { .. })
 }
 
+/// Whether the view holds packages at `path`, or below it when it ends in `/`.
+fn has_packages(view: &BTreeMap<String, ViewEntry<'_>>, path: &str) -> bool {
+    let some = |v: &ViewEntry<'_>| matches!(v.file, FileResult::Packages { packages, .. } if !packages.is_empty());
+    if path.ends_with('/') {
+        view.range(path.to_string()..)
+            .take_while(|(k, _)| k.starts_with(path))
+            .any(|(_, v)| some(v))
+    } else {
+        view.get(path).is_some_and(some)
+    }
+}
+
 /// Longest constant value taken as a version.
 const DEFERRED_VERSION_MAX: usize = 256;
 
@@ -859,9 +876,15 @@ pub fn squash(info: ImageInfo, layers: &[LayerDesc], analyses: &[LayerAnalysis])
             let mut set: HashMap<Key, Cow<'_, Package>> = HashMap::new();
             for v in view.values() {
                 if let FileResult::Packages {
-                    packages, deferred, ..
+                    packages,
+                    deferred,
+                    superseded_by,
+                    ..
                 } = v.file
                 {
+                    if superseded_by.iter().any(|s| has_packages(&view, s)) {
+                        continue;
+                    }
                     for p in packages {
                         set.entry(key(p)).or_insert(Cow::Borrowed(p));
                     }
@@ -1194,6 +1217,7 @@ mod tests {
             warnings: vec![],
             owned: vec![],
             deferred: vec![],
+            superseded_by: vec![],
         }
     }
 
@@ -1207,6 +1231,7 @@ mod tests {
             warnings: vec![],
             owned: vec![],
             deferred: vec![],
+            superseded_by: vec![],
         }
     }
 
@@ -1293,6 +1318,7 @@ mod tests {
                     "py3-requests",
                 ),
                 deferred: vec![],
+                superseded_by: vec![],
             },
         );
         a.symlinks.insert("lib".into(), "usr/lib".into());
@@ -1372,6 +1398,7 @@ mod tests {
                 packages: vec![],
                 warnings: vec![],
                 owned: vec![],
+                superseded_by: vec![],
                 deferred: vec![Deferred {
                     package: p,
                     files: vec!["app/lib/a/other.rb".into(), VERSION_RB.into()],
