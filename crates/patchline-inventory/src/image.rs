@@ -263,6 +263,20 @@ impl<'a> Collector<'a> {
         osrelease::wants(path) || self.extractor_for(path).is_some()
     }
 
+    /// Whether `target`, earlier in this layer, is an executable an extractor found
+    /// packages in by its content (a Go or Rust binary): a hard link to it is the same
+    /// binary at another path. The link gets a copy of its result, packages unchanged
+    /// (their `db_path` is the target's, so the two paths list the binary once, as
+    /// Syft lists a hard-linked file once and Trivy does not read hard links), and the
+    /// binary is still listed when a later layer deletes the target's path and leaves
+    /// the link.
+    fn kept_by_content(&self, target: &str) -> bool {
+        matches!(
+            self.out.files.get(target),
+            Some(FileResult::Packages { .. })
+        ) && !self.wanted(target)
+    }
+
     /// Records a file named like a database outside the databases' homes.
     fn note_unread(&mut self, path: &str) {
         if !named_like_db(&self.names, path) {
@@ -307,7 +321,7 @@ impl<'a> Collector<'a> {
                     && !osrelease::wants(path)
                     && self.extractor_for_file(path, mode, size).is_none()
             }
-            EntryKind::Hardlink(_) => !self.wanted(path),
+            EntryKind::Hardlink(target) => !self.wanted(path) && !self.kept_by_content(target),
             _ => false,
         };
         if unwanted {
@@ -323,7 +337,7 @@ impl<'a> Collector<'a> {
                 self.out.files.remove(path);
             }
             EntryKind::Hardlink(target) => {
-                if self.wanted(path) {
+                if self.wanted(path) || self.kept_by_content(target) {
                     let r = match self.out.files.get(target) {
                         // A second copy of a database's packages is memory too.
                         Some(FileResult::Packages {

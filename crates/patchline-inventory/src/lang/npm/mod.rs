@@ -45,7 +45,7 @@
 //! read only installed manifests in images), and a `package-lock.json`'s only while no
 //! `npm-shrinkwrap.json` is beside it, which npm reads instead (osv-scalibr's rule). An
 //! extractor sees one file at a time, so it names those paths
-//! ([`lock::superseded_by`]) and the inventory decides, layer by layer. npm's hidden
+//! ([`superseded_by`]) and the inventory decides, layer by layer. npm's hidden
 //! lockfile, `node_modules/.package-lock.json`, is not read: it restates the manifests.
 //!
 //! Reading. Files are streamed through serde_json, never held whole, with a size limit
@@ -62,7 +62,7 @@ mod json;
 mod lock;
 
 pub use installed::{is_installed_manifest, read_manifest, NpmPackage, MAX_PACKAGE_JSON};
-pub use lock::{is_lockfile, read_lockfile, NpmLock, MAX_LOCKFILE};
+pub use lock::{is_lockfile, read_lockfile, superseded_by, NpmLock, MAX_LOCKFILE};
 
 /// The longest package name or version kept. npm refuses names over 214 characters; a
 /// longer value is no package npm installed.
