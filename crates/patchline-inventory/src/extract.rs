@@ -21,6 +21,34 @@ pub struct Extracted {
     /// extractors read ([`crate::owned::interesting`]), so that a language package found
     /// in one is known to be the OS package's.
     pub owned: Vec<(String, String)>,
+    /// Packages whose version is a constant another file assigns (a source gemspec's
+    /// `spec.version = Foo::VERSION` after `require_relative 'lib/foo/version'`): an
+    /// extractor sees one file, so they are completed in the squashed view, where the
+    /// file that assigns it is known ([`Deferred`]).
+    pub deferred: Vec<Deferred>,
+    /// Set for a file read only for the string constants it assigns, by name (a Ruby
+    /// `lib/foo/version.rb`), which [`Deferred`] packages look up; such a file is no
+    /// package database.
+    pub defines: Option<Vec<(String, String)>>,
+    /// Paths whose packages, when the squashed view has any, make this file's redundant:
+    /// a file, or a directory ending in `/` (anything below it). An npm lockfile names
+    /// the `node_modules/` beside it, whose manifests say what is really installed.
+    pub superseded_by: Vec<String>,
+}
+
+/// A package read from one file whose version is a constant assigned in another.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Deferred {
+    /// The package, its version empty until found.
+    pub package: Package,
+    /// The files, relative to the image root, that may assign the constant, in the order
+    /// they are searched (the files the source requires).
+    pub files: Vec<String>,
+    /// The constant's name, its last segment (`VERSION` for `Foo::VERSION`).
+    pub constant: String,
+    /// Where the file refers to it, for a warning when it cannot be found (`line 7: the
+    /// version is the constant "Foo::VERSION"`).
+    pub context: String,
 }
 
 /// The whole file could not be read as the database it claims to be.

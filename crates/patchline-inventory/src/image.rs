@@ -16,6 +16,7 @@
 //! package read from one `managed_by` that OS package ([`crate::owned`]). A list's
 //! directories are taken through the final view's symlinks, as the layers hold the files.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::Path;
@@ -29,11 +30,11 @@ use patchline_model::check::{CheckFinding, CheckKind};
 use patchline_model::{purl, Distro, ImageInfo, Inventory, LayerRef, Package, Warning};
 use serde::{Deserialize, Serialize};
 
-use crate::extract::{owned_bytes, package_bytes, Budget, Held, OverBudget};
-use crate::{extractors, osrelease, Extractor, Inspector};
+use crate::extract::{owned_bytes, package_bytes, Budget, Deferred, Held, OverBudget};
+use crate::{extractors, osrelease, Extracted, Extractor, Inspector};
 
 /// Cache namespace: bump the number whenever what a layer analysis holds changes.
-pub const CACHE_NAMESPACE: &str = "inventory-v5";
+pub const CACHE_NAMESPACE: &str = "inventory-v6";
 
 /// The cache namespace for a set of inspectors: their findings are part of what a layer
 /// analysis holds.
@@ -79,6 +80,19 @@ pub enum FileResult {
         /// Files its packages own that language extractors read: (path, OS package).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         owned: Vec<(String, String)>,
+        /// Packages completed from another file of the squashed view.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        deferred: Vec<Deferred>,
+        /// Paths whose packages in the squashed view make these redundant
+        /// ([`Extracted::superseded_by`](crate::Extracted)).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        superseded_by: Vec<String>,
+    },
+    /// The string constants a file assigns ([`Extracted::defines`](crate::Extracted)),
+    /// which [`Deferred`] packages of other files look up. No database.
+    Defines {
+        extractor: String,
+        constants: Vec<(String, String)>,
     },
     /// A list of the files an OS package owns (dpkg's `info/*.list`), filtered as
     /// [`Extracted::owned`](crate::Extracted::owned). No database: it neither counts as
@@ -249,6 +263,20 @@ impl<'a> Collector<'a> {
         osrelease::wants(path) || self.extractor_for(path).is_some()
     }
 
+    /// Whether `target`, earlier in this layer, is an executable an extractor found
+    /// packages in by its content (a Go or Rust binary): a hard link to it is the same
+    /// binary at another path. The link gets a copy of its result, packages unchanged
+    /// (their `db_path` is the target's, so the two paths list the binary once, as
+    /// Syft lists a hard-linked file once and Trivy does not read hard links), and the
+    /// binary is still listed when a later layer deletes the target's path and leaves
+    /// the link.
+    fn kept_by_content(&self, target: &str) -> bool {
+        matches!(
+            self.out.files.get(target),
+            Some(FileResult::Packages { .. })
+        ) && !self.wanted(target)
+    }
+
     /// Records a file named like a database outside the databases' homes.
     fn note_unread(&mut self, path: &str) {
         if !named_like_db(&self.names, path) {
@@ -293,7 +321,7 @@ impl<'a> Collector<'a> {
                     && !osrelease::wants(path)
                     && self.extractor_for_file(path, mode, size).is_none()
             }
-            EntryKind::Hardlink(_) => !self.wanted(path),
+            EntryKind::Hardlink(target) => !self.wanted(path) && !self.kept_by_content(target),
             _ => false,
         };
         if unwanted {
@@ -309,7 +337,7 @@ impl<'a> Collector<'a> {
                 self.out.files.remove(path);
             }
             EntryKind::Hardlink(target) => {
-                if self.wanted(path) {
+                if self.wanted(path) || self.kept_by_content(target) {
                     let r = match self.out.files.get(target) {
                         // A second copy of a database's packages is memory too.
                         Some(FileResult::Packages {
@@ -491,11 +519,20 @@ impl Collector<'_> {
             Ok(x) if by_content && x.packages.is_empty() && x.warnings.is_empty() => {
                 FileResult::Other
             }
+            Ok(Extracted {
+                defines: Some(constants),
+                ..
+            }) => FileResult::Defines {
+                extractor: name,
+                constants,
+            },
             Ok(x) => FileResult::Packages {
                 extractor: name,
                 packages: x.packages,
                 warnings: x.warnings,
                 owned: x.owned,
+                deferred: x.deferred,
+                superseded_by: x.superseded_by,
             },
             Err(e) => FileResult::Failed {
                 extractor: name,
@@ -749,6 +786,59 @@ fn is_db(f: &FileResult) -> bool {
     matches!(f, FileResult::Packages { .. } | FileResult::Failed { .. })
 }
 
+/// A file whose arrival or removal can change the package set: a database, or a file
+/// of constants that deferred packages look up.
+fn shapes_packages(f: &FileResult) -> bool {
+    is_db(f) || matches!(f, FileResult::Defines { .. })
+}
+
+/// Whether the view holds packages at `path`, or below it when it ends in `/`.
+fn has_packages(view: &BTreeMap<String, ViewEntry<'_>>, path: &str) -> bool {
+    let some = |v: &ViewEntry<'_>| matches!(v.file, FileResult::Packages { packages, .. } if !packages.is_empty());
+    if path.ends_with('/') {
+        view.range(path.to_string()..)
+            .take_while(|(k, _)| k.starts_with(path))
+            .any(|(_, v)| some(v))
+    } else {
+        view.get(path).is_some_and(some)
+    }
+}
+
+/// Longest constant value taken as a version.
+const DEFERRED_VERSION_MAX: usize = 256;
+
+/// A deferred package with its version, from the first of its files in `view` that
+/// assigns the constant; else why not (`lib/foo/version.rb is not in the image`).
+fn complete(d: &Deferred, view: &BTreeMap<String, ViewEntry<'_>>) -> Result<Package, String> {
+    let constant = patchline_model::quote_capped(&d.constant, 80);
+    let mut why = None;
+    for f in &d.files {
+        let shown = shown_path(f);
+        let Some(FileResult::Defines { constants, .. }) = view.get(f).map(|v| v.file) else {
+            why.get_or_insert_with(|| format!("{shown} is not in the image"));
+            continue;
+        };
+        let Some((_, v)) = constants.iter().find(|(n, _)| *n == d.constant) else {
+            why = Some(format!("{shown} does not assign a string to {constant}"));
+            continue;
+        };
+        if v.is_empty()
+            || v.len() > DEFERRED_VERSION_MAX
+            || v.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            why = Some(format!(
+                "{shown} assigns {constant} {}, empty or with spaces",
+                patchline_model::quote_capped(v, 80)
+            ));
+            continue;
+        }
+        let mut p = d.package.clone();
+        p.version = v.clone();
+        return Ok(p);
+    }
+    Err(why.unwrap_or_else(|| "names no file to look in".into()))
+}
+
 type Key = (patchline_model::Ecosystem, String, String);
 
 fn key(p: &Package) -> Key {
@@ -766,11 +856,11 @@ pub fn squash(info: ImageInfo, layers: &[LayerDesc], analyses: &[LayerAnalysis])
     let mut view: BTreeMap<String, ViewEntry<'_>> = BTreeMap::new();
     let mut symlinks: BTreeMap<String, (usize, &str)> = BTreeMap::new();
     // (layer index, package set of the view after that layer), one per change.
-    let mut states: Vec<(usize, HashMap<Key, &Package>)> = Vec::new();
+    let mut states: Vec<(usize, HashMap<Key, Cow<'_, Package>>)> = Vec::new();
     for (i, a) in analyses.iter().enumerate() {
         let before_dbs: Vec<String> = view
             .iter()
-            .filter(|(_, v)| is_db(v.file))
+            .filter(|(_, v)| shapes_packages(v.file))
             .map(|(k, _)| k.clone())
             .collect();
         for w in &a.whiteouts {
@@ -792,16 +882,30 @@ pub fn squash(info: ImageInfo, layers: &[LayerDesc], analyses: &[LayerAnalysis])
         }
         let after_dbs: Vec<String> = view
             .iter()
-            .filter(|(_, v)| is_db(v.file))
+            .filter(|(_, v)| shapes_packages(v.file))
             .map(|(k, _)| k.clone())
             .collect();
-        let touched = before_dbs != after_dbs || a.files.values().any(is_db);
+        let touched = before_dbs != after_dbs || a.files.values().any(shapes_packages);
         if touched || states.is_empty() {
-            let mut set: HashMap<Key, &Package> = HashMap::new();
+            let mut set: HashMap<Key, Cow<'_, Package>> = HashMap::new();
             for v in view.values() {
-                if let FileResult::Packages { packages, .. } = v.file {
+                if let FileResult::Packages {
+                    packages,
+                    deferred,
+                    superseded_by,
+                    ..
+                } = v.file
+                {
+                    if superseded_by.iter().any(|s| has_packages(&view, s)) {
+                        continue;
+                    }
                     for p in packages {
-                        set.entry(key(p)).or_insert(p);
+                        set.entry(key(p)).or_insert(Cow::Borrowed(p));
+                    }
+                    for d in deferred {
+                        if let Ok(p) = complete(d, &view) {
+                            set.entry(key(&p)).or_insert(Cow::Owned(p));
+                        }
                     }
                 }
             }
@@ -938,9 +1042,27 @@ pub fn squash(info: ImageInfo, layers: &[LayerDesc], analyses: &[LayerAnalysis])
             FileResult::Packages {
                 extractor,
                 warnings,
+                deferred,
                 ..
+            } => {
+                let unknown = deferred.iter().filter_map(|d| {
+                    complete(d, &view).err().map(|why| {
+                        format!(
+                            "{}, which {why}; no package for {}",
+                            d.context,
+                            patchline_model::quote_capped(&d.package.name, 80)
+                        )
+                    })
+                });
+                for w in warnings.iter().cloned().chain(unknown) {
+                    inv.warnings.push(Warning {
+                        source: format!("extractor:{extractor}"),
+                        location: location.clone(),
+                        message: w,
+                    });
+                }
             }
-            | FileResult::Owned {
+            FileResult::Owned {
                 extractor,
                 warnings,
                 ..
@@ -961,7 +1083,7 @@ pub fn squash(info: ImageInfo, layers: &[LayerDesc], analyses: &[LayerAnalysis])
         let owners = owners(&view, last, links);
         let mut packages: Vec<Package> = Vec::with_capacity(last.len());
         for (k, p) in last {
-            let mut pkg = (*p).clone();
+            let mut pkg = p.clone().into_owned();
             let mut introduced = None;
             let mut changed = None;
             for (layer_index, set) in states.iter().rev() {
@@ -1062,7 +1184,7 @@ fn through_links<'a>(path: &str, links: impl Fn(&str) -> Option<&'a str>) -> Str
 /// inventory (`last`): the package's files went with it.
 fn owners<'v, 'a>(
     view: &'v BTreeMap<String, ViewEntry<'_>>,
-    last: &HashMap<Key, &Package>,
+    last: &HashMap<Key, Cow<'_, Package>>,
     links: impl Fn(&str) -> Option<&'a str> + Copy,
 ) -> HashMap<String, &'v str> {
     let installed: std::collections::HashSet<&str> = last
@@ -1108,6 +1230,8 @@ mod tests {
                 .collect(),
             warnings: vec![],
             owned: vec![],
+            deferred: vec![],
+            superseded_by: vec![],
         }
     }
 
@@ -1120,6 +1244,8 @@ mod tests {
             packages: vec![p],
             warnings: vec![],
             owned: vec![],
+            deferred: vec![],
+            superseded_by: vec![],
         }
     }
 
@@ -1205,6 +1331,8 @@ mod tests {
                     "lib/python3/dist-packages/requests-2.28.1.egg-info/PKG-INFO",
                     "py3-requests",
                 ),
+                deferred: vec![],
+                superseded_by: vec![],
             },
         );
         a.symlinks.insert("lib".into(), "usr/lib".into());
@@ -1262,6 +1390,85 @@ mod tests {
             &a.files["var/lib/dpkg/status"],
             FileResult::Packages { owned, .. } if owned.is_empty()
         ));
+    }
+
+    /// A source gemspec whose version is a constant of `lib/a/version.rb`: completed from
+    /// the version file the squashed view holds after each layer.
+    #[test]
+    fn deferred_versions_follow_the_file_that_defines_them() {
+        const SPEC: &str = "app/a.gemspec";
+        const VERSION_RB: &str = "app/lib/a/version.rb";
+        let defines = |v: &str| FileResult::Defines {
+            extractor: "gemspec".into(),
+            constants: vec![("VERSION".into(), v.into())],
+        };
+        let mut spec = LayerAnalysis::default();
+        let mut p = Package::new(Ecosystem::Gem, "a", "");
+        p.db_path = SPEC.into();
+        spec.files.insert(
+            SPEC.into(),
+            FileResult::Packages {
+                extractor: "gemspec".into(),
+                packages: vec![],
+                warnings: vec![],
+                owned: vec![],
+                superseded_by: vec![],
+                deferred: vec![Deferred {
+                    package: p,
+                    files: vec!["app/lib/a/other.rb".into(), VERSION_RB.into()],
+                    constant: "VERSION".into(),
+                    context: "line 7: the version is the constant \"A::VERSION\"".into(),
+                }],
+            },
+        );
+        spec.files.insert(VERSION_RB.into(), defines("1.0"));
+        let mut bump = LayerAnalysis::default();
+        bump.files.insert(VERSION_RB.into(), defines("1.1"));
+        let mut unrelated = LayerAnalysis::default();
+        unrelated
+            .files
+            .insert("var/lib/dpkg/status".into(), dpkg_status(&["bash"]));
+        let layers: Vec<LayerDesc> = (0..4)
+            .map(|i| LayerDesc {
+                index: i,
+                diff_id: patchline_model::Digest::sha256_from_bytes(&[i as u8; 32]),
+                digest: None,
+                media_type: String::new(),
+                size: None,
+                created_by: None,
+                locator: String::new(),
+            })
+            .collect();
+        let inv = squash(
+            ImageInfo::default(),
+            &layers,
+            &[spec.clone(), bump.clone(), unrelated.clone()],
+        );
+        assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
+        let gem = inv.packages.iter().find(|p| p.name == "a").unwrap();
+        assert_eq!(gem.version, "1.1");
+        assert_eq!(gem.db_path, SPEC);
+        assert_eq!(gem.introduced.as_ref().map(|l| l.index), Some(1));
+        assert_eq!(gem.last_changed.as_ref().map(|l| l.index), Some(1));
+        assert_eq!(gem.purl, "pkg:gem/a@1.1");
+        // The version file deleted: no package, and a warning saying why.
+        let mut gone = LayerAnalysis::default();
+        gone.whiteouts.push("app/lib".into());
+        let inv = squash(
+            ImageInfo::default(),
+            &layers,
+            &[spec, bump, unrelated, gone],
+        );
+        assert!(inv.packages.iter().all(|p| p.name != "a"));
+        assert!(inv.complete);
+        assert_eq!(inv.warnings.len(), 1, "{:?}", inv.warnings);
+        assert!(inv.warnings[0].location.starts_with("layer 0 ("));
+        assert!(inv.warnings[0].location.ends_with(SPEC));
+        assert_eq!(
+            inv.warnings[0].message,
+            "line 7: the version is the constant \"A::VERSION\", which app/lib/a/other.rb \
+             is not in the image; no package for \"a\""
+        );
     }
 
     #[test]

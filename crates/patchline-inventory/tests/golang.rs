@@ -418,3 +418,51 @@ fn truncated_binaries_never_panic() {
         }
     }
 }
+
+/// A binary built by a Go release candidate: its `stdlib` version is one the Go
+/// vulnerability database's own ranges order, and GO-2023-2102 (fixed in 1.20.10 and
+/// 1.21.3, introduced again at `1.21.0-0`) holds `go1.21rc2` as the Go team lists it.
+#[test]
+fn release_candidate_toolchains_fall_in_the_go_database_ranges() {
+    use patchline_inventory::lang::golang::stdlib_version;
+    use patchline_version::Scheme;
+    let Some(path) = patchline_test_support::shared_data_path("osv/Go/GO-2023-2102.json") else {
+        return;
+    };
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let stdlib = record["affected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["package"]["name"] == "stdlib")
+        .unwrap();
+    let events: Vec<(String, String)> = stdlib["ranges"][0]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e.as_object().unwrap().iter())
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    let affected = |v: &str| {
+        let mut hit = false;
+        for (kind, at) in &events {
+            let past = Scheme::Go.compare(v, at).unwrap() != std::cmp::Ordering::Less;
+            match kind.as_str() {
+                "introduced" if past => hit = true,
+                "fixed" if past => hit = false,
+                _ => {}
+            }
+        }
+        hit
+    };
+    let rc = stdlib_version("1.21rc2");
+    assert_eq!(rc, "1.21.0-rc.2");
+    assert!(Scheme::Go.validate("1.21rc2").is_err());
+    assert!(affected(&rc));
+    assert!(affected(&stdlib_version("1.21.2")));
+    assert!(!affected(&stdlib_version("1.21.3")));
+    assert!(!affected(&stdlib_version("1.22rc1")));
+    // 1.20.x before the fix, and 1.20's own candidates, are in the first range.
+    assert!(affected(&stdlib_version("1.20beta1")));
+    assert!(!affected(&stdlib_version("1.20.10")));
+}

@@ -289,3 +289,102 @@ fn database_behind_a_directory_symlink_makes_the_inventory_incomplete() {
         assert!(!inv.packages.is_empty(), "{name}");
     }
 }
+
+/// A Go binary and a hard link to it, as `ln` or a package's install script leaves them:
+/// the binary is listed once (its packages keep the first path), and still when a later
+/// layer deletes that path and leaves the link.
+#[test]
+fn hard_linked_binaries_are_listed_once_and_survive_the_target() {
+    let Some(bin) = shared_data_path(
+        "language/osv-scalibr/golang/gobinary/testdata/binary_with_module_replacement-linux-amd64",
+    ) else {
+        return;
+    };
+    let bin = std::fs::read(bin).unwrap();
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o755);
+    h.set_mtime(0);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(bin.len() as u64);
+    b.append_data(&mut h, "usr/bin/app", &bin[..]).unwrap();
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o755);
+    h.set_mtime(0);
+    h.set_entry_type(tar::EntryType::Link);
+    h.set_size(0);
+    b.append_link(&mut h, "usr/local/bin/app", "usr/bin/app")
+        .unwrap();
+    let tar = b.into_inner().unwrap();
+    let desc = layer_desc(&tar);
+    let a = analyze_layer(
+        &tar[..],
+        &desc,
+        &InventoryOptions::default(),
+        &extractors(),
+        &patchline_inventory::Budget::unlimited(),
+    )
+    .unwrap();
+    assert!(
+        matches!(
+            a.files.get("usr/local/bin/app"),
+            Some(patchline_inventory::image::FileResult::Packages { packages, .. }) if !packages.is_empty()
+        ),
+        "{:?}",
+        a.files.keys().collect::<Vec<_>>()
+    );
+    let go = |inv: &Inventory| {
+        let mut v: Vec<(String, String)> = inv
+            .packages
+            .iter()
+            .map(|p| (p.name.clone(), p.db_path.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    let one = squash(
+        ImageInfo::default(),
+        std::slice::from_ref(&desc),
+        std::slice::from_ref(&a),
+    );
+    assert!(
+        one.complete && one.warnings.is_empty(),
+        "{:?}",
+        one.warnings
+    );
+    assert!(!one.packages.is_empty());
+    assert!(one.packages.iter().all(|p| p.db_path == "usr/bin/app"));
+    // The target's path deleted by a later layer: the link still holds the binary.
+    let mut gone = LayerAnalysis::default();
+    gone.whiteouts.push("usr/bin/app".into());
+    let mut desc2 = desc.clone();
+    desc2.index = 1;
+    let after = squash(ImageInfo::default(), &[desc, desc2], &[a, gone]);
+    assert_eq!(go(&after), go(&one));
+    // A hard link to a file that is nobody's binary is not kept.
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o755);
+    h.set_mtime(0);
+    h.set_size(4);
+    b.append_data(&mut h, "usr/bin/sh", &b"\x7fELF"[..])
+        .unwrap();
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Link);
+    h.set_size(0);
+    b.append_link(&mut h, "bin/sh", "usr/bin/sh").unwrap();
+    let tar = b.into_inner().unwrap();
+    let a = analyze_layer(
+        &tar[..],
+        &layer_desc(&tar),
+        &InventoryOptions::default(),
+        &extractors(),
+        &patchline_inventory::Budget::unlimited(),
+    )
+    .unwrap();
+    assert!(
+        !a.files.contains_key("bin/sh"),
+        "{:?}",
+        a.files.keys().collect::<Vec<_>>()
+    );
+}

@@ -32,8 +32,9 @@ const ACCEPTED: &[(&str, &str, Kind, &str)] = &[
         "valid package-lock.json and npm-shrinkwrap.json and extract package-lock.json",
         Kind::Extract,
         "osv-scalibr drops a package-lock.json that has an npm-shrinkwrap.json beside it \
-         (npm's precedence); an extractor here sees one streamed file at a time, so both \
-         are listed, each under its own db_path",
+         (npm's precedence); an extractor here sees one streamed file at a time and lists \
+         it, and the inventory drops it (shrinkwrap_beside_a_lockfile_wins: the same \
+         result as osv-scalibr's for the whole directory)",
     ),
     (
         "packagejson_test.go.txt",
@@ -344,7 +345,7 @@ fn write(root: &Path, rel: &str, content: &str) {
 }
 
 #[test]
-fn an_image_with_node_modules_and_a_lockfile_lists_both() {
+fn an_image_with_node_modules_and_a_lockfile_lists_the_installed_packages_once() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let manifest = |name: &str, version: &str| {
@@ -380,11 +381,25 @@ fn an_image_with_node_modules_and_a_lockfile_lists_both() {
             "node_modules/a": {"version": "1.0.0"},
             "node_modules/@s/b": {"version": "2.0.0"}}}"#,
     );
+    // npm's hidden lockfile restates node_modules: not read.
+    write(
+        root,
+        "app/node_modules/.package-lock.json",
+        r#"{"lockfileVersion": 3, "packages": {"node_modules/a": {"version": "1.0.0"}}}"#,
+    );
     write(
         root,
         "usr/lib/node_modules/npm/package.json",
         &manifest("npm", "10.2.0"),
     );
+    // A lockfile with nothing installed beside it: what it lists is all there is.
+    write(
+        root,
+        "srv/other/package-lock.json",
+        r#"{"lockfileVersion": 3, "packages": {
+            "node_modules/c": {"version": "3.0.0"}}}"#,
+    );
+    write(root, "srv/other/node_modules/.bin/x", "");
     let inv = inventory_rootfs(root, "dir:test", &InventoryOptions::default()).unwrap();
     let mut got: Vec<(String, String, String, String)> = inv
         .packages
@@ -418,12 +433,6 @@ fn an_image_with_node_modules_and_a_lockfile_lists_both() {
                 "pkg:npm/%40s/b@2.0.0"
             ),
             row(
-                "@s/b",
-                "2.0.0",
-                "app/package-lock.json",
-                "pkg:npm/%40s/b@2.0.0"
-            ),
-            row(
                 "a",
                 "0.9.0",
                 "app/node_modules/@s/b/node_modules/a/package.json",
@@ -435,7 +444,12 @@ fn an_image_with_node_modules_and_a_lockfile_lists_both() {
                 "app/node_modules/a/package.json",
                 "pkg:npm/a@1.0.0"
             ),
-            row("a", "1.0.0", "app/package-lock.json", "pkg:npm/a@1.0.0"),
+            row(
+                "c",
+                "3.0.0",
+                "srv/other/package-lock.json",
+                "pkg:npm/c@3.0.0"
+            ),
             row(
                 "npm",
                 "10.2.0",
@@ -453,4 +467,88 @@ fn an_image_with_node_modules_and_a_lockfile_lists_both() {
         "{w:?}"
     );
     assert!(w.message.contains("EOF while parsing"), "{w:?}");
+}
+
+/// osv-scalibr's `both` directory: npm reads the shrinkwrap, not the package-lock.json
+/// beside it, and so does the inventory.
+#[test]
+fn shrinkwrap_beside_a_lockfile_wins() {
+    let Some(dir) = shared_data_path(format!("{ORACLE}/packagelockjson/testdata/both")) else {
+        return;
+    };
+    let inv = inventory_rootfs(&dir, "dir:both", &InventoryOptions::default()).unwrap();
+    assert!(
+        inv.complete && inv.warnings.is_empty(),
+        "{:?}",
+        inv.warnings
+    );
+    assert!(!inv.packages.is_empty());
+    for p in &inv.packages {
+        assert_eq!(p.db_path, "npm-shrinkwrap.json", "{p:?}");
+    }
+    let shrinkwrap = std::fs::read(dir.join("npm-shrinkwrap.json")).unwrap();
+    let x = NpmLock.extract("npm-shrinkwrap.json", &shrinkwrap).unwrap();
+    assert_eq!(inv.packages.len(), x.packages.len());
+}
+
+/// Layer by layer: the lockfile's packages count until a later layer installs
+/// node_modules, and again once a layer deletes it.
+#[test]
+fn the_lockfile_counts_until_node_modules_arrives() {
+    use patchline_inventory::image::{squash, FileResult, LayerAnalysis};
+    let lock = br#"{"lockfileVersion": 3, "packages": {
+        "node_modules/a": {"version": "1.0.0"}, "node_modules/dev": {"version": "2.0.0"}}}"#;
+    let manifest = br#"{"name": "a", "version": "1.0.0"}"#;
+    let file = |ex: &dyn Extractor, path: &str, bytes: &[u8]| {
+        let x = ex.extract(path, bytes).unwrap();
+        FileResult::Packages {
+            extractor: ex.name().into(),
+            packages: x.packages,
+            warnings: x.warnings,
+            owned: x.owned,
+            deferred: x.deferred,
+            superseded_by: x.superseded_by,
+        }
+    };
+    let mut l0 = LayerAnalysis::default();
+    l0.files.insert(
+        "app/package-lock.json".into(),
+        file(&NpmLock, "app/package-lock.json", lock),
+    );
+    let mut l1 = LayerAnalysis::default();
+    l1.files.insert(
+        "app/node_modules/a/package.json".into(),
+        file(&NpmPackage, "app/node_modules/a/package.json", manifest),
+    );
+    let mut l2 = LayerAnalysis::default();
+    l2.whiteouts.push("app/node_modules".into());
+    let names = |layers: &[LayerAnalysis]| {
+        let inv = squash(Default::default(), &[], layers);
+        let mut v: Vec<(String, String)> = inv
+            .packages
+            .iter()
+            .map(|p| (p.name.clone(), p.db_path.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    let pair = |n: &str, p: &str| (n.to_string(), p.to_string());
+    assert_eq!(
+        names(&[l0.clone()]),
+        [
+            pair("a", "app/package-lock.json"),
+            pair("dev", "app/package-lock.json")
+        ]
+    );
+    assert_eq!(
+        names(&[l0.clone(), l1.clone()]),
+        [pair("a", "app/node_modules/a/package.json")]
+    );
+    assert_eq!(
+        names(&[l0, l1, l2]),
+        [
+            pair("a", "app/package-lock.json"),
+            pair("dev", "app/package-lock.json")
+        ]
+    );
 }

@@ -1,6 +1,7 @@
-//! Installed-gem specifications against osv-scalibr's gemspec test data: every case of
-//! its `TestExtract` and `TestFileRequired` tables (read from `gemspec_test.go.txt`),
-//! with the deviations listed and checked to deviate the way they say.
+//! Gemspecs against osv-scalibr's gemspec test data: every case of its `TestExtract` and
+//! `TestFileRequired` tables (read from `gemspec_test.go.txt`). The cases are read the
+//! way an image is: the inventory of the `testdata` directory as a root filesystem, so a
+//! source gemspec's version constant is found in the `lib/.../version.rb` it requires.
 
 mod lang_oracle;
 
@@ -8,35 +9,11 @@ use std::path::PathBuf;
 
 use lang_oracle::{extract_cases, required_cases, sorted};
 use patchline_inventory::lang::ruby::{parse_gemspec, Gemspec};
-use patchline_inventory::Extractor;
+use patchline_inventory::{inventory_rootfs, Extractor, InventoryOptions};
 use patchline_model::Ecosystem;
 use patchline_test_support::shared_data_path;
 
 const DIR: &str = "language/osv-scalibr/ruby/gemspec";
-
-/// Cases where patchline differs from osv-scalibr on purpose, and why.
-const DEVIATIONS: &[(&str, &str)] = &[
-    ("version constant gemspec", CROSS_FILE),
-    ("version constant with freeze", CROSS_FILE),
-    ("version constant via File.join", CROSS_FILE),
-    ("version constant via File.join multiline", CROSS_FILE),
-    ("version constant via File.expand_path", CROSS_FILE),
-    ("version constant via File.dirname", CROSS_FILE),
-    ("version constant via require", CROSS_FILE),
-    ("version constant via conditional require", CROSS_FILE),
-    (
-        "version constant via nested File.expand_path and File.join",
-        CROSS_FILE,
-    ),
-    ("version constant class", CROSS_FILE),
-    ("version constant different casing", CROSS_FILE),
-];
-
-/// Why the version-constant cases differ.
-const CROSS_FILE: &str = "a source gemspec whose version is a constant of another file \
-    (lib/.../version.rb, found through require_relative): an extractor is handed one file, \
-    and installed specifications, the only gemspecs patchline reads, always carry the \
-    version itself; the gem is skipped with a warning";
 
 fn dir() -> Option<PathBuf> {
     shared_data_path(DIR)
@@ -47,51 +24,91 @@ fn extract_cases_match_osv_scalibr() {
     let Some(dir) = dir() else { return };
     let cases = extract_cases(&dir.join("gemspec_test.go.txt"), "TestExtract");
     assert_eq!(cases.len(), 20, "the upstream table changed: {cases:#?}");
+    let inv = inventory_rootfs(
+        &dir.join("testdata"),
+        "dir:testdata",
+        &InventoryOptions::default(),
+    )
+    .unwrap();
+    assert!(inv.complete, "{:?}", inv.warnings);
     let mut matched = 0;
     for case in &cases {
-        let path = dir.join(&case.path);
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let x = parse_gemspec(&case.path, &bytes)
-            .unwrap_or_else(|e| panic!("{}: an error, not warnings: {e}", case.title));
+        let rel = case.path.strip_prefix("testdata/").unwrap();
         let got = sorted(
-            x.packages
+            inv.packages
                 .iter()
+                .filter(|p| p.db_path == rel)
                 .map(|p| (p.name.clone(), p.version.clone()))
                 .collect(),
         );
-        if let Some((_, why)) = DEVIATIONS.iter().find(|(t, _)| *t == case.title) {
-            // Each listed deviation deviates as described: skipped with the warning.
-            assert!(got.is_empty(), "{}: {got:?}", case.title);
-            assert!(!case.packages.is_empty(), "{}", case.title);
-            assert!(
-                x.warnings
-                    .iter()
-                    .any(|w| w.contains("not assigned in this file")),
-                "{} ({why}): {:?}",
-                case.title,
-                x.warnings
-            );
-            continue;
-        }
+        let warned: Vec<&str> = inv
+            .warnings
+            .iter()
+            .filter(|w| w.location == rel)
+            .map(|w| w.message.as_str())
+            .collect();
         if case.want_err {
             // An error upstream; here the file's problem is a warning, with no package.
             assert!(got.is_empty(), "{}: {got:?}", case.title);
-            assert!(!x.warnings.is_empty(), "{}: no warning", case.title);
+            assert_eq!(warned.len(), 1, "{}: {warned:?}", case.title);
         } else {
             assert_eq!(got, sorted(case.packages.clone()), "{}", case.title);
-        }
-        for p in &x.packages {
-            assert_eq!(p.ecosystem, Ecosystem::Gem);
-            assert_eq!(p.db_path, case.path);
+            // A file that is no specification at all (badspec) still says so.
+            assert!(
+                warned.is_empty() || case.packages.is_empty(),
+                "{}: {warned:?}",
+                case.title
+            );
         }
         matched += 1;
     }
+    for p in &inv.packages {
+        assert_eq!(p.ecosystem, Ecosystem::Gem);
+        assert_eq!(p.purl, format!("pkg:gem/{}@{}", p.name, p.version));
+    }
     eprintln!(
-        "gemspec: {matched}/{} osv-scalibr cases matched, {} deviations listed",
-        cases.len(),
-        DEVIATIONS.len()
+        "gemspec: {matched}/{} osv-scalibr cases matched",
+        cases.len()
     );
-    assert_eq!(matched + DEVIATIONS.len(), cases.len());
+    assert_eq!(matched, cases.len());
+}
+
+/// The cases osv-scalibr rejects, with what patchline says instead of an error.
+#[test]
+fn unknowable_versions_say_why() {
+    let Some(dir) = dir() else { return };
+    let inv = inventory_rootfs(
+        &dir.join("testdata"),
+        "dir:testdata",
+        &InventoryOptions::default(),
+    )
+    .unwrap();
+    let warning = |path: &str| {
+        let w: Vec<&str> = inv
+            .warnings
+            .iter()
+            .filter(|w| w.location == path)
+            .map(|w| w.message.as_str())
+            .collect();
+        assert_eq!(w.len(), 1, "{path}: {w:?}");
+        w[0].to_string()
+    };
+    assert_eq!(
+        warning("version_constant_missing/version_constant_missing.gemspec"),
+        "line 7: the version is the constant \"ExampleApp::VERSION\", which \
+         version_constant_missing/lib/example_app/version.rb does not assign a string to \
+         \"VERSION\"; no package for \"example_missing\""
+    );
+    assert!(
+        warning("version_load_path/version_load_path.gemspec").starts_with(
+            "line 9: the version is the constant \"ExampleApp::VERSION\", not assigned in \
+             this file nor in a file it requires that this reader follows"
+        ),
+        "{}",
+        warning("version_load_path/version_load_path.gemspec")
+    );
+    assert!(warning("version_method/version_method.gemspec")
+        .starts_with("line 7: the version is the expression \"ExampleApp.version\""));
 }
 
 #[test]
@@ -121,10 +138,6 @@ fn malformed_cases_say_what_is_wrong() {
             "version_method/version_method.gemspec",
             "line 7: the version is the expression \"ExampleApp.version\"",
         ),
-        (
-            "version_constant_missing/version_constant_missing.gemspec",
-            "line 7: the version is the constant \"ExampleApp::VERSION\", not assigned",
-        ),
     ] {
         let bytes = std::fs::read(dir.join("testdata").join(file)).unwrap();
         let x = parse_gemspec(file, &bytes).unwrap();
@@ -147,15 +160,7 @@ fn file_required_cases() {
     let mut compared = 0;
     for case in cases.iter().filter(|c| !c.size_limited) {
         compared += 1;
-        let got = Gemspec.wants(&case.path);
-        if case.path == "testdata/yaml-0.2.1.gemspec" {
-            // Deviation: osv-scalibr takes any `.gemspec`; patchline only installed
-            // specifications, under `specifications/` (the same file there is wanted).
-            assert!(case.want && !got, "{}", case.title);
-            assert!(Gemspec.wants("usr/lib/ruby/gems/3.1.0/specifications/yaml-0.2.1.gemspec"));
-        } else {
-            assert_eq!(got, case.want, "{}", case.title);
-        }
+        assert_eq!(Gemspec.wants(&case.path), case.want, "{}", case.title);
     }
     // The size cases are osv-scalibr's per-extractor limit; patchline's is inventory-wide.
     assert_eq!(compared, 2);

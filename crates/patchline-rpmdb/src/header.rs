@@ -21,6 +21,9 @@ pub mod tag {
     pub const VENDOR: u32 = 1011;
     pub const LICENSE: u32 = 1014;
     pub const ARCH: u32 = 1022;
+    /// Full paths, one per file: the file list of headers built before rpm 4 compressed
+    /// it into BASENAMES, DIRNAMES and DIRINDEXES (rpm 3.0.4 and earlier).
+    pub const OLDFILENAMES: u32 = 1027;
     pub const SOURCERPM: u32 = 1044;
     pub const DIRINDEXES: u32 = 1116;
     pub const BASENAMES: u32 = 1117;
@@ -417,13 +420,14 @@ impl<'a> Header<'a> {
     }
 
     /// The file list: each BASENAMES entry joined to the DIRNAMES entry its DIRINDEXES
-    /// entry names, as `rpm -ql` prints it, keeping the paths `keep` accepts.
+    /// entry names, as `rpm -ql` prints it, keeping the paths `keep` accepts; or, in a
+    /// header of the old layout, the OLDFILENAMES entries.
     fn files(&self, keep: &dyn Fn(&str) -> bool) -> Result<Vec<String>, Error> {
         let found = [tag::BASENAMES, tag::DIRNAMES, tag::DIRINDEXES].map(|t| self.find(t));
         let [Some(base), Some(dirs), Some(index)] = found else {
             if found.iter().all(Option::is_none) {
-                // No files (gpg-pubkey, meta packages).
-                return Ok(Vec::new());
+                // No files (gpg-pubkey, meta packages), or the old layout.
+                return self.old_files(keep);
             }
             let missing: Vec<&str> = ["BASENAMES", "DIRNAMES", "DIRINDEXES"]
                 .iter()
@@ -503,6 +507,55 @@ impl<'a> Header<'a> {
                     format!(
                         "the paths kept reach {MAX_FILE_LIST_BYTES} bytes at file {n} of {}",
                         b.count
+                    ),
+                ));
+            }
+            out.push(path);
+        }
+        Ok(out)
+    }
+
+    /// The OLDFILENAMES file list (full paths), keeping the paths `keep` accepts; none
+    /// when the header has no such entry.
+    fn old_files(&self, keep: &dyn Fn(&str) -> bool) -> Result<Vec<String>, Error> {
+        let Some((i, e)) = self.find(tag::OLDFILENAMES) else {
+            return Ok(Vec::new());
+        };
+        if e.ty != TYPE_STRING_ARRAY {
+            return Err(err(
+                ErrorKind::Malformed,
+                entry_loc(i, &e),
+                format!(
+                    "has type {}, expected {}",
+                    type_name(e.ty),
+                    type_name(TYPE_STRING_ARRAY)
+                ),
+            ));
+        }
+        if e.count > MAX_FILES {
+            return Err(err(
+                ErrorKind::Limit,
+                entry_loc(i, &e),
+                format!("{} entries, over the limit of {MAX_FILES}", e.count),
+            ));
+        }
+        // The paths are stored whole, so what is kept is bounded by the data area, which
+        // validation bounds; the byte limit still applies, as for the compressed layout.
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        for (n, name) in strings(self.bytes(&e)).enumerate() {
+            let path = String::from_utf8_lossy(name).into_owned();
+            if !keep(&path) {
+                continue;
+            }
+            bytes += path.len() + std::mem::size_of::<String>();
+            if bytes > MAX_FILE_LIST_BYTES {
+                return Err(err(
+                    ErrorKind::Limit,
+                    entry_loc(i, &e),
+                    format!(
+                        "the paths kept reach {MAX_FILE_LIST_BYTES} bytes at file {n} of {}",
+                        e.count
                     ),
                 ));
             }
@@ -755,6 +808,45 @@ mod tests {
             (tag::DIRNAMES, StrArray(&["/etc/", ""])),
         ]);
         assert_eq!(parse(&b).unwrap().files, ["/etc/", "x"]);
+    }
+
+    /// Headers from before rpm 4 list whole paths in OLDFILENAMES.
+    #[test]
+    fn old_file_list_of_whole_paths() {
+        let b = with_files(vec![(
+            tag::OLDFILENAMES,
+            StrArray(&[
+                "/usr/bin/req",
+                "/usr/lib/python1.5/site-packages/requests-0.1.egg-info/PKG-INFO",
+                "",
+            ]),
+        )]);
+        assert_eq!(
+            parse(&b).unwrap().files,
+            [
+                "/usr/bin/req",
+                "/usr/lib/python1.5/site-packages/requests-0.1.egg-info/PKG-INFO",
+                ""
+            ]
+        );
+        let (p, e) = parse_with(&b, &|f| f.ends_with("/PKG-INFO")).unwrap();
+        assert!(e.is_none());
+        assert_eq!(
+            p.files,
+            ["/usr/lib/python1.5/site-packages/requests-0.1.egg-info/PKG-INFO"]
+        );
+        // The compressed layout wins when a header has both.
+        let b = with_files(vec![
+            (tag::OLDFILENAMES, StrArray(&["/old"])),
+            (tag::DIRINDEXES, Int32s(&[0])),
+            (tag::BASENAMES, StrArray(&["new"])),
+            (tag::DIRNAMES, StrArray(&["/"])),
+        ]);
+        assert_eq!(parse(&b).unwrap().files, ["/new"]);
+        broken(
+            vec![(tag::OLDFILENAMES, Str("/a"))],
+            "(tag 1027): has type STRING, expected STRING_ARRAY",
+        );
     }
 
     /// A broken file list: the package is kept, without files, and the error names the

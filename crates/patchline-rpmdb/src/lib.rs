@@ -69,7 +69,9 @@
 //! index inside DIRNAMES. A list that breaks these rules, or exceeds the bounds below,
 //! is one warning and the package is kept without files: what a package owns matters
 //! less than that it is installed. [`read_packages_with`] keeps only the paths a caller
-//! needs. Pre-4.0 packages' OLDFILENAMES are not read (no database this reads has them).
+//! needs. A header without the three tags may have the list of rpm before 4.0 (which
+//! compresses it on install, so real databases rarely do): OLDFILENAMES, whole paths,
+//! read as such.
 //!
 //! # Errors, warnings and bounds
 //!

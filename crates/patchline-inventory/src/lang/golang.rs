@@ -35,7 +35,10 @@
 //!   the directory as a package);
 //! * the toolchain as `stdlib`, the name OSV's Go advisories give the standard library
 //!   (osv-scalibr calls it `go`), with the version's first word without `go`:
-//!   `go1.22.1 X:boringcrypto` is `1.22.1`;
+//!   `go1.22.1 X:boringcrypto` is `1.22.1`. A pre-release toolchain's tag is written as
+//!   the Go vulnerability database writes it (its `GoTagToSemver`): `go1.21rc2` is
+//!   `1.21.0-rc.2`, `go1.19beta1` `1.19.0-beta.1`, so that its ranges
+//!   (`introduced: 1.21.0-0`) hold it; `devel` builds are kept as they are;
 //! * module versions lose their leading `v` (OSV's Go ranges are written without it).
 //!
 //! Finding the header and keeping the bytes is the binary extractor's work
@@ -233,11 +236,13 @@ pub(crate) fn packages(
         p
     };
     let version = String::from_utf8_lossy(version);
-    let toolchain = version
-        .split(' ')
-        .next()
-        .unwrap_or("")
-        .trim_start_matches("go");
+    let toolchain = stdlib_version(
+        version
+            .split(' ')
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("go"),
+    );
     if version.trim().is_empty() {
         warnings.push("Go build info has an empty toolchain version".to_string());
     }
@@ -339,7 +344,7 @@ pub(crate) fn packages(
         out.push(pkg(&p, v.strip_prefix('v').unwrap_or(&v)));
     }
     if !toolchain.is_empty() {
-        out.push(pkg("stdlib", toolchain));
+        out.push(pkg("stdlib", &toolchain));
     }
     out
 }
@@ -359,8 +364,49 @@ fn is_directory(path: &str) -> bool {
             && matches!(b[2], b'\\' | b'/'))
 }
 
+/// A Go release tag without its `go` as the Go vulnerability database writes versions:
+/// a pre-release (`1.21rc2`, `1.19beta1`, `1.14alpha1`) becomes
+/// `MAJOR.MINOR.PATCH-KIND.N`; anything else is returned as it is.
+pub fn stdlib_version(tag: &str) -> String {
+    let Some(at) = ["alpha", "beta", "rc"]
+        .iter()
+        .filter_map(|k| tag.find(k).map(|i| (i, *k)))
+        .min()
+    else {
+        return tag.to_string();
+    };
+    let (release, kind) = (&tag[..at.0], at.1);
+    let n = &tag[at.0 + kind.len()..];
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let parts: Vec<&str> = release.split('.').collect();
+    if !numeric(n) || !(2..=3).contains(&parts.len()) || !parts.iter().all(|p| numeric(p)) {
+        return tag.to_string();
+    }
+    let patch = parts.get(2).copied().unwrap_or("0");
+    format!("{}.{}.{patch}-{kind}.{n}", parts[0], parts[1])
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pre_release_toolchains_as_the_go_vulnerability_database_writes_them() {
+        for (tag, want) in [
+            ("1.21rc2", "1.21.0-rc.2"),
+            ("1.19beta1", "1.19.0-beta.1"),
+            ("1.14alpha1", "1.14.0-alpha.1"),
+            ("1.22.1", "1.22.1"),
+            ("1.20", "1.20"),
+            ("devel", "devel"),
+            ("1.21rc", "1.21rc"),
+            ("1.21rcx", "1.21rcx"),
+            ("rc1", "rc1"),
+            ("1.x.2rc1", "1.x.2rc1"),
+            ("", ""),
+        ] {
+            assert_eq!(super::stdlib_version(tag), want, "{tag}");
+        }
+    }
+
     use super::*;
 
     fn wrap(text: &str) -> Vec<u8> {

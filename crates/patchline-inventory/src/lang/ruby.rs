@@ -1,13 +1,15 @@
-//! RubyGems: the specifications of installed gems.
+//! RubyGems: the specifications of installed gems, and source gemspecs.
 //!
 //! `gem install` (and bundler) writes one Ruby file per installed gem under its gem
 //! home: `specifications/<name>-<version>[-<platform>].gemspec`, and
 //! `specifications/default/` for the gems bundled with Ruby (`json`, `openssl`...). Gem
 //! homes are anywhere: `usr/lib/ruby/gems/3.1.0/`, `usr/local/bundle/`,
-//! `usr/share/rubygems-integration/all/`, a user's `~/.gem/ruby/...`. A `.gemspec` file
-//! is wanted when its directory is `specifications` or `specifications/default`: other
-//! `.gemspec` files are gems' sources (`gems/rack-2.2.3/rack.gemspec`) that duplicate
-//! the installed specification at best.
+//! `usr/share/rubygems-integration/all/`, a user's `~/.gem/ruby/...`. Source gemspecs
+//! (an application or engine that is itself a gem: `app/my_app.gemspec`) are read too,
+//! as osv-scalibr reads them, except inside a `gems/<dir>/` directory: there they are the
+//! unpacked sources of installed gems (`gems/rack-2.2.3/rack.gemspec`), which their
+//! installed specification already lists, or bundler's git checkouts
+//! (`bundler/gems/rails-abc123/`), not followed yet.
 //!
 //! The file is Ruby, written by rubygems' `Gem::Specification#to_ruby`:
 //!
@@ -28,11 +30,18 @@
 //! The first assignment of each counts. A value that is a constant (`VERSION`,
 //! `MyGem::VERSION`) is looked up among the constants the same file assigns a literal
 //! to, by its last segment, as a hand-written gemspec does (`VERSION = '3.0.0'` above the
-//! block). A string with interpolation (`"#{x}"`), a method call (`MyGem.version`) or a
-//! constant defined in another file (`require_relative 'lib/my_gem/version'`) is not a
-//! value this reader can know: the gem is skipped with a warning saying so. Installed
-//! specifications always carry literals; those cases are gems' source gemspecs, which
-//! osv-scalibr resolves by reading the required file, and which are not wanted here.
+//! block). Source gemspecs mostly take it from another file:
+//! `require_relative 'lib/my_gem/version'` (or `File.join(...)`, `File.expand_path(...,
+//! __dir__)`, `require File.dirname(__FILE__) + '/lib/...'`, over several lines too).
+//! An extractor sees one file, so such a gem is handed back [`Deferred`]: the required
+//! files, and the inventory completes it from the squashed view, where this extractor
+//! has read every `lib/.../version.rb` (at most two directories below a `lib/`, outside
+//! gem homes' `gems/`) for the string constants it assigns. A required file of another
+//! name is not read, and a load-path `require 'my_gem/version'` cannot be located
+//! without Ruby's `$LOAD_PATH`: those gems, like a version that is an interpolated
+//! string (`"#{x}"`) or a method call (`MyGem.version`), are skipped with a warning
+//! saying so (osv-scalibr fails on the same ones). Installed specifications always carry
+//! literals.
 //!
 //! Bad input: a file with no `Gem::Specification.new` block (empty, or comments only, is
 //! silent), no readable name or version, or a name or version that is empty or has
@@ -47,7 +56,8 @@ use std::io::{BufRead, BufReader, Read};
 use patchline_model::{Ecosystem, Package};
 
 use crate::extract::{
-    charge, quoted, snippet, Budget, CappedWarnings, Charged, ExtractError, Extracted, Extractor,
+    charge, package_bytes, quoted, snippet, Budget, CappedWarnings, Charged, Deferred,
+    ExtractError, Extracted, Extractor,
 };
 
 /// The installed-gem specification extractor.
@@ -69,12 +79,7 @@ impl Extractor for Gemspec {
     }
 
     fn wants(&self, path: &str) -> bool {
-        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-        if name.len() <= ".gemspec".len() || !name.ends_with(".gemspec") {
-            return false;
-        }
-        let dir = dir.strip_suffix("/default").unwrap_or(dir);
-        dir == "specifications" || dir.ends_with("/specifications")
+        wants_gemspec(path) || wants_definitions(path)
     }
 
     fn locations(&self) -> Vec<String> {
@@ -82,7 +87,12 @@ impl Extractor for Gemspec {
     }
 
     fn extract(&self, path: &str, content: &[u8]) -> Result<Extracted, ExtractError> {
-        parse_gemspec(path, content)
+        self.extract_from(
+            path,
+            content.len() as u64,
+            &mut &content[..],
+            &Budget::unlimited(),
+        )
     }
 
     fn extract_from(
@@ -92,12 +102,94 @@ impl Extractor for Gemspec {
         content: &mut dyn Read,
         budget: &Budget,
     ) -> Result<Extracted, ExtractError> {
-        parse_gemspec_from(
-            path,
-            &mut BufReader::with_capacity(64 << 10, content),
-            budget,
-        )
+        let mut content = BufReader::with_capacity(64 << 10, content);
+        if path.ends_with(".rb") {
+            parse_definitions_from(path, &mut content, budget)
+        } else {
+            parse_gemspec_from(path, &mut content, budget)
+        }
     }
+}
+
+/// Whether `path` is a gemspec this extractor reads: an installed specification (its
+/// directory is `specifications` or `specifications/default`), or a source gemspec
+/// anywhere but inside an installed gem's directory.
+pub fn wants_gemspec(path: &str) -> bool {
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    if name.len() <= ".gemspec".len() || !name.ends_with(".gemspec") {
+        return false;
+    }
+    let home = dir.strip_suffix("/default").unwrap_or(dir);
+    home == "specifications" || home.ends_with("/specifications") || !in_gem_tree(dir)
+}
+
+/// Whether `path` is a `version.rb` read for the constants it assigns: at most two
+/// directories below a `lib/` (`lib/foo/version.rb`, `lib/foo/bar/version.rb`, where
+/// gems keep their `VERSION`), outside installed gems' directories.
+pub fn wants_definitions(path: &str) -> bool {
+    let Some(dir) = path.strip_suffix("/version.rb") else {
+        return false;
+    };
+    if in_gem_tree(dir) {
+        return false;
+    }
+    let parts: Vec<&str> = dir.split('/').collect();
+    parts
+        .iter()
+        .rposition(|p| *p == "lib")
+        .is_some_and(|i| parts.len() - 1 - i <= 2)
+}
+
+/// Whether directory `dir` is below a `gems/<something>/` directory: the unpacked gems of
+/// a gem home (`gems/rack-2.2.3/`) or bundler's git checkouts (`bundler/gems/x-abc/`),
+/// whose gemspecs are sources the installed specification already lists (or gems this
+/// reader does not follow yet: git gems).
+fn in_gem_tree(dir: &str) -> bool {
+    let parts: Vec<&str> = dir.split('/').collect();
+    parts
+        .iter()
+        .position(|p| *p == "gems")
+        .is_some_and(|i| i + 1 < parts.len())
+}
+
+/// Reads the string constants a Ruby file assigns (`VERSION = "1.2.3"`, `.freeze`
+/// allowed), for the source gemspecs that require it: [`Extracted::defines`], at most
+/// [`MAX_CONSTANTS`], each value at most 256 bytes. Never a warning: a file that
+/// assigns nothing readable only leaves the gemspec that needs it without a version.
+pub fn parse_definitions_from(
+    path: &str,
+    content: &mut dyn BufRead,
+    budget: &Budget,
+) -> Result<Extracted, ExtractError> {
+    let _held = budget
+        .reserve(LINE_MAX as u64)
+        .map_err(|e| ExtractError::new(path, format!("reading a Ruby file: {e}")))?;
+    let mut constants: Vec<(String, String)> = Vec::new();
+    let mut line = Vec::new();
+    while read_line(content, &mut line)
+        .map_err(|e| ExtractError::new(path, format!("reading failed: {e}")))?
+    {
+        if constants.len() >= MAX_CONSTANTS {
+            break;
+        }
+        let l = trim_start(line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&line));
+        let l = l.strip_suffix(b"\n").unwrap_or(l);
+        let l = l.strip_suffix(b"\r").unwrap_or(l);
+        if let Some((name, Value::Str(v))) = constant_assignment(l) {
+            if v.len() <= CONSTANT_MAX && !constants.iter().any(|(n, _)| *n == name) {
+                constants.push((name, v));
+            }
+        }
+    }
+    let bytes: usize = constants.iter().map(|(n, v)| n.len() + v.len() + 48).sum();
+    budget
+        .reserve(bytes as u64)
+        .map_err(|e| ExtractError::new(path, format!("reading a Ruby file: {e}")))?
+        .keep();
+    Ok(Extracted {
+        defines: Some(constants),
+        ..Default::default()
+    })
 }
 
 /// Reads the gem of an installed `.gemspec`. `path` is recorded as the package's
@@ -136,6 +228,16 @@ pub fn parse_gemspec_from(
     if let Some(pkg) = reader.finish(path) {
         out.packages.push(pkg);
         charge(path, &out.packages, &mut Charged::default(), budget)?;
+    }
+    if let Some(d) = reader.deferred.take() {
+        let bytes = package_bytes(&d.package)
+            + d.files.iter().map(|f| f.len() as u64 + 24).sum::<u64>()
+            + (d.constant.len() + d.context.len()) as u64;
+        budget
+            .reserve(bytes)
+            .map_err(|e| ExtractError::new(path, format!("reading a gemspec: {e}")))?
+            .keep();
+        out.deferred.push(d);
     }
     out.warnings = reader.warnings.finish();
     Ok(out)
@@ -198,8 +300,19 @@ struct Reader {
     pending: Option<(usize, Vec<u8>)>,
     pending_lines: usize,
     constants: Vec<(String, String)>,
+    /// The files the gemspec requires, relative to its directory (`None`: a require this
+    /// reader cannot follow, a load-path `require 'foo/version'`), at most
+    /// [`MAX_REQUIRES`].
+    requires: Vec<Option<String>>,
+    /// A `require_relative File.join(` whose arguments continue on the next lines.
+    pending_require: Option<(bool, Vec<u8>, usize)>,
+    deferred: Option<Deferred>,
     warnings: CappedWarnings,
 }
+
+/// Requires kept per gemspec, and lines one may span.
+const MAX_REQUIRES: usize = 16;
+const MAX_REQUIRE_LINES: usize = 16;
 
 impl Reader {
     fn line(&mut self, no: usize, raw: &[u8]) {
@@ -219,10 +332,28 @@ impl Reader {
             }
             return;
         }
+        if let Some((relative, mut text, lines)) = self.pending_require.take() {
+            text.push(b' ');
+            text.extend_from_slice(&l[..l.len().min(LINE_MAX.saturating_sub(text.len()))]);
+            if open_parens(&text) > 0 && lines < MAX_REQUIRE_LINES && text.len() < LINE_MAX {
+                self.pending_require = Some((relative, text, lines + 1));
+            } else {
+                self.push_require(require_path(relative, &text));
+            }
+            return;
+        }
         if l.is_empty() || l[0] == b'#' {
             return;
         }
         self.code_lines += 1;
+        if let Some((relative, arg)) = require_call(l) {
+            if open_parens(arg) > 0 {
+                self.pending_require = Some((relative, arg.to_vec(), 1));
+            } else {
+                self.push_require(require_path(relative, arg));
+            }
+            return;
+        }
         if self.constants.len() < MAX_CONSTANTS {
             if let Some((name, Value::Str(v))) = constant_assignment(l) {
                 if v.len() <= CONSTANT_MAX {
@@ -269,7 +400,16 @@ impl Reader {
         }
     }
 
+    fn push_require(&mut self, file: Option<String>) {
+        if self.requires.len() < MAX_REQUIRES {
+            self.requires.push(file);
+        }
+    }
+
     fn finish(&mut self, path: &str) -> Option<Package> {
+        if let Some((relative, text, _)) = self.pending_require.take() {
+            self.push_require(require_path(relative, &text));
+        }
         if self.pending.is_some() {
             let (start, _) = self.pending.take().unwrap_or_default();
             self.licenses = Some(Err((start, "a license array that does not end".into())));
@@ -287,7 +427,28 @@ impl Reader {
         let name = self.name.take();
         let name = self.resolve("name", name.as_ref())?;
         let version = self.version.take();
-        let version = self.resolve("version", version.as_ref())?;
+        let deferred = match &version {
+            Some(Assigned {
+                line,
+                value: Value::Const(c),
+            }) if self.local_constant(c).is_none() => {
+                let files = self.required_files(path);
+                (!files.is_empty()).then(|| Deferred {
+                    package: Package::new(Ecosystem::Gem, "", ""),
+                    constant: c.rsplit("::").next().unwrap_or(c).to_string(),
+                    context: format!(
+                        "line {line}: the version is the constant {}",
+                        quoted(c.as_bytes())
+                    ),
+                    files,
+                })
+            }
+            _ => None,
+        };
+        let version = match deferred {
+            Some(_) => String::new(),
+            None => self.resolve("version", version.as_ref())?,
+        };
         let mut pkg = Package::new(Ecosystem::Gem, name, version);
         match self.licenses.take() {
             Some(Ok(ids)) => {
@@ -310,7 +471,35 @@ impl Reader {
             None => {}
         }
         pkg.db_path = path.to_string();
+        if let Some(mut d) = deferred {
+            d.package = pkg;
+            self.deferred = Some(d);
+            return None;
+        }
         Some(pkg)
+    }
+
+    fn local_constant(&self, c: &str) -> Option<&str> {
+        let last = c.rsplit("::").next().unwrap_or(c);
+        self.constants
+            .iter()
+            .find(|(n, _)| n == last)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The files this gemspec at `path` requires that [`wants_definitions`] reads, as
+    /// image paths.
+    fn required_files(&self, path: &str) -> Vec<String> {
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        let mut out: Vec<String> = Vec::new();
+        for rel in self.requires.iter().flatten() {
+            if let Some(p) = normalise(dir, rel) {
+                if wants_definitions(&p) && !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        out
     }
 
     /// The string a field holds, or `None` after warning why it is unknown.
@@ -324,21 +513,24 @@ impl Reader {
         let at = format!("line {}", a.line);
         let s = match &a.value {
             Value::Str(s) => s.clone(),
-            Value::Const(c) => {
-                let last = c.rsplit("::").next().unwrap_or(c);
-                match self.constants.iter().find(|(n, _)| n == last) {
-                    Some((_, v)) => v.clone(),
-                    None => {
-                        self.warnings.push(format!(
-                            "{at}: the {field} is the constant {}, not assigned in this file \
-                             (a source gemspec; installed specifications carry the {field} \
-                             itself); no package",
-                            quoted(c.as_bytes())
-                        ));
-                        return None;
-                    }
+            Value::Const(c) => match self.local_constant(c) {
+                Some(v) => v.to_string(),
+                None => {
+                    let required = self.requires.len();
+                    self.warnings.push(format!(
+                        "{at}: the {field} is the constant {}, not assigned in this file{}; \
+                         no package",
+                        quoted(c.as_bytes()),
+                        if field != "version" || required == 0 {
+                            " (installed specifications carry it literally)"
+                        } else {
+                            " nor in a file it requires that this reader follows (a \
+                             require_relative of a lib/.../version.rb)"
+                        }
+                    ));
+                    return None;
                 }
-            }
+            },
             other => {
                 self.warnings.push(format!(
                     "{at}: the {field} is {}, not a string this reader can know without \
@@ -702,6 +894,189 @@ fn string_array(rhs: &[u8]) -> Array {
     }
 }
 
+/// `require_relative ARG` or `require ARG` (parenthesised or not) at the start of a
+/// line: whether it is relative, and the argument's text.
+fn require_call(l: &[u8]) -> Option<(bool, &[u8])> {
+    let (relative, rest) = match l.strip_prefix(b"require_relative") {
+        Some(r) => (true, r),
+        None => (false, l.strip_prefix(b"require")?),
+    };
+    match rest.first() {
+        Some(b' ' | b'\t' | b'(') => Some((relative, trim(rest))),
+        _ => None,
+    }
+}
+
+/// Parentheses opened and not closed in `s`, outside string literals.
+fn open_parens(s: &[u8]) -> i64 {
+    let mut depth = 0i64;
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            b'#' => break,
+            b'"' | b'\'' | b'%' => {
+                if let Ok(Some((_, rest))) = literal(&s[i..]) {
+                    i = s.len() - rest.len();
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    depth
+}
+
+/// What a path expression of a require evaluates to, as far as it can be known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PathValue {
+    /// A string with no anchor (`'lib/foo'`).
+    Str(String),
+    /// A path from the gemspec's own directory (`__dir__`, `File.dirname(__FILE__)`).
+    Dir(String),
+    /// `__FILE__`, the gemspec itself.
+    File,
+}
+
+/// The file a `require_relative` (`relative`) or `require` of `arg` loads, relative to
+/// the requiring file's directory, `.rb` added. `None` when it is not known without
+/// running Ruby: a load-path `require 'foo/version'`, a method call, a variable.
+/// Understood: string literals, `+`, `__dir__`, `__FILE__`, `File.dirname`,
+/// `File.join`, `File.expand_path(p)` and `File.expand_path(p, base)`.
+fn require_path(relative: bool, arg: &[u8]) -> Option<String> {
+    let (arg, parens) = match arg.strip_prefix(b"(") {
+        Some(inner) => (inner, true),
+        None => (arg, false),
+    };
+    let (v, mut rest) = path_expr(arg, 0)?;
+    if parens {
+        rest = trim_start(rest).strip_prefix(b")")?;
+    }
+    if !clean_tail(rest) {
+        return None;
+    }
+    let rel = match v {
+        PathValue::Dir(p) => p,
+        PathValue::Str(p) if relative && !p.starts_with('/') => p,
+        _ => return None,
+    };
+    Some(if rel.ends_with(".rb") {
+        rel
+    } else {
+        format!("{rel}.rb")
+    })
+}
+
+/// Nesting of path expressions evaluated, at most.
+const MAX_PATH_DEPTH: usize = 8;
+
+/// `term ('+' term)*`.
+fn path_expr(s: &[u8], depth: usize) -> Option<(PathValue, &[u8])> {
+    let (mut v, mut rest) = path_term(s, depth)?;
+    loop {
+        let Some(r) = trim_start(rest).strip_prefix(b"+") else {
+            return Some((v, rest));
+        };
+        let (w, r) = path_term(r, depth)?;
+        let PathValue::Str(tail) = w else { return None };
+        v = match v {
+            PathValue::Str(a) => PathValue::Str(a + &tail),
+            PathValue::Dir(a) => PathValue::Dir(a + &tail),
+            PathValue::File => return None,
+        };
+        rest = r;
+    }
+}
+
+/// One operand of a path expression.
+fn path_term(s: &[u8], depth: usize) -> Option<(PathValue, &[u8])> {
+    if depth > MAX_PATH_DEPTH {
+        return None;
+    }
+    let s = trim_start(s);
+    if let Ok(Some((v, rest))) = literal(s) {
+        let rest = strip_calls(rest);
+        return Some((
+            PathValue::Str(String::from_utf8_lossy(&v).into_owned()),
+            rest,
+        ));
+    }
+    if let Some(rest) = s.strip_prefix(b"__dir__") {
+        return Some((PathValue::Dir(".".into()), rest));
+    }
+    if let Some(rest) = s.strip_prefix(b"__FILE__") {
+        return Some((PathValue::File, rest));
+    }
+    let (call, rest) = [&b"File.dirname("[..], b"File.join(", b"File.expand_path("]
+        .iter()
+        .find_map(|c| s.strip_prefix(*c).map(|r| (*c, r)))?;
+    let mut args = Vec::new();
+    let mut rest = rest;
+    loop {
+        let (v, r) = path_expr(rest, depth + 1)?;
+        args.push(v);
+        let r = trim_start(r);
+        if let Some(r) = r.strip_prefix(b",") {
+            rest = r;
+            continue;
+        }
+        rest = r.strip_prefix(b")")?;
+        break;
+    }
+    let v = match (call, args.as_slice()) {
+        (b"File.dirname(", [PathValue::File]) => PathValue::Dir(".".into()),
+        (b"File.dirname(", [PathValue::Dir(p)]) => PathValue::Dir(format!("{p}/..")),
+        (b"File.dirname(", [PathValue::Str(p)]) => {
+            PathValue::Str(p.rsplit_once('/').map_or(".", |(d, _)| d).to_string())
+        }
+        (b"File.join(", [first, more @ ..]) => {
+            let mut parts = Vec::new();
+            for a in more {
+                match a {
+                    PathValue::Str(p) => parts.push(p.as_str()),
+                    _ => return None,
+                }
+            }
+            let tail = parts.join("/");
+            match first {
+                PathValue::Str(p) if tail.is_empty() => PathValue::Str(p.clone()),
+                PathValue::Str(p) => PathValue::Str(format!("{p}/{tail}")),
+                PathValue::Dir(p) => PathValue::Dir(format!("{p}/{tail}")),
+                PathValue::File => return None,
+            }
+        }
+        (b"File.expand_path(", [PathValue::Dir(p)]) => PathValue::Dir(p.clone()),
+        (b"File.expand_path(", [PathValue::Str(p), PathValue::Dir(base)]) => {
+            PathValue::Dir(format!("{base}/{p}"))
+        }
+        // Ruby expands against the file's path as if it were a directory, so the usual
+        // `File.expand_path('../lib/x', __FILE__)` is the gemspec's `lib/x`; a path with
+        // no `../` is taken from the gemspec's directory too, as osv-scalibr does.
+        (b"File.expand_path(", [PathValue::Str(p), PathValue::File]) => {
+            PathValue::Dir(p.strip_prefix("../").unwrap_or(p).to_string())
+        }
+        _ => return None,
+    };
+    Some((v, rest))
+}
+
+/// `dir/rel` with `.` and `..` resolved; `None` when it leaves the image root.
+fn normalise(dir: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in dir.split('/').chain(rel.split('/')) {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -721,7 +1096,7 @@ mod tests {
     }
 
     #[test]
-    fn selects_installed_specifications_only() {
+    fn selects_gemspecs_and_version_files() {
         let g = Gemspec;
         for yes in [
             "usr/lib/ruby/gems/3.1.0/specifications/rack-2.2.3.gemspec",
@@ -729,21 +1104,158 @@ mod tests {
             "usr/share/rubygems-integration/all/specifications/rake-13.0.6.gemspec",
             "usr/local/bundle/specifications/nokogiri-1.15.4-x86_64-linux.gemspec",
             "specifications/a-1.gemspec",
+            // Source gemspecs of an application, and the version files they require.
+            "app/my_app.gemspec",
+            "srv/engines/billing/billing.gemspec",
+            "my_app.gemspec",
+            "app/lib/my_app/version.rb",
+            "app/lib/my_app/sub/version.rb",
+            "app/lib/version.rb",
         ] {
             assert!(g.wants(yes), "{yes}");
         }
         for no in [
+            // Inside an installed gem, whose installed specification counts.
             "usr/local/bundle/gems/rack-2.2.3/rack.gemspec",
             "usr/local/bundle/bundler/gems/rails-abc/rails.gemspec",
+            "usr/local/bundle/gems/rack-2.2.3/lib/rack/version.rb",
             "specifications/.gemspec",
             "specifications/a.gemspec.bak",
-            "myspecifications/a.gemspec",
-            "specifications/other/a.gemspec",
             "testdata/test.rb",
+            "app/lib/my_app/other.rb",
+            "app/my_app/version.rb",
+            // Ruby's own library, deeper than a gem's lib/NAME/.
+            "usr/lib/ruby/3.1.0/rubygems/version.rb",
+            "usr/lib/ruby/vendor_ruby/rack/version.rb",
         ] {
             assert!(!g.wants(no), "{no}");
         }
         assert!(g.locations().is_empty());
+    }
+
+    #[test]
+    fn require_paths() {
+        let r = |relative, arg: &str| require_path(relative, arg.as_bytes());
+        let want = Some("lib/x/version.rb".to_string());
+        assert_eq!(r(true, "'lib/x/version'"), want);
+        assert_eq!(r(true, "('lib/x/version.rb')"), want);
+        assert_eq!(r(true, "\"lib/x/version\" if defined?(X)"), want);
+        assert_eq!(r(true, "File.join('lib', 'x', 'version')"), want);
+        assert_eq!(
+            r(true, "File.expand_path('lib/x/version', __dir__)"),
+            Some("./lib/x/version.rb".into())
+        );
+        assert_eq!(
+            r(false, "File.expand_path('../lib/x/version', __FILE__)"),
+            Some("lib/x/version.rb".into())
+        );
+        assert_eq!(
+            r(
+                false,
+                "File.expand_path(File.join('lib', 'x', 'version.rb'), __FILE__)"
+            ),
+            Some("lib/x/version.rb".into())
+        );
+        assert_eq!(
+            r(false, "File.dirname(__FILE__) + '/lib/x/version'"),
+            Some("./lib/x/version.rb".into())
+        );
+        assert_eq!(
+            r(true, "File.join(File.dirname(__dir__), 'x', 'version')"),
+            Some("./../x/version.rb".into())
+        );
+        // Not knowable without Ruby: load-path requires, variables, absolute paths.
+        for (relative, arg) in [
+            (false, "'x/version'"),
+            (false, "'rubygems' unless Object.const_defined?(:Gem)"),
+            (true, "lib + '/x'"),
+            (true, "'/opt/x/version'"),
+            (true, "File.expand_path('lib/x/version')"),
+            (true, "File.join(__FILE__, 'x')"),
+            (true, "'lib/x' + y"),
+            (true, "'lib/x'; puts 1 if true"),
+            (true, "File.join("),
+        ] {
+            assert_eq!(r(relative, arg), None, "{arg}");
+        }
+        assert_eq!(
+            normalise("app", "./../x/version.rb").as_deref(),
+            Some("x/version.rb")
+        );
+        assert_eq!(normalise("", "../x.rb"), None);
+        // Nesting is bounded.
+        let deep = format!("{}'a'{}", "File.join(".repeat(100), ")".repeat(100));
+        assert_eq!(r(true, &deep), None);
+    }
+
+    #[test]
+    fn a_version_required_from_another_file_is_deferred() {
+        let x = parse_gemspec(
+            "app/my_app.gemspec",
+            b"require_relative File.join(\n  'lib',\n  'my_app',\n  'version'\n)\n\
+              require 'rubygems'\n\
+              Gem::Specification.new do |s|\n  s.name = 'my_app'\n  \
+              s.version = MyApp::VERSION\n  s.license = 'MIT'\nend\n",
+        )
+        .unwrap();
+        assert!(x.packages.is_empty() && x.warnings.is_empty(), "{x:?}");
+        let d = &x.deferred[0];
+        assert_eq!(d.files, ["app/lib/my_app/version.rb"]);
+        assert_eq!(d.constant, "VERSION");
+        assert_eq!(
+            d.context,
+            "line 9: the version is the constant \"MyApp::VERSION\""
+        );
+        assert_eq!(
+            (d.package.name.as_str(), d.package.version.as_str()),
+            ("my_app", "")
+        );
+        assert_eq!(d.package.licenses, ["MIT"]);
+        assert_eq!(d.package.db_path, "app/my_app.gemspec");
+        // A required file this reader does not read: a warning now.
+        let x = parse_gemspec(
+            "app/my_app.gemspec",
+            b"require_relative 'lib/my_app/gem_version'\n\
+              Gem::Specification.new do |s|\n  s.name = 'my_app'\n  \
+              s.version = MyApp::VERSION\nend\n",
+        )
+        .unwrap();
+        assert!(x.packages.is_empty() && x.deferred.is_empty());
+        assert!(
+            x.warnings[0].contains("nor in a file it requires that this reader follows"),
+            "{:?}",
+            x.warnings
+        );
+    }
+
+    #[test]
+    fn version_files_give_their_constants() {
+        let x = Gemspec
+            .extract(
+                "app/lib/my_app/version.rb",
+                b"# frozen_string_literal: true\nmodule MyApp\n  VERSION = '1.2.3'.freeze\n  \
+                  Version = \"4\"\n  VERSION = '9'\n  MAJOR = 1\n  X = \"#{MAJOR}\"\nend\n",
+            )
+            .unwrap();
+        assert_eq!(
+            x.defines,
+            Some(vec![
+                ("VERSION".into(), "1.2.3".into()),
+                ("Version".into(), "4".into())
+            ])
+        );
+        assert!(x.packages.is_empty() && x.warnings.is_empty());
+        // Garbage: no constants, no warning, bounded.
+        let mut big = Vec::new();
+        for i in 0..10_000 {
+            big.extend(format!("C{i} = 'v'\n").as_bytes());
+        }
+        let budget = Budget::new(1 << 20);
+        let x = parse_definitions_from("lib/a/version.rb", &mut &big[..], &budget).unwrap();
+        assert_eq!(x.defines.unwrap().len(), MAX_CONSTANTS);
+        assert!(budget.used() < 16 << 10, "{}", budget.used());
+        let x = Gemspec.extract("lib/a/version.rb", b"\xff\x00").unwrap();
+        assert_eq!(x.defines, Some(vec![]));
     }
 
     #[test]

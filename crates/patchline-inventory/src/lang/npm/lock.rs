@@ -53,7 +53,7 @@ impl Extractor for NpmLock {
     }
 
     fn extract(&self, path: &str, content: &[u8]) -> Result<Extracted, ExtractError> {
-        read_lockfile(
+        self.extract_from(
             path,
             content.len() as u64,
             &mut &content[..],
@@ -68,8 +68,30 @@ impl Extractor for NpmLock {
         content: &mut dyn Read,
         budget: &Budget,
     ) -> Result<Extracted, ExtractError> {
-        read_lockfile(path, size, content, budget)
+        let mut x = read_lockfile(path, size, content, budget)?;
+        x.superseded_by = superseded_by(path);
+        Ok(x)
     }
+}
+
+/// What makes a lockfile's packages redundant, as npm decides what a directory has:
+/// the `node_modules/` beside it, once it holds installed packages (their manifests say
+/// what is there, where the lockfile says what was meant to be: it also lists the
+/// `devDependencies` that `npm ci --omit=dev` left out, and optional packages of other
+/// platforms), as Trivy and Syft read only installed manifests in images; and for a
+/// `package-lock.json`, an `npm-shrinkwrap.json` beside it, which npm reads instead
+/// (osv-scalibr's rule too). npm's hidden lockfile, `node_modules/.package-lock.json`,
+/// is not read: it restates the installed manifests.
+pub fn superseded_by(path: &str) -> Vec<String> {
+    let (dir, file) = match path.rsplit_once('/') {
+        Some((d, f)) => (format!("{d}/"), f),
+        None => (String::new(), path),
+    };
+    let mut out = vec![format!("{dir}node_modules/")];
+    if file == "package-lock.json" {
+        out.push(format!("{dir}npm-shrinkwrap.json"));
+    }
+    out
 }
 
 /// Reads one lockfile of `size` bytes. `path` becomes the packages' `db_path`. Memory:

@@ -35,13 +35,18 @@
 //!   listed like the others (the lockfile says they may be installed, and patchline's
 //!   packages have no dependency group). Unlike osv-scalibr, the links npm writes for
 //!   workspaces (`"link": true`, no version) are skipped, since their targets are listed
-//!   with their versions, and a `package-lock.json` beside an `npm-shrinkwrap.json` is read
-//!   too (npm would use the shrinkwrap; an extractor sees one file at a time).
+//!   with their versions.
 //!
-//! An application with both its `node_modules` and its lockfile is listed twice, once
-//! per file (each package's `db_path` says which); the inventory keeps both on purpose:
-//! the lockfile may list packages a slimmed image no longer has, and the manifests are
-//! what is really there.
+//! A lockfile says what was meant to be installed, `node_modules` what is: an application
+//! with both is listed once, from its installed manifests. The lockfile's packages count
+//! only while the squashed view has no installed package in the `node_modules/` beside
+//! it (they would repeat the manifests, and add the `devDependencies` that
+//! `npm ci --omit=dev` left out and other platforms' optional packages; Trivy and Syft
+//! read only installed manifests in images), and a `package-lock.json`'s only while no
+//! `npm-shrinkwrap.json` is beside it, which npm reads instead (osv-scalibr's rule). An
+//! extractor sees one file at a time, so it names those paths
+//! ([`superseded_by`]) and the inventory decides, layer by layer. npm's hidden
+//! lockfile, `node_modules/.package-lock.json`, is not read: it restates the manifests.
 //!
 //! Reading. Files are streamed through serde_json, never held whole, with a size limit
 //! each ([`MAX_PACKAGE_JSON`], [`MAX_LOCKFILE`]: over it the file is skipped with a
@@ -57,7 +62,7 @@ mod json;
 mod lock;
 
 pub use installed::{is_installed_manifest, read_manifest, NpmPackage, MAX_PACKAGE_JSON};
-pub use lock::{is_lockfile, read_lockfile, NpmLock, MAX_LOCKFILE};
+pub use lock::{is_lockfile, read_lockfile, superseded_by, NpmLock, MAX_LOCKFILE};
 
 /// The longest package name or version kept. npm refuses names over 214 characters; a
 /// longer value is no package npm installed.
