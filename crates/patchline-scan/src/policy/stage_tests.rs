@@ -50,6 +50,7 @@ fn finding(id: &str, name: &str, severity: Severity, state: FixState) -> Finding
 
 fn report() -> ScanReport {
     ScanReport {
+        scanners: Default::default(),
         checks: vec![],
         policy: None,
         schema: SCAN_SCHEMA.into(),
