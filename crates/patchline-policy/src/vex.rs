@@ -297,7 +297,12 @@ fn product_is_image(product: &str, image: &ImageInfo) -> bool {
             return false;
         };
         return match p.qualifier("repository_url") {
-            Some(url) => same_repository(url, repo),
+            // The purl spec's examples include the name in `repository_url`; vexctl's
+            // leave it out (`repository_url=registry.k8s.io`).
+            Some(url) => {
+                same_repository(url, repo)
+                    || same_repository(&format!("{}/{}", url.trim_end_matches('/'), p.name), repo)
+            }
             // Without a registry only the last path segment is named: too weak to
             // claim an image by; a digest or repository_url must say which.
             None => false,
