@@ -39,6 +39,7 @@ use std::io::Read;
 use std::path::Path;
 
 use patchline_model::purl::{parse_purl, Purl};
+use patchline_model::policy::Suppression;
 use patchline_model::vuln::Finding;
 use patchline_model::ImageInfo;
 
@@ -181,6 +182,46 @@ pub fn effective<'a>(
     image: &ImageInfo,
 ) -> Option<&'a VexStatement> {
     statements.iter().rev().find(|s| s.matches(finding, image))
+}
+
+/// Takes out of `report.findings` those whose effective statement is `not_affected` or
+/// `fixed`, and records each in `report.policy.vex` (creating the policy block when
+/// there is none). Returns how many were taken out. For `patchline vex`, which states
+/// what a report says without judging it; the scan's policy stage records VEX
+/// suppressions in its own run.
+pub fn suppress(
+    report: &mut patchline_model::vuln::ScanReport,
+    statements: &[VexStatement],
+) -> usize {
+    if statements.is_empty() {
+        return 0;
+    }
+    let mut kept = Vec::with_capacity(report.findings.len());
+    let mut suppressed = Vec::new();
+    for f in std::mem::take(&mut report.findings) {
+        match effective(statements, &f, &report.image) {
+            Some(s) if s.status.suppresses() => suppressed.push(Suppression {
+                id: f.id.clone(),
+                subject: format!("{}@{}", f.package.name, f.package.version),
+                purl: Some(f.package.purl.clone()),
+                by: format!("vex:{}", s.source),
+                status: Some(s.status.as_str().to_string()),
+                justification: s.justification.clone(),
+                statement: s.impact_statement.clone(),
+            }),
+            _ => kept.push(f),
+        }
+    }
+    report.findings = kept;
+    let n = suppressed.len();
+    if n > 0 {
+        report
+            .policy
+            .get_or_insert_with(Default::default)
+            .vex
+            .extend(suppressed);
+    }
+    n
 }
 
 impl VexStatement {

@@ -118,6 +118,9 @@ pub struct ScanOptions {
     pub policy: Policy,
     /// The day end of life is judged on; `None`: today (UTC).
     pub today: Option<time::Date>,
+    /// VEX statements (`--vex`): the policy stage leaves out the findings whose
+    /// statement is `not_affected` or `fixed`, recorded in the report's `policy.vex`.
+    pub vex: Vec<patchline_policy::vex::VexStatement>,
 }
 
 /// What a scan found.

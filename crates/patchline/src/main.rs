@@ -54,6 +54,8 @@ enum Command {
     Plan(cmd::plan::Args),
     /// Check rebuilt images against a patch plan.
     Verify(cmd::verify::Args),
+    /// A VEX document (OpenVEX or CycloneDX) of an image's scan: findings, exceptions, vendor statements.
+    Vex(cmd::vex::Args),
     /// Compare versions by an ecosystem's rules (`<`, `=` or `>`), or a stream of pairs.
     Vercmp(cmd::vercmp::Args),
     /// Print the shell completion script (bash, zsh, fish, powershell, elvish).
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Command::Outdated(a) => cmd::outdated::run(a),
         Command::Plan(a) => cmd::plan::run(a),
         Command::Verify(a) => cmd::verify::run(a),
+        Command::Vex(a) => cmd::vex::run(a),
         Command::Vercmp(a) => cmd::vercmp::run(a),
         Command::Completions(a) => cmd::completions::run(a),
         Command::Man(a) => cmd::man::run(a),

@@ -10,3 +10,4 @@ pub mod sbom;
 pub mod scan;
 pub mod vercmp;
 pub mod verify;
+pub mod vex;

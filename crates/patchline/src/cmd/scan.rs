@@ -76,8 +76,37 @@ pub struct Args {
     /// Warn when the database is older than this: days, or a number with a unit (36h, 2w).
     #[arg(long, value_name = "DAYS", default_value = "7", value_parser = parse_age)]
     pub max_db_age: Duration,
+    /// A VEX document (OpenVEX, CycloneDX VEX or CSAF VEX): findings its `not_affected`
+    /// and `fixed` statements cover are left out by the policy stage and recorded in
+    /// the report. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
     #[command(flatten)]
     pub image_args: ImageArgs,
+}
+
+/// Reads every `--vex` document; the first that cannot be read is the error (exit 2),
+/// naming the file.
+pub fn read_vex_files(paths: &[PathBuf]) -> Result<Vec<patchline_policy::vex::VexStatement>> {
+    let mut out = Vec::new();
+    for p in paths {
+        out.extend(patchline_policy::vex::read_vex(p).map_err(|e| anyhow::anyhow!("--vex {e}"))?);
+    }
+    Ok(out)
+}
+
+/// A file read whole, refused past `limit` bytes.
+pub fn read_bounded(path: &std::path::Path, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let mut bytes = Vec::new();
+    f.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    if bytes.len() as u64 > limit {
+        anyhow::bail!("{}: larger than {} MiB", path.display(), limit >> 20);
+    }
+    Ok(bytes)
 }
 
 fn parse_age(s: &str) -> Result<Duration, String> {
@@ -85,8 +114,10 @@ fn parse_age(s: &str) -> Result<Duration, String> {
 }
 
 pub fn run(a: Args) -> Result<u8> {
+    let vex = read_vex_files(&a.vex)?;
     let mut opts = a.image_args.scan_options()?;
     opts.db = a.db.clone();
+    opts.vex = vex;
     opts.max_db_age = Some(a.max_db_age);
     let mut policy = Policy::from_flags(a.fail_on.map(Into::into), a.only_fixed, a.ignore_unfixed);
     if a.allow_incomplete {
