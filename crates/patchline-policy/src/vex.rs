@@ -38,8 +38,8 @@
 use std::io::Read;
 use std::path::Path;
 
-use patchline_model::purl::{parse_purl, Purl};
 use patchline_model::policy::Suppression;
+use patchline_model::purl::{parse_purl, Purl};
 use patchline_model::vuln::Finding;
 use patchline_model::ImageInfo;
 
@@ -146,7 +146,10 @@ pub fn parse_vex(bytes: &[u8], source: &str) -> Result<Vec<VexStatement>, String
     let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))?;
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with('<') {
-        return Err("XML is not supported: give the VEX document as JSON (OpenVEX, CycloneDX JSON or CSAF)".into());
+        return Err(
+            "XML is not supported: give the VEX document as JSON (OpenVEX, CycloneDX JSON or CSAF)"
+                .into(),
+        );
     }
     let doc: serde_json::Value =
         serde_json::from_str(trimmed).map_err(|e| format!("not valid JSON: {e}"))?;
@@ -247,11 +250,11 @@ impl VexStatement {
     }
 
     fn names_vulnerability(&self, finding: &Finding) -> bool {
-        let ours = std::iter::once(&finding.id).chain(&finding.aliases);
         let theirs: Vec<&String> = std::iter::once(&self.vulnerability)
             .chain(&self.aliases)
             .collect();
-        ours.into_iter()
+        std::iter::once(&finding.id)
+            .chain(&finding.aliases)
             .any(|id| theirs.iter().any(|t| t.trim().eq_ignore_ascii_case(id)))
     }
 }
@@ -423,12 +426,18 @@ fn same_repository(a: &str, b: &str) -> bool {
             .trim_end_matches('/')
             .to_ascii_lowercase();
         let first = s.split('/').next().unwrap_or("");
-        let hostlike = s.contains('/')
-            && (first.contains('.') || first.contains(':') || first == "localhost");
-        let s = if hostlike { s } else { format!("docker.io/{s}") };
-        let s = s
-            .replacen("index.docker.io/", "docker.io/", 1)
-            .replacen("registry-1.docker.io/", "docker.io/", 1);
+        let hostlike =
+            s.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+        let s = if hostlike {
+            s
+        } else {
+            format!("docker.io/{s}")
+        };
+        let s = s.replacen("index.docker.io/", "docker.io/", 1).replacen(
+            "registry-1.docker.io/",
+            "docker.io/",
+            1,
+        );
         match s.strip_prefix("docker.io/") {
             Some(rest) if !rest.contains('/') => format!("docker.io/library/{rest}"),
             _ => s,
@@ -571,7 +580,12 @@ mod tests {
         }
         let hub = image("docker://docker.io/library/nginx:1.25");
         assert!(statement("CVE-1", &["nginx:1.25"], &[]).matches(&f, &hub));
-        assert!(statement("CVE-1", &["pkg:oci/nginx?repository_url=index.docker.io/library/nginx"], &[]).matches(&f, &hub));
+        assert!(statement(
+            "CVE-1",
+            &["pkg:oci/nginx?repository_url=index.docker.io/library/nginx"],
+            &[]
+        )
+        .matches(&f, &hub));
         // A local layout has no repository: only its digests name it.
         let local = image("oci:build/layout:base");
         assert!(statement("CVE-1", &["oci:build/layout:base"], &[]).matches(&f, &local));
@@ -601,9 +615,19 @@ mod tests {
             assert!(!statement("CVE-1", &[p], &[]).matches(&f, &img), "{p}");
         }
         // The epoch: as a qualifier on one side, in the version on the other.
-        let f = finding("CVE-1", &[], "pkg:deb/debian/openssl@3.0.11-1~deb12u2?epoch=1");
-        assert!(statement("CVE-1", &["pkg:deb/debian/openssl@1:3.0.11-1~deb12u2"], &[]).matches(&f, &img));
-        assert!(!statement("CVE-1", &["pkg:deb/debian/openssl@3.0.11-1~deb12u2"], &[]).matches(&f, &img));
+        let f = finding(
+            "CVE-1",
+            &[],
+            "pkg:deb/debian/openssl@3.0.11-1~deb12u2?epoch=1",
+        );
+        assert!(
+            statement("CVE-1", &["pkg:deb/debian/openssl@1:3.0.11-1~deb12u2"], &[])
+                .matches(&f, &img)
+        );
+        assert!(
+            !statement("CVE-1", &["pkg:deb/debian/openssl@3.0.11-1~deb12u2"], &[])
+                .matches(&f, &img)
+        );
         let f = finding("CVE-1", &[], "pkg:pypi/Foo_Bar@1.0");
         assert!(statement("CVE-1", &["pkg:pypi/foo-bar@1.0"], &[]).matches(&f, &img));
     }
@@ -619,7 +643,8 @@ mod tests {
         assert!(statement("CVE-1", &[], &["pkg:deb/debian/curl"]).matches(&f, &img));
         assert!(!statement("CVE-1", &[], &["pkg:deb/debian/openssl"]).matches(&f, &img));
         // Subcomponents of another image do not reach this one.
-        let other = "pkg:oci/app@sha256%3A9999999999999999999999999999999999999999999999999999999999999999";
+        let other =
+            "pkg:oci/app@sha256%3A9999999999999999999999999999999999999999999999999999999999999999";
         assert!(!statement("CVE-1", &[other], &["pkg:deb/debian/curl"]).matches(&f, &img));
     }
 

@@ -84,10 +84,7 @@ fn openvex_documents_conform_and_read() {
         .with_draft(Draft::Draft202012)
         .build(&load(&schema))
         .unwrap();
-    for f in [
-        "openvex/go-vex-v0.2.0.json",
-        "openvex/vexctl-demo.vex.json",
-    ] {
+    for f in ["openvex/go-vex-v0.2.0.json", "openvex/vexctl-demo.vex.json"] {
         assert_valid(&v, &load(&data(f)), f);
     }
 
@@ -105,7 +102,10 @@ fn openvex_documents_conform_and_read() {
     );
     assert_eq!(
         s[0].subcomponents,
-        ["pkg:apk/alpine/libssl3@3.0.8-r3", "pkg:apk/alpine/libcrypto3@3.0.8-r3"]
+        [
+            "pkg:apk/alpine/libssl3@3.0.8-r3",
+            "pkg:apk/alpine/libcrypto3@3.0.8-r3"
+        ]
     );
     assert_eq!(
         s[3].justification.as_deref(),
@@ -133,7 +133,12 @@ fn openvex_documents_conform_and_read() {
     assert_eq!(s.len(), 1);
     assert_eq!(s[0].status, VexStatus::Fixed);
     assert_eq!(s[0].products.len(), 2);
-    let git = |arch| finding("CVE-2014-123456", &format!("pkg:apk/distro/git@2.39.0-r1?arch={arch}"));
+    let git = |arch| {
+        finding(
+            "CVE-2014-123456",
+            &format!("pkg:apk/distro/git@2.39.0-r1?arch={arch}"),
+        )
+    };
     assert!(s[0].matches(&git("x86_64"), &img));
     assert!(!s[0].matches(&git("aarch64"), &img));
 
@@ -141,7 +146,12 @@ fn openvex_documents_conform_and_read() {
     // reader ignores it.
     let mut history = load(&data("openvex/vexctl-sample-history.openvex.json"));
     let errors: Vec<String> = v.iter_errors(&history).map(|e| e.to_string()).collect();
-    assert!(errors.iter().all(|e| e.contains("'statement' was unexpected")), "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.contains("'statement' was unexpected")),
+        "{errors:?}"
+    );
     for s in history["statements"].as_array_mut().unwrap() {
         s.as_object_mut().unwrap().remove("statement");
     }
@@ -153,11 +163,17 @@ fn openvex_documents_conform_and_read() {
     assert_eq!(s[0].aliases, ["SNYK-DEBIAN12-LIBDE265-3361563"]);
     assert_eq!(s[0].justification.as_deref(), Some("component_not_present"));
     let nginx = image("sha256:13d22ec63300e16014d4a42aed735207a8b33c223cff19627dd3042e5a10a3a0");
-    let mut f = finding("SNYK-DEBIAN12-LIBDE265-3361563", "pkg:deb/debian/libde265@1.0.11-1");
+    let mut f = finding(
+        "SNYK-DEBIAN12-LIBDE265-3361563",
+        "pkg:deb/debian/libde265@1.0.11-1",
+    );
     assert!(effective(&s, &f, &nginx).is_some());
     f.id = "CVE-2023-27103".into();
     let e = effective(&s, &f, &nginx).unwrap();
-    assert_eq!(e.timestamp.as_deref(), Some("2023-08-16T19:55:22.076684217-06:00"));
+    assert_eq!(
+        e.timestamp.as_deref(),
+        Some("2023-08-16T19:55:22.076684217-06:00")
+    );
 }
 
 #[test]
@@ -196,7 +212,10 @@ fn cyclonedx_documents_conform_and_read() {
         ("cyclonedx/cisa-case-1-affected.json", "affected"),
         ("cyclonedx/cisa-case-1-fixed.json", "fixed"),
         ("cyclonedx/cisa-case-1-not_affected.json", "not_affected"),
-        ("cyclonedx/cisa-case-1-under_investigation.json", "under_investigation"),
+        (
+            "cyclonedx/cisa-case-1-under_investigation.json",
+            "under_investigation",
+        ),
     ];
     for (f, status) in files {
         assert_valid(&v, &load(&data(f)), f);
@@ -234,19 +253,39 @@ fn cyclonedx_documents_conform_and_read() {
         s[0].justification.as_deref(),
         Some("vulnerable_code_not_present")
     );
-    assert!(!s[0].matches(&finding("CVE-2021-44228", "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"), &img));
+    assert!(!s[0].matches(
+        &finding(
+            "CVE-2021-44228",
+            "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"
+        ),
+        &img
+    ));
 
     let s = read("cyclonedx/use-case-12.json");
     let got: Vec<(&str, &str, Option<&str>)> = s
         .iter()
-        .map(|s| (s.vulnerability.as_str(), s.status.as_str(), s.justification.as_deref()))
+        .map(|s| {
+            (
+                s.vulnerability.as_str(),
+                s.status.as_str(),
+                s.justification.as_deref(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
         [
-            ("CVE-2020-25649", "not_affected", Some("vulnerable_code_not_in_execute_path")),
+            (
+                "CVE-2020-25649",
+                "not_affected",
+                Some("vulnerable_code_not_in_execute_path")
+            ),
             ("CVE-2020-35491", "affected", None),
-            ("CVE-2020-14195", "not_affected", Some("inline_mitigations_already_exist")),
+            (
+                "CVE-2020-14195",
+                "not_affected",
+                Some("inline_mitigations_already_exist")
+            ),
         ]
     );
 }
@@ -256,16 +295,28 @@ fn csaf_validator() -> Option<Validator> {
     let mut opts = jsonschema::options();
     opts.with_draft(Draft::Draft202012);
     for (file, url) in [
-        ("cvss-v2.0.json", "https://www.first.org/cvss/cvss-v2.0.json"),
-        ("cvss-v3.0.json", "https://www.first.org/cvss/cvss-v3.0.json"),
-        ("cvss-v3.1.json", "https://www.first.org/cvss/cvss-v3.1.json"),
+        (
+            "cvss-v2.0.json",
+            "https://www.first.org/cvss/cvss-v2.0.json",
+        ),
+        (
+            "cvss-v3.0.json",
+            "https://www.first.org/cvss/cvss-v3.0.json",
+        ),
+        (
+            "cvss-v3.1.json",
+            "https://www.first.org/cvss/cvss-v3.1.json",
+        ),
     ] {
         let mut schema = load(&dir.join(file));
         // Registered under the URL the CSAF schema refers to, not their own `$id`s.
         schema.as_object_mut().unwrap().remove("$id");
         opts.with_resource(url, Resource::from_contents(schema).unwrap());
     }
-    Some(opts.build(&load(&dir.join("csaf_json_schema.json"))).unwrap())
+    Some(
+        opts.build(&load(&dir.join("csaf_json_schema.json")))
+            .unwrap(),
+    )
 }
 
 #[test]
@@ -302,8 +353,14 @@ fn csaf_documents_conform_and_read() {
     let s = read("csaf/vexctl-csaf.json");
     assert_eq!(s[0].products, ["pkg:generic/component1@1.3.4"]);
     let img = image(ALPINE);
-    assert!(s[0].matches(&finding("CVE-2009-4487", "pkg:generic/component1@1.3.4"), &img));
-    assert!(!s[0].matches(&finding("CVE-2009-4487", "pkg:generic/component1@1.3.5"), &img));
+    assert!(s[0].matches(
+        &finding("CVE-2009-4487", "pkg:generic/component1@1.3.4"),
+        &img
+    ));
+    assert!(!s[0].matches(
+        &finding("CVE-2009-4487", "pkg:generic/component1@1.3.5"),
+        &img
+    ));
 }
 
 /// CSAF relationships (no public example above has them): a component of a product,
@@ -356,8 +413,82 @@ fn csaf_relationships_name_the_component_in_its_product() {
         && s.impact_statement.as_deref() == Some("DH is not used.")
         && s.timestamp.as_deref() == Some("2024-06-01T00:00:00Z")));
     let img = image(ALPINE);
-    let libssl = finding("CVE-2023-3446", "pkg:apk/alpine/libssl3@3.0.8-r3?arch=x86_64");
+    let libssl = finding(
+        "CVE-2023-3446",
+        "pkg:apk/alpine/libssl3@3.0.8-r3?arch=x86_64",
+    );
     assert!(s[0].matches(&libssl, &img));
     let busybox = finding("ACME-2023-1", "pkg:apk/alpine/busybox@1.36.0-r0");
     assert!(!s.iter().any(|s| s.matches(&busybox, &img)));
+}
+
+/// Every real document cut short, and with each value in turn replaced by a value of
+/// each other JSON type: the reader returns statements or an error, never panics (the
+/// `vex` fuzz target does the same from arbitrary bytes).
+#[test]
+fn damaged_documents_never_panic() {
+    use patchline_policy::vex::parse_vex;
+    fn paths(v: &Value, at: Vec<String>, out: &mut Vec<Vec<String>>) {
+        out.push(at.clone());
+        match v {
+            Value::Object(m) => m.iter().for_each(|(k, x)| {
+                let mut p = at.clone();
+                p.push(k.clone());
+                paths(x, p, out)
+            }),
+            Value::Array(a) => a.iter().enumerate().take(3).for_each(|(i, x)| {
+                let mut p = at.clone();
+                p.push(i.to_string());
+                paths(x, p, out)
+            }),
+            _ => {}
+        }
+    }
+    fn set(v: &mut Value, at: &[String], new: Value) {
+        let Some((first, rest)) = at.split_first() else {
+            *v = new;
+            return;
+        };
+        let next = match v {
+            Value::Object(m) => m.get_mut(first),
+            Value::Array(a) => first.parse::<usize>().ok().and_then(|i| a.get_mut(i)),
+            _ => None,
+        };
+        if let Some(n) = next {
+            set(n, rest, new);
+        }
+    }
+    let dir = data("");
+    let mut files = Vec::new();
+    for sub in ["openvex", "cyclonedx", "csaf"] {
+        for e in std::fs::read_dir(dir.join(sub)).unwrap() {
+            files.push(e.unwrap().path());
+        }
+    }
+    let mut runs = 0;
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        for cut in (0..bytes.len()).step_by(97) {
+            let _ = parse_vex(&bytes[..cut], "cut");
+            runs += 1;
+        }
+        let doc: Value = serde_json::from_slice(&bytes).unwrap();
+        let mut all = Vec::new();
+        paths(&doc, vec![], &mut all);
+        for at in all.iter().skip(1) {
+            for new in [
+                Value::Null,
+                Value::from(1),
+                Value::from("x"),
+                Value::Array(vec![Value::from("pkg:")]),
+                serde_json::json!({"@id": 1}),
+            ] {
+                let mut d = doc.clone();
+                set(&mut d, at, new);
+                let _ = parse_vex(&serde_json::to_vec(&d).unwrap(), "damaged");
+                runs += 1;
+            }
+        }
+    }
+    assert!(runs > 1000, "{runs}");
 }

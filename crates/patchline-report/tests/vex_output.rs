@@ -25,7 +25,9 @@ fn decided() -> ScanReport {
     let sup = |id: &str, name: &str, by: &str| Suppression {
         id: id.into(),
         subject: format!("{name}@1.0-1"),
-        purl: Some(format!("pkg:deb/debian/{name}@1.0-1?arch=amd64&distro=debian-12")),
+        purl: Some(format!(
+            "pkg:deb/debian/{name}@1.0-1?arch=amd64&distro=debian-12"
+        )),
         by: by.into(),
         ..Default::default()
     };
@@ -105,7 +107,11 @@ fn openvex_is_valid_and_states_decisions_and_findings() {
     for s in st {
         assert_eq!(s["products"][0]["@id"], image, "{s}");
     }
-    let by = |id: &str| st.iter().find(|s| s["vulnerability"]["name"] == id).unwrap();
+    let by = |id: &str| {
+        st.iter()
+            .find(|s| s["vulnerability"]["name"] == id)
+            .unwrap()
+    };
     let s = by("CVE-2023-0001");
     assert_eq!(s["status"], "not_affected");
     assert_eq!(s["justification"], "vulnerable_code_not_in_execute_path");
@@ -186,13 +192,19 @@ fn cyclonedx_lists_what_was_left_out_with_the_decision() {
         a["detail"],
         "Not affected by team-net until 2025-01-31: the TFTP client is never called (exception in exceptions.yaml:3)"
     );
-    assert_eq!(by("CVE-2023-0001")["affects"][0]["versions"][0]["status"], "unaffected");
+    assert_eq!(
+        by("CVE-2023-0001")["affects"][0]["versions"][0]["status"],
+        "unaffected"
+    );
     let a = &by("CVE-2023-0002")["analysis"];
     assert_eq!(a["state"], "in_triage");
     assert_eq!(a["response"][0], "will_not_fix");
     let a = &by("CVE-2023-0003")["analysis"];
     assert_eq!(a["state"], "not_affected");
     assert_eq!(a["justification"], "code_not_present");
-    assert!(a["detail"].as_str().unwrap().contains("vex:vendor.openvex.json"));
+    assert!(a["detail"]
+        .as_str()
+        .unwrap()
+        .contains("vex:vendor.openvex.json"));
     assert_eq!(by("CVE-2023-0004")["analysis"]["state"], "resolved");
 }

@@ -130,7 +130,9 @@ pub(crate) fn read(doc: &Map<String, Value>, source: &str) -> Result<Vec<VexStat
                 }
             }
         }
-        let Some(id) = str_field(v, "cve").map(str::to_string).or_else(|| ids.first().cloned())
+        let Some(id) = str_field(v, "cve")
+            .map(str::to_string)
+            .or_else(|| ids.first().cloned())
         else {
             continue;
         };
@@ -216,10 +218,12 @@ pub(crate) fn read(doc: &Map<String, Value>, source: &str) -> Result<Vec<VexStat
 
 /// Merges products into an existing statement that differs only by its products.
 fn add(statements: &mut Vec<VexStatement>, template: VexStatement, names: &[String]) {
-    let same = |s: &VexStatement| VexStatement {
-        products: vec![],
-        ..s.clone()
-    } == template;
+    let same = |s: &VexStatement| {
+        VexStatement {
+            products: vec![],
+            ..s.clone()
+        } == template
+    };
     match statements.iter_mut().find(|s| same(s)) {
         Some(s) => names.iter().for_each(|n| push_unique(&mut s.products, n)),
         None => statements.push(VexStatement {

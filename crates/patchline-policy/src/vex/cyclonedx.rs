@@ -46,11 +46,7 @@ pub(crate) fn read(doc: &Map<String, Value>, source: &str) -> Result<Vec<VexStat
     let vulns = match doc.get("vulnerabilities") {
         Some(Value::Array(a)) => a,
         Some(_) => return Err("CycloneDX: `vulnerabilities` is not an array".into()),
-        None => {
-            return Err(
-                "CycloneDX: no `vulnerabilities`: an SBOM, not a VEX document".into(),
-            )
-        }
+        None => return Err("CycloneDX: no `vulnerabilities`: an SBOM, not a VEX document".into()),
     };
     let mut purls: HashMap<String, String> = HashMap::new();
     if let Some(Value::Object(meta)) = doc.get("metadata") {
@@ -71,14 +67,18 @@ pub(crate) fn read(doc: &Map<String, Value>, source: &str) -> Result<Vec<VexStat
     let mut out = Vec::new();
     for v in vulns {
         let Some(v) = v.as_object() else { continue };
-        let Some(id) = str_field(v, "id") else { continue };
+        let Some(id) = str_field(v, "id") else {
+            continue;
+        };
         let Some(analysis) = v.get("analysis").and_then(Value::as_object) else {
             continue;
         };
         let Some(state) = str_field(analysis, "state") else {
             continue;
         };
-        let Some(status) = status(state) else { continue };
+        let Some(status) = status(state) else {
+            continue;
+        };
         let mut aliases = Vec::new();
         if let Some(Value::Array(refs)) = v.get("references") {
             for r in refs.iter().filter_map(Value::as_object) {

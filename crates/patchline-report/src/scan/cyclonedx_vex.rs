@@ -165,8 +165,11 @@ pub(crate) fn render(
     let (bom, refs) = build_with(&inv, opts, document_properties(report))?;
     let ref_of: HashMap<&PackageKey, &String> = keys.iter().zip(&refs).collect();
     let mut vulnerabilities = vulnerabilities(report, &ref_of);
-    let ref_of_purl: HashMap<&str, &String> =
-        keys.iter().zip(&refs).map(|(k, r)| (k.4.as_str(), r)).collect();
+    let ref_of_purl: HashMap<&str, &String> = keys
+        .iter()
+        .zip(&refs)
+        .map(|(k, r)| (k.4.as_str(), r))
+        .collect();
     suppressed_vulnerabilities(&decisions, &ref_of_purl, &mut vulnerabilities);
     crate::write_json(
         &VexBom {
@@ -193,8 +196,7 @@ fn inventory_of(report: &ScanReport, decisions: &[Decision]) -> (Inventory, Vec<
             pkgs.push(package(&f.package));
         }
     }
-    let mut purls: std::collections::HashSet<&str> =
-        pkgs.iter().map(|p| p.purl.as_str()).collect();
+    let mut purls: std::collections::HashSet<&str> = pkgs.iter().map(|p| p.purl.as_str()).collect();
     let mut extra = Vec::new();
     for d in decisions {
         if let Some(p) = &d.package {
@@ -635,7 +637,10 @@ fn suppressed_package(s: &patchline_model::policy::Suppression) -> Option<Packag
     let ecosystem = Ecosystem::from_purl_type(&parsed.ty)?;
     let (name, version) = match s.subject.rsplit_once('@') {
         Some((n, v)) if !n.is_empty() => (n.to_string(), v.to_string()),
-        _ => (parsed.name.clone(), parsed.version.clone().unwrap_or_default()),
+        _ => (
+            parsed.name.clone(),
+            parsed.version.clone().unwrap_or_default(),
+        ),
     };
     let mut p = Package::new(ecosystem, name, version);
     p.arch = parsed.qualifier("arch").map(str::to_string);

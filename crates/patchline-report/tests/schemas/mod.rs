@@ -76,6 +76,8 @@ pub fn openvex_validator(data: &Path) -> Validator {
     jsonschema::options()
         .with_draft(Draft::Draft202012)
         .should_validate_formats(true)
-        .build(&load(&data.join("schemas/openvex/openvex_json_schema.json")))
+        .build(&load(
+            &data.join("schemas/openvex/openvex_json_schema.json"),
+        ))
         .expect("OpenVEX schema compiles")
 }

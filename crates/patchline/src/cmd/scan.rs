@@ -98,7 +98,8 @@ pub fn read_vex_files(paths: &[PathBuf]) -> Result<Vec<patchline_policy::vex::Ve
 /// A file read whole, refused past `limit` bytes.
 pub fn read_bounded(path: &std::path::Path, limit: u64) -> Result<Vec<u8>> {
     use std::io::Read;
-    let f = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let f =
+        std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
     let mut bytes = Vec::new();
     f.take(limit + 1)
         .read_to_end(&mut bytes)
