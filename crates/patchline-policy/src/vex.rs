@@ -166,7 +166,7 @@ pub fn parse_vex(bytes: &[u8], source: &str) -> Result<Vec<VexStatement>, String
         return Err("not a VEX document: no OpenVEX @context, CycloneDX bomFormat or CSAF document.csaf_version".into());
     };
     // Stable: statements without a time keep their document order.
-    statements.sort_by(|a, b| timestamp_key(a).cmp(&timestamp_key(b)));
+    statements.sort_by_key(timestamp_key);
     Ok(statements)
 }
 
