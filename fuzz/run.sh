@@ -26,6 +26,7 @@ case $target in
   composer) seed "$data/language/osv-scalibr/php" ;;
   deps_json) seed "$data/language/osv-scalibr/dotnet" ;;
   java_archive) seed "$data/language/osv-scalibr/java/archive/testdata" ;;
+  vex) seed "$here/../crates/patchline-policy/tests/data/vex" ;;
   containerfile|tar_walk) ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac

@@ -111,6 +111,10 @@ pub struct Suppression {
     pub id: String,
     /// `name@version` for vulnerabilities; the location for checks.
     pub subject: String,
+    /// The package's purl, for vulnerabilities: what VEX output names the suppressed
+    /// package by (`patchline vex`, the CycloneDX scan output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
     /// `exception`, or the VEX document (`vex:openvex.json`).
     pub by: String,
     /// The VEX status (`not_affected`, `fixed`), for VEX suppressions.

@@ -46,11 +46,13 @@ use time::{OffsetDateTime, UtcOffset};
 mod cyclonedx;
 mod json;
 mod license;
+pub mod openvex;
 pub mod scan;
 mod spdx;
 mod spdx_ids;
 mod table;
 
+pub use openvex::{render_openvex, VexAuthor};
 pub use scan::{render_scan, ScanFormat, UnknownScanFormat};
 
 /// The output formats of `patchline sbom`.

@@ -57,6 +57,8 @@ enum Command {
     /// Policy files: check one (`policy check FILE`).
     #[command(subcommand)]
     Policy(cmd::policy::Command),
+    /// A VEX document (OpenVEX or CycloneDX) of an image's scan: findings, exceptions, vendor statements.
+    Vex(cmd::vex::Args),
     /// Compare versions by an ecosystem's rules (`<`, `=` or `>`), or a stream of pairs.
     Vercmp(cmd::vercmp::Args),
     /// Print the shell completion script (bash, zsh, fish, powershell, elvish).
@@ -83,6 +85,7 @@ fn main() -> ExitCode {
         Command::Plan(a) => cmd::plan::run(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Policy(c) => cmd::policy::run(c),
+        Command::Vex(a) => cmd::vex::run(a),
         Command::Vercmp(a) => cmd::vercmp::run(a),
         Command::Completions(a) => cmd::completions::run(a),
         Command::Man(a) => cmd::man::run(a),

@@ -38,7 +38,26 @@
 //!   | unimportant | `in_triage` | `will_not_fix` | — |
 //!
 //!   `resolved` / `not_affected` would make VEX consumers (Trivy, Dependency-Track)
-//!   suppress findings that are real;
+//!   suppress findings that are real. (`in_triage` rather than no `analysis` at all:
+//!   the entry still carries its `response` and `detail`, which need an `analysis`, and
+//!   a consumer that reads a missing analysis as "not triaged" reads `in_triage` alike.)
+//!
+//!   Findings the policy stage left out are listed too, after the findings, since a
+//!   consumer must see the decision and who made it, not a vanished vulnerability:
+//!
+//!   | left out by | `state` | `justification` | `detail` |
+//!   |---|---|---|---|
+//!   | an exception with a justification | `not_affected` | the exception's, as CycloneDX's word | the reason, owner, expiry, source |
+//!   | an exception without one (an accepted risk) | `in_triage` | — (`response: will_not_fix`) | `Risk accepted …: reason` |
+//!   | a VEX statement `not_affected` | `not_affected` | the statement's, as CycloneDX's word | its impact statement and document |
+//!   | a VEX statement `fixed` | `resolved` | — | its document |
+//!
+//!   OpenVEX's justifications map to CycloneDX's as `vulnerable_code_not_present` and
+//!   `component_not_present` → `code_not_present`, `vulnerable_code_not_in_execute_path`
+//!   → `code_not_reachable`, `vulnerable_code_cannot_be_controlled_by_adversary` →
+//!   `requires_environment`, `inline_mitigations_already_exist` →
+//!   `protected_by_mitigating_control`; CycloneDX's own words pass through. Their
+//!   packages are components of the BOM like the findings' packages;
 //! * `properties`: `patchline:fix_state`, `patchline:fixed_version` (each),
 //!   `patchline:severity`, `patchline:severity_source`, `patchline:ecosystem`,
 //!   `patchline:advisory` (each merged advisory, `source:id`), `patchline:kev` with
@@ -116,6 +135,8 @@ struct Advisory {
 #[derive(Serialize)]
 struct Analysis {
     state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    justification: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     response: Vec<&'static str>,
     detail: String,
@@ -139,10 +160,17 @@ pub(crate) fn render(
     opts: &RenderOptions,
     out: &mut dyn io::Write,
 ) -> io::Result<()> {
-    let (inv, keys) = inventory_of(report);
+    let decisions = decisions(report);
+    let (inv, keys) = inventory_of(report, &decisions);
     let (bom, refs) = build_with(&inv, opts, document_properties(report))?;
     let ref_of: HashMap<&PackageKey, &String> = keys.iter().zip(&refs).collect();
-    let vulnerabilities = vulnerabilities(report, &ref_of);
+    let mut vulnerabilities = vulnerabilities(report, &ref_of);
+    let ref_of_purl: HashMap<&str, &String> = keys
+        .iter()
+        .zip(&refs)
+        .map(|(k, r)| (k.4.as_str(), r))
+        .collect();
+    suppressed_vulnerabilities(&decisions, &ref_of_purl, &mut vulnerabilities);
     crate::write_json(
         &VexBom {
             bom,
@@ -155,7 +183,7 @@ pub(crate) fn render(
 /// The inventory the BOM part describes: the report's image and distro, and each
 /// distinct package with findings, in the SBOM renderer's order (so that the bom-refs it
 /// returns line up with `keys`).
-fn inventory_of(report: &ScanReport) -> (Inventory, Vec<PackageKey>) {
+fn inventory_of(report: &ScanReport, decisions: &[Decision]) -> (Inventory, Vec<PackageKey>) {
     let mut inv = Inventory::new(report.image.clone());
     inv.schema = INVENTORY_SCHEMA.into();
     inv.tool = report.tool.clone();
@@ -168,6 +196,16 @@ fn inventory_of(report: &ScanReport) -> (Inventory, Vec<PackageKey>) {
             pkgs.push(package(&f.package));
         }
     }
+    let mut purls: std::collections::HashSet<&str> = pkgs.iter().map(|p| p.purl.as_str()).collect();
+    let mut extra = Vec::new();
+    for d in decisions {
+        if let Some(p) = &d.package {
+            if purls.insert(p.purl.as_str()) {
+                extra.push(p.clone());
+            }
+        }
+    }
+    pkgs.extend(extra);
     inv.packages = pkgs;
     let sorted: Vec<Package> = crate::sorted_packages(&inv).into_iter().cloned().collect();
     inv.packages = sorted;
@@ -331,6 +369,7 @@ fn analysis(f: &Finding) -> Analysis {
     };
     Analysis {
         state: "in_triage",
+        justification: None,
         response,
         detail: format!("{basis} {tail} No reachability analysis was performed."),
     }
@@ -500,6 +539,195 @@ fn vulnerabilities(
             }
         })
         .collect()
+}
+
+/// A finding the policy stage left out, and the decision that did.
+struct Decision {
+    id: String,
+    /// The package, rebuilt from the suppression's purl and `name@version` subject.
+    package: Option<Package>,
+    analysis: Analysis,
+}
+
+/// The suppressions of the report's policy outcome, as CycloneDX analyses (the table
+/// in the module doc). Check findings (no purl, a location for subject) are not
+/// vulnerabilities and are left to the checks' own rendering.
+fn decisions(report: &ScanReport) -> Vec<Decision> {
+    let Some(policy) = &report.policy else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for applied in &policy.exceptions.applied {
+        let e = &applied.exception;
+        let mut who = String::new();
+        if let Some(o) = &e.owner {
+            who.push_str(&format!(" by {o}"));
+        }
+        if let Some(x) = &e.expires {
+            who.push_str(&format!(" until {x}"));
+        }
+        let src = e
+            .source
+            .as_deref()
+            .map(|s| format!(" (exception in {s})"))
+            .unwrap_or_else(|| " (exception)".into());
+        for s in &applied.suppressed {
+            let Some(package) = suppressed_package(s) else {
+                continue;
+            };
+            let analysis = match e.justification.as_deref().and_then(cdx_justification) {
+                Some(j) => Analysis {
+                    state: "not_affected",
+                    justification: Some(j),
+                    response: vec![],
+                    detail: format!("Not affected{who}: {}{src}", e.reason),
+                },
+                None => Analysis {
+                    state: "in_triage",
+                    justification: None,
+                    response: vec!["will_not_fix"],
+                    detail: format!("Risk accepted{who}: {}{src}", e.reason),
+                },
+            };
+            out.push(Decision {
+                id: s.id.clone(),
+                package: Some(package),
+                analysis,
+            });
+        }
+    }
+    for s in &policy.vex {
+        let Some(package) = suppressed_package(s) else {
+            continue;
+        };
+        let statement = s
+            .statement
+            .as_deref()
+            .map(|t| format!("{t} "))
+            .unwrap_or_default();
+        let analysis = match s.status.as_deref() {
+            Some("fixed") => Analysis {
+                state: "resolved",
+                justification: None,
+                response: vec![],
+                detail: format!("{statement}(VEX: fixed, {})", s.by),
+            },
+            Some("not_affected") => Analysis {
+                state: "not_affected",
+                justification: s.justification.as_deref().and_then(cdx_justification),
+                response: vec![],
+                detail: format!("{statement}(VEX: not_affected, {})", s.by),
+            },
+            _ => continue,
+        };
+        out.push(Decision {
+            id: s.id.clone(),
+            package: Some(package),
+            analysis,
+        });
+    }
+    out
+}
+
+/// The package of a vulnerability suppression; `None` for check findings and
+/// suppressions recorded without a purl.
+fn suppressed_package(s: &patchline_model::policy::Suppression) -> Option<Package> {
+    let purl = s.purl.as_deref().filter(|p| !p.is_empty())?;
+    let parsed = patchline_model::purl::parse_purl(purl).ok()?;
+    let ecosystem = Ecosystem::from_purl_type(&parsed.ty)?;
+    let (name, version) = match s.subject.rsplit_once('@') {
+        Some((n, v)) if !n.is_empty() => (n.to_string(), v.to_string()),
+        _ => (
+            parsed.name.clone(),
+            parsed.version.clone().unwrap_or_default(),
+        ),
+    };
+    let mut p = Package::new(ecosystem, name, version);
+    p.arch = parsed.qualifier("arch").map(str::to_string);
+    p.purl = purl.to_string();
+    Some(p)
+}
+
+/// CycloneDX's `analysis.justification` for an OpenVEX (or CycloneDX) word.
+fn cdx_justification(j: &str) -> Option<&'static str> {
+    Some(match j.trim() {
+        "vulnerable_code_not_present" | "component_not_present" | "code_not_present" => {
+            "code_not_present"
+        }
+        "vulnerable_code_not_in_execute_path" | "code_not_reachable" => "code_not_reachable",
+        "vulnerable_code_cannot_be_controlled_by_adversary" | "requires_environment" => {
+            "requires_environment"
+        }
+        "inline_mitigations_already_exist" | "protected_by_mitigating_control" => {
+            "protected_by_mitigating_control"
+        }
+        "requires_configuration" => "requires_configuration",
+        "requires_dependency" => "requires_dependency",
+        "protected_by_compiler" => "protected_by_compiler",
+        "protected_at_runtime" => "protected_at_runtime",
+        "protected_at_perimeter" => "protected_at_perimeter",
+        _ => return None,
+    })
+}
+
+fn suppressed_vulnerabilities(
+    decisions: &[Decision],
+    ref_of_purl: &HashMap<&str, &String>,
+    out: &mut Vec<Vulnerability>,
+) {
+    let mut used: HashMap<String, usize> = HashMap::new();
+    for v in out.iter() {
+        let id = v.id.clone();
+        *used.entry(id).or_insert(0) += 1;
+    }
+    for d in decisions {
+        let n = used.entry(d.id.clone()).or_insert(0);
+        *n += 1;
+        let bom_ref = if *n == 1 {
+            format!("vulnerability:{}", d.id)
+        } else {
+            format!("vulnerability:{}|{n}", d.id)
+        };
+        let affects = d
+            .package
+            .as_ref()
+            .and_then(|p| ref_of_purl.get(p.purl.as_str()).map(|r| (p, r)))
+            .map(|(p, r)| Affects {
+                bom_ref: (*r).clone(),
+                versions: vec![AffectedVersion {
+                    version: p.version.clone(),
+                    status: if d.analysis.state == "in_triage" {
+                        "affected"
+                    } else {
+                        "unaffected"
+                    },
+                }],
+            })
+            .into_iter()
+            .collect();
+        let state = d.analysis.state;
+        out.push(Vulnerability {
+            bom_ref,
+            id: d.id.clone(),
+            source: Source {
+                name: vuln_source_name(&d.id).into(),
+                url: vuln_url(&d.id),
+            },
+            references: vec![],
+            ratings: vec![],
+            description: None,
+            recommendation: None,
+            advisories: vec![],
+            analysis: Analysis {
+                state,
+                justification: d.analysis.justification,
+                response: d.analysis.response.clone(),
+                detail: d.analysis.detail.clone(),
+            },
+            affects,
+            properties: vec![prop("patchline:suppressed", "true")],
+        });
+    }
 }
 
 /// An absolute http(s) URL without characters an IRI reference may not hold, so that

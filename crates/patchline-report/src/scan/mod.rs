@@ -147,7 +147,7 @@ fn vuln_source_name(id: &str) -> &'static str {
 
 /// The fixed version the matcher recommends for a finding (see
 /// [`patchline_match::recommended_fix`]).
-fn fix_for(f: &Finding) -> Option<&str> {
+pub(crate) fn fix_for(f: &Finding) -> Option<&str> {
     patchline_match::recommended_fix(f)
 }
 

@@ -12,7 +12,9 @@ use patchline_report::{render_scan, RenderOptions, ScanFormat};
 #[path = "../schemas/mod.rs"]
 mod schemas;
 #[allow(unused_imports)] // each test crate uses a different subset
-pub use schemas::{assert_valid, cyclonedx_validator, gitlab_validator, sarif_validator};
+pub use schemas::{
+    assert_valid, cyclonedx_validator, gitlab_validator, openvex_validator, sarif_validator,
+};
 use serde_json::Value;
 
 pub const TIMESTAMP: time::OffsetDateTime = time::macros::datetime!(2024-05-01 12:00:00 UTC);

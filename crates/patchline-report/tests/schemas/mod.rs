@@ -70,3 +70,14 @@ pub fn gitlab_validator() -> Validator {
         .build(&load(&path))
         .expect("GitLab schema compiles")
 }
+
+/// OpenVEX v0.2.0's schema (draft 2020-12, self-contained).
+pub fn openvex_validator(data: &Path) -> Validator {
+    jsonschema::options()
+        .with_draft(Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(&load(
+            &data.join("schemas/openvex/openvex_json_schema.json"),
+        ))
+        .expect("OpenVEX schema compiles")
+}

@@ -178,16 +178,17 @@ impl Governance {
         let mut out = Vec::new();
         let image = report.image.clone();
         report.findings.retain(|f| {
-            let Some(s) = self
-                .vex
-                .iter()
-                .find(|s| s.status.suppresses() && s.matches(f, &image))
+            // The last statement about the finding decides (OpenVEX: a later statement
+            // overrides an earlier one), so an `affected` after a `not_affected` keeps it.
+            let Some(s) = patchline_policy::vex::effective(&self.vex, f, &image)
+                .filter(|s| s.status.suppresses())
             else {
                 return true;
             };
             out.push(Suppression {
                 id: f.id.clone(),
                 subject: format!("{}@{}", f.package.name, f.package.version),
+                purl: Some(f.package.purl.clone()),
                 by: format!("vex:{}", s.source),
                 status: Some(s.status.as_str().into()),
                 justification: s.justification.clone(),

@@ -11,3 +11,4 @@ pub mod sbom;
 pub mod scan;
 pub mod vercmp;
 pub mod verify;
+pub mod vex;

@@ -121,8 +121,38 @@ pub struct Args {
     /// `.dockerignore` beside it counts as the build context's).
     #[arg(long, value_name = "FILE")]
     pub containerfile: Option<PathBuf>,
+    /// A VEX document (OpenVEX, CycloneDX VEX or CSAF VEX): findings its `not_affected`
+    /// and `fixed` statements cover are left out by the policy stage and recorded in
+    /// the report. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
     #[command(flatten)]
     pub image_args: ImageArgs,
+}
+
+/// Reads every `--vex` document; the first that cannot be read is the error (exit 2),
+/// naming the file.
+pub fn read_vex_files(paths: &[PathBuf]) -> Result<Vec<patchline_policy::vex::VexStatement>> {
+    let mut out = Vec::new();
+    for p in paths {
+        out.extend(patchline_policy::vex::read_vex(p).map_err(|e| anyhow::anyhow!("--vex {e}"))?);
+    }
+    Ok(out)
+}
+
+/// A file read whole, refused past `limit` bytes.
+pub fn read_bounded(path: &std::path::Path, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let f =
+        std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let mut bytes = Vec::new();
+    f.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    if bytes.len() as u64 > limit {
+        anyhow::bail!("{}: larger than {} MiB", path.display(), limit >> 20);
+    }
+    Ok(bytes)
 }
 
 fn parse_age(s: &str) -> Result<Duration, String> {
@@ -130,6 +160,7 @@ fn parse_age(s: &str) -> Result<Duration, String> {
 }
 
 pub fn run(a: Args) -> Result<u8> {
+    let vex = read_vex_files(&a.vex)?;
     let mut opts = a.image_args.scan_options()?;
     opts.db = a.db.clone();
     opts.max_db_age = Some(a.max_db_age);
@@ -145,6 +176,7 @@ pub fn run(a: Args) -> Result<u8> {
     opts.policy = policy;
     opts.governance =
         crate::cmd::policy::governance(a.policy.as_deref(), a.stage.as_deref(), &a.exceptions)?;
+    opts.governance.vex = vex;
     let started = time::OffsetDateTime::now_utc();
     let scan = crate::progress::with_layer_bars(|p| {
         patchline_scan::scan(Input::parse(&a.image), &opts, p)
