@@ -26,7 +26,7 @@ case $target in
   composer) seed "$data/language/osv-scalibr/php" ;;
   deps_json) seed "$data/language/osv-scalibr/dotnet" ;;
   java_archive) seed "$data/language/osv-scalibr/java/archive/testdata" ;;
-  containerfile|tar_walk) ;;
+  containerfile|tar_walk|secrets) ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 cd "$here"
