@@ -16,8 +16,10 @@
 //! # Cost
 //!
 //! A file is read only when its path can hold a secret: documentation, locales, time
-//! zones, dpkg's own records and archives, images, fonts and compiled code (by
-//! extension) are skipped, so are empty files and files over
+//! zones, dpkg's own records, the distribution's Python and Perl libraries
+//! (`usr/lib/python3*`, `usr/share/perl*`), archives, images, fonts and compiled code
+//! (by extension, and executables over 64 KiB) are skipped, so are empty files and
+//! files over
 //! [`SecretInspector::max_content_bytes`] (1 MiB; key and credential files are a few
 //! KiB). A file read anyway whose first 8 KiB hold a NUL byte is binary and not
 //! scanned: tokens compiled into executables are not found. A single Aho-Corasick pass
@@ -151,6 +153,8 @@ fn def_of(kind: Kind) -> &'static CheckDef {
 pub const DEFAULT_MAX_CONTENT_BYTES: u64 = 1 << 20;
 /// At most this many findings per file (a dump of keys is one problem, not thousands).
 const MAX_FINDINGS_PER_FILE: usize = 20;
+/// Executables over this size are taken for compiled programs and not read.
+const MAX_SCRIPT_BYTES: u64 = 64 << 10;
 /// Bytes looked at for a NUL that says the file is binary.
 const BINARY_SNIFF: usize = 8 << 10;
 
@@ -173,8 +177,17 @@ impl patchline_inventory::Inspector for SecretInspector {
         "secrets-1"
     }
 
-    fn wants_content(&self, path: &str, _mode: u32, size: u64) -> bool {
-        size > 0 && (credential_file(path).is_some() || may_hold_secrets(path))
+    fn wants_content(&self, path: &str, mode: u32, size: u64) -> bool {
+        if size == 0 {
+            return false;
+        }
+        if credential_file(path).is_some() {
+            return true;
+        }
+        // A large executable is compiled code, which is not scanned once read (see the
+        // module doc); scripts are small.
+        let compiled = mode & 0o111 != 0 && size > MAX_SCRIPT_BYTES;
+        !compiled && may_hold_secrets(path)
     }
 
     fn max_content_bytes(&self) -> u64 {
@@ -236,6 +249,12 @@ fn may_hold_secrets(path: &str) -> bool {
         "usr/share/mime/",
         "usr/share/terminfo/",
         "usr/lib/locale/",
+        // The distribution's own language libraries (dpkg owns them; an image's own
+        // code goes to usr/local, opt, srv, home, app, ...).
+        "usr/lib/python3",
+        "usr/share/perl",
+        "usr/lib/x86_64-linux-gnu/perl",
+        "usr/lib/aarch64-linux-gnu/perl",
         "var/lib/dpkg/",
         "var/cache/debconf/",
         "proc/",
@@ -483,7 +502,11 @@ fn looks_like_a_value(value: &str) -> bool {
 fn automaton() -> &'static AhoCorasick {
     static AC: OnceLock<AhoCorasick> = OnceLock::new();
     AC.get_or_init(|| {
-        AhoCorasick::new(patterns::KEYWORDS.iter().map(|(k, _)| k))
+        // Leftmost-first keeps the fast prefilter; no keyword starts inside another's
+        // token at the same place, so no overlapping search is needed.
+        AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(patterns::KEYWORDS.iter().map(|(k, _)| k))
             .expect("the keyword list is a valid automaton")
     })
 }

@@ -201,7 +201,7 @@ pub const KEYWORDS: &[(&str, Rule)] = &[
 /// Every secret in `text`, in order of position.
 pub fn find(text: &[u8]) -> Vec<Match> {
     let mut out = Vec::new();
-    for m in automaton().find_overlapping_iter(text) {
+    for m in automaton().find_iter(text) {
         let (_, rule) = KEYWORDS[m.pattern().as_usize()];
         if let Some(found) = check(text, m.start(), m.end(), rule) {
             out.push(found);

@@ -233,6 +233,11 @@ fn binaries_and_skipped_paths() {
     assert!(!i.wants_content("usr/share/doc/x/README", 0o644, 10));
     assert!(!i.wants_content("usr/lib/x86_64-linux-gnu/libc.so.6", 0o755, 10));
     assert!(!i.wants_content("usr/share/locale/de/LC_MESSAGES/x.mo", 0o644, 10));
+    assert!(!i.wants_content("usr/lib/python3/dist-packages/six.py", 0o644, 10));
+    assert!(i.wants_content("usr/local/lib/python3.11/site-packages/app.py", 0o644, 10));
+    // A large executable is compiled; a script is read.
+    assert!(!i.wants_content("usr/local/bin/tool", 0o755, 1 << 20));
+    assert!(i.wants_content("usr/local/bin/deploy.sh", 0o755, 2000));
 }
 
 #[test]
@@ -302,4 +307,56 @@ fn line_numbers_and_the_per_file_cap() {
     let f = scan_file("x.txt", many.as_bytes());
     assert_eq!(f.len(), MAX_FINDINGS_PER_FILE);
     assert_eq!(f[3].line, Some(4));
+}
+
+/// A cheap stand-in for the fuzz target in every `cargo test`: keywords spliced into
+/// random bytes, under every credential file name, must not panic, stay within the cap
+/// and keep every reported span inside the input.
+#[test]
+fn random_splices_of_keywords_do_not_panic() {
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let names = [
+        "etc/a.conf",
+        "home/app/.npmrc",
+        "root/.pypirc",
+        "root/.docker/config.json",
+        "opt/.env",
+    ];
+    for _ in 0..20_000 {
+        let mut buf = Vec::new();
+        for _ in 0..(next() % 6) {
+            match next() % 4 {
+                0 => {
+                    let (k, _) = patterns::KEYWORDS[(next() as usize) % patterns::KEYWORDS.len()];
+                    buf.extend_from_slice(k.as_bytes());
+                }
+                1 => buf
+                    .extend((0..next() % 80).map(|_| b"Aa0_-/+=:\"\\n \n"[(next() % 14) as usize])),
+                2 => buf.extend((0..next() % 40).map(|_| next() as u8)),
+                _ => buf.extend_from_slice(fake((next() % 70) as usize).as_bytes()),
+            }
+        }
+        let name = names[(next() as usize) % names.len()];
+        let f = scan_file(name, &buf);
+        assert!(f.len() <= MAX_FINDINGS_PER_FILE + 1);
+        for m in patterns::find(&buf) {
+            assert!(m.start < m.end && m.end <= buf.len());
+        }
+        if let Ok(s) = std::str::from_utf8(&buf) {
+            let mut info = ImageInfo {
+                config: Some(ContainerConfig {
+                    env: vec![format!("X_TOKEN={s}")],
+                    ..ContainerConfig::default()
+                }),
+                ..ImageInfo::default()
+            };
+            check_config(&mut info);
+        }
+    }
 }
