@@ -302,11 +302,14 @@ fn describe(kind: Kind) -> &'static str {
     }
 }
 
-/// The evidence of a match: a key's header line as it is, anything else redacted.
+/// The evidence of a match: a key's header line as it is, a service-account file's
+/// type, anything else redacted.
 fn evidence(kind: Kind, matched: &[u8]) -> String {
     let s = String::from_utf8_lossy(matched);
     match kind {
         Kind::PrivateKey => s.into_owned(),
+        // The matched text is the file's type, not its key.
+        Kind::GcpServiceAccount => "\"type\": \"service_account\"".to_string(),
         _ => redact(&s),
     }
 }

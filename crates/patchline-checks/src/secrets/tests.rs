@@ -156,6 +156,10 @@ fn gcp_service_account_json_is_one_finding() {
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].id, "secret.gcp-service-account");
     assert_eq!(f[0].line, Some(2));
+    assert_eq!(
+        f[0].evidence.as_deref(),
+        Some("\"type\": \"service_account\"")
+    );
     // Without the key it is a service account's name, not a credential.
     assert!(kinds("{\"type\": \"service_account\", \"client_email\": \"a@b\"}").is_empty());
     // The key alone in JSON is still a private key.
