@@ -27,7 +27,7 @@ case $target in
   deps_json) seed "$data/language/osv-scalibr/dotnet" ;;
   java_archive) seed "$data/language/osv-scalibr/java/archive/testdata" ;;
   vex) seed "$here/../crates/patchline-policy/tests/data/vex" ;;
-  containerfile|tar_walk) ;;
+  containerfile|tar_walk|secrets) ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 cd "$here"

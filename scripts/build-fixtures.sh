@@ -14,6 +14,11 @@
 #                           python3-requests/-six, node-inherits, libcommons-lang3-java, fzf;
 #                           a pip venv /opt/pyapp/venv; an npm project /opt/nodeapp; Go and
 #                           Rust programs in /opt/goapp/bin, /opt/rustapp/bin)
+#                           `app-checks` (base + three layers of planted problems for the
+#                           filesystem and secret checks: credentials in files, one of them
+#                           deleted by the next layer, setuid/setgid copies, world-writable
+#                           paths, apt leftovers; a config running as root with a token in
+#                           ENV and in a label)
 #   base.oci.tar child.oci.tar        oci-archive (tag base / child)
 #   base.docker.tar child.docker.tar  docker-archive (base:1 / child:1)
 #   child-curl-version      the curl (= libcurl4) version installed in `child`
@@ -33,10 +38,13 @@
 #                                 built it); app-lang-cargo.lock its Cargo.lock
 #                           manifest.txt's [app-lang] section says which were written and how
 #                           each program was built (Go and Rust fall back, see below).
+#   app-checks-planted.tsv  the oracle for `app-checks`: CHECK_ID<TAB>PATH<TAB>LAYER<TAB>REMOVED_IN
+#   app-checks-secrets.txt  every secret value planted in `app-checks` (fake tokens, a line of
+#                           each generated key): no output may show one
 #   manifest.txt            what was built: digests, diff_ids, sizes
 #   .complete               version stamp; present only once everything above is in place
 #
-# Host tools: debootstrap, umoci, skopeo; for `app-lang` also `python3 -m pip` (downloads
+# Host tools: debootstrap, umoci, skopeo; for `app-checks` ssh-keygen and openssl; for `app-lang` also `python3 -m pip` (downloads
 # the venv's wheels) and npm (installs /opt/nodeapp), both with the host's registry
 # settings. Optional: go with golang-golang-x-net-dev (without them Debian's umoci binary
 # stands in for the Go program) and cargo (without it, no Rust program). cargo-auditable and
@@ -84,7 +92,7 @@ if [[ "$(id -u)" -ne 0 ]]; then
     exit 2
 fi
 missing=()
-for tool in debootstrap umoci skopeo chroot mount umount mountpoint flock tar sha256sum dpkg python3 npm; do
+for tool in debootstrap umoci skopeo chroot mount umount mountpoint flock tar sha256sum dpkg python3 npm ssh-keygen openssl base64; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if command -v python3 >/dev/null 2>&1 && ! python3 -m pip --version >/dev/null 2>&1; then
@@ -92,7 +100,7 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -m pip --version >/dev/null 2
 fi
 if ((${#missing[@]})); then
     echo "build-fixtures: missing tools: ${missing[*]}" >&2
-    echo "  install with: apt-get install -y --no-install-recommends debootstrap umoci skopeo python3-pip npm" >&2
+    echo "  install with: apt-get install -y --no-install-recommends debootstrap umoci skopeo python3-pip npm openssh-client openssl" >&2
     exit 2
 fi
 
@@ -842,6 +850,146 @@ umoci config --image "$LAYOUT:app-lang" \
     --manifest.annotation org.opencontainers.image.base.name=patchline-fixture/base:1 \
     --manifest.annotation "org.opencontainers.image.base.digest=$BASE_DIGEST" \
     --history.created_by 'LABEL org.opencontainers.image.title=patchline-fixture-app-lang'
+# ---- OCI layout: app-checks (planted problems for the filesystem and secret checks) --
+# Three layers on base, each holding one kind of planted problem, and a config with more:
+#   layer 1: credentials in files: an OpenSSH private key (/root/.ssh/id_rsa), a PEM key,
+#            AWS credentials, an npm token in .npmrc, a PyPI token in .pypirc, a docker
+#            registry login, a GCP service-account key, a .env file with Slack, Stripe and
+#            GitLab tokens
+#   layer 2: deletes the OpenSSH key (a whiteout: the key still ships in layer 1)
+#   layer 3: a setuid and a setgid copy of a binary, a world-writable directory without
+#            the sticky bit and a world-writable file, apt's downloaded packages and lists
+#   config:  no USER (root), ports 22/tcp and 80/tcp, a GitHub token in ENV, a GitHub
+#            fine-grained token in a label, no HEALTHCHECK
+# Every token is fake but has its provider's documented format (the AWS pair is AWS's own
+# documentation example); keys are generated here. The oracle app-checks-planted.tsv lists
+# CHECK_ID<TAB>PATH<TAB>LAYER<TAB>REMOVED_IN (- when none); app-checks-secrets.txt lists
+# every planted secret value (one per line) that no output may show.
+step "app-checks: unpack base"
+BUNDLE="$WORK/bundle-app-checks"
+CROOT="$BUNDLE/rootfs"
+umoci unpack --image "$LAYOUT:base" "$BUNDLE" >/dev/null
+# Random characters of a token alphabet, never a real token.
+fake() { python3 -c 'import secrets, sys; a = sys.argv[2]; print("".join(secrets.choice(a) for _ in range(int(sys.argv[1]))))' "$1" "$2"; }
+ALNUM=ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
+B64URL="${ALNUM}_-"
+GH_ENV_TOKEN="ghp_$(fake 36 "$ALNUM")"
+GH_LABEL_TOKEN="github_pat_$(fake 22 "$ALNUM")_$(fake 59 "$ALNUM")"
+NPM_TOKEN="npm_$(fake 36 "$ALNUM")"
+PYPI_TOKEN="pypi-AgEIcHlwaS5vcmc$(fake 120 "$B64URL")"
+SLACK_TOKEN="xoxb-$(fake 12 0123456789)-$(fake 13 0123456789)-$(fake 24 "$ALNUM")"
+STRIPE_KEY="sk_live_$(fake 99 "$ALNUM")"
+GITLAB_TOKEN="glpat-$(fake 20 "$B64URL")"
+AWS_KEY_ID=AKIAIOSFODNN7EXAMPLE
+AWS_SECRET=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+DOCKER_AUTH="$(printf 'deploy:%s' "$(fake 24 "$ALNUM")" | base64 -w0)"
+
+step "app-checks layer 1/3: credentials in files"
+mkdir -p "$CROOT/root/.ssh" "$CROOT/root/.aws" "$CROOT/root/.docker" "$CROOT/home/app" "$CROOT/opt/app/tls"
+ssh-keygen -q -t rsa -b 2048 -N '' -C patchline-fixture -f "$CROOT/root/.ssh/id_rsa"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$CROOT/opt/app/tls/server.key" 2>/dev/null
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/gcp.pem" 2>/dev/null
+printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$AWS_KEY_ID" "$AWS_SECRET" >"$CROOT/root/.aws/credentials"
+printf 'registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken=%s\n' "$NPM_TOKEN" >"$CROOT/home/app/.npmrc"
+printf '[distutils]\nindex-servers = pypi\n\n[pypi]\nusername = __token__\npassword = %s\n' "$PYPI_TOKEN" >"$CROOT/home/app/.pypirc"
+printf '{\n  "auths": {\n    "registry.example.com": {\n      "auth": "%s"\n    }\n  }\n}\n' "$DOCKER_AUTH" >"$CROOT/root/.docker/config.json"
+python3 - "$WORK/gcp.pem" "$(fake 40 0123456789abcdef)" >"$CROOT/opt/app/gcp-service-account.json" <<'EOF'
+import json, sys
+key = open(sys.argv[1]).read()
+print(json.dumps({
+    "type": "service_account",
+    "project_id": "patchline-fixture",
+    "private_key_id": sys.argv[2],
+    "private_key": key,
+    "client_email": "fixture@patchline-fixture.iam.gserviceaccount.com",
+    "client_id": "100000000000000000000",
+    "token_uri": "https://oauth2.googleapis.com/token",
+}, indent=2))
+EOF
+printf 'APP_ENV=production\nSLACK_BOT_TOKEN=%s\nSTRIPE_SECRET_KEY=%s\nGITLAB_TOKEN=%s\n' \
+    "$SLACK_TOKEN" "$STRIPE_KEY" "$GITLAB_TOKEN" >"$CROOT/opt/app/.env"
+# A line of each key's body: no output may show it.
+KEY_LINES=("$(sed -n 2p "$CROOT/root/.ssh/id_rsa")" "$(sed -n 2p "$CROOT/opt/app/tls/server.key")" "$(sed -n 2p "$WORK/gcp.pem")")
+chmod 0600 "$CROOT/root/.ssh/id_rsa" "$CROOT/opt/app/tls/server.key" "$CROOT/root/.aws/credentials"
+chown -R 1000:1000 "$CROOT/home/app"
+umoci repack --refresh-bundle --image "$LAYOUT:app-checks" \
+    --history.created_by "COPY credentials /  # ssh-keygen, openssl genpkey, .aws, .npmrc, .pypirc, .docker, .env" \
+    --history.comment "patchline fixture: credentials in files" \
+    "$BUNDLE"
+
+step "app-checks layer 2/3: delete the OpenSSH key"
+rm -f "$CROOT/root/.ssh/id_rsa"
+umoci repack --refresh-bundle --image "$LAYOUT:app-checks" \
+    --history.created_by "/bin/sh -c rm /root/.ssh/id_rsa" \
+    --history.comment "patchline fixture: a deleted key still ships in the layer below" \
+    "$BUNDLE"
+
+step "app-checks layer 3/3: file modes and a package cache"
+cp "$CROOT/bin/ls" "$CROOT/usr/local/bin/ls-suid"
+chmod 4755 "$CROOT/usr/local/bin/ls-suid"
+cp "$CROOT/bin/cat" "$CROOT/usr/local/bin/cat-sgid"
+chmod 2755 "$CROOT/usr/local/bin/cat-sgid"
+mkdir -p "$CROOT/srv/drop"
+chmod 0777 "$CROOT/srv/drop"
+printf 'anyone may write here\n' >"$CROOT/srv/notes.txt"
+chmod 0666 "$CROOT/srv/notes.txt"
+cp -L /etc/resolv.conf "$CROOT/etc/resolv.conf"
+MOUNTS+=("$CROOT/proc")
+mount --bind /proc "$CROOT/proc"
+# No apt-get clean, no rm of the lists: the leftovers the check is about.
+in_chroot apt-get -q -o Acquire::Check-Valid-Until=false -o Acquire::Check-Date=false update >"$WORK/apt-update-checks.log" 2>&1 ||
+    { cat "$WORK/apt-update-checks.log" >&2; die "apt-get update in the app-checks chroot failed"; }
+in_chroot apt-get install -q -y --download-only --no-install-recommends less >"$WORK/apt-download-checks.log" 2>&1 ||
+    { cat "$WORK/apt-download-checks.log" >&2; die "apt-get --download-only less failed"; }
+ls "$CROOT"/var/cache/apt/archives/*.deb >/dev/null 2>&1 || die "app-checks: apt left no .deb in var/cache/apt/archives"
+rm -f "$CROOT/etc/resolv.conf"
+umount "$CROOT/proc"
+MOUNTS=()
+umoci repack --refresh-bundle --image "$LAYOUT:app-checks" \
+    --history.created_by "/bin/sh -c cp /bin/ls /usr/local/bin/ls-suid && chmod u+s ... && chmod 0777 /srv/drop && apt-get update && apt-get install -d less" \
+    --history.comment "patchline fixture: setuid/setgid copies, world-writable paths, apt leftovers" \
+    "$BUNDLE"
+rm -rf --one-file-system "$BUNDLE"
+umoci config --image "$LAYOUT:app-checks" \
+    --config.exposedports 22/tcp --config.exposedports 80/tcp \
+    --config.env "GITHUB_TOKEN=$GH_ENV_TOKEN" \
+    --config.label org.opencontainers.image.title=patchline-fixture-app-checks \
+    --config.label "org.opencontainers.image.description=patchline-fixture-base + planted secrets, file modes and leftovers" \
+    --config.label org.opencontainers.image.vendor=patchline-test-fixtures \
+    --config.label "com.example.deploy-token=$GH_LABEL_TOKEN" \
+    --manifest.annotation org.opencontainers.image.base.name=patchline-fixture/base:1 \
+    --manifest.annotation "org.opencontainers.image.base.digest=$BASE_DIGEST" \
+    --history.created_by 'EXPOSE 22/tcp 80/tcp; ENV GITHUB_TOKEN=...; LABEL com.example.deploy-token=...'
+{
+    echo "# Problems planted in layout tag app-checks: CHECK_ID<TAB>PATH<TAB>LAYER<TAB>REMOVED_IN"
+    echo "# (PATH image-root-relative, or config.Env / config.Labels; LAYER - for the config)."
+    printf 'secret.private-key\troot/.ssh/id_rsa\t1\t2\n'
+    printf 'secret.private-key\topt/app/tls/server.key\t1\t-\n'
+    printf 'secret.aws-access-key\troot/.aws/credentials\t1\t-\n'
+    printf 'secret.aws-secret-key\troot/.aws/credentials\t1\t-\n'
+    printf 'secret.npm-token\thome/app/.npmrc\t1\t-\n'
+    printf 'secret.pypi-token\thome/app/.pypirc\t1\t-\n'
+    printf 'secret.registry-credentials\troot/.docker/config.json\t1\t-\n'
+    printf 'secret.gcp-service-account\topt/app/gcp-service-account.json\t1\t-\n'
+    printf 'secret.dotenv\topt/app/.env\t1\t-\n'
+    printf 'secret.slack-token\topt/app/.env\t1\t-\n'
+    printf 'secret.stripe-key\topt/app/.env\t1\t-\n'
+    printf 'secret.gitlab-token\topt/app/.env\t1\t-\n'
+    printf 'fs.setuid\tusr/local/bin/ls-suid\t3\t-\n'
+    printf 'fs.setgid\tusr/local/bin/cat-sgid\t3\t-\n'
+    printf 'fs.world-writable-dir\tsrv/drop\t3\t-\n'
+    printf 'fs.world-writable\tsrv/notes.txt\t3\t-\n'
+    printf 'fs.package-cache\tvar/cache/apt/archives\t3\t-\n'
+    printf 'fs.package-cache\tvar/lib/apt/lists\t3\t-\n'
+    printf 'secret.github-token\tconfig.Env\t-\t-\n'
+    printf 'secret.github-token\tconfig.Labels\t-\t-\n'
+} >"$TMP/app-checks-planted.tsv"
+{
+    printf '%s\n' "$GH_ENV_TOKEN" "$GH_LABEL_TOKEN" "$NPM_TOKEN" "$PYPI_TOKEN" "$SLACK_TOKEN" \
+        "$STRIPE_KEY" "$GITLAB_TOKEN" "$AWS_KEY_ID" "$AWS_SECRET" "$DOCKER_AUTH"
+    printf '%s\n' "${KEY_LINES[@]}"
+} >"$TMP/app-checks-secrets.txt"
+
 step "umoci gc"
 umoci gc --layout "$LAYOUT"
 
@@ -870,7 +1018,7 @@ rm -rf --one-file-system "$WORK"
     echo "base_packages $(wc -l <"$TMP/base-packages.tsv")"
     echo "child_packages $(wc -l <"$TMP/child-packages.tsv")"
     echo "base_patched_upgrade $(tr '\t' ' ' <"$TMP/base-patched-upgrade")"
-    for tag in base child base-patched app-lang; do
+    for tag in base child base-patched app-lang app-checks; do
         ref="oci:$LAYOUT:$tag"
         raw="$(skopeo inspect --raw "$ref")"
         echo

@@ -79,11 +79,14 @@ impl Default for Scanners {
     }
 }
 
-/// The inspectors that ride the inventory's layer walk for `scanners`.
+/// The inspectors that ride the inventory's layer walk for `scanners`. Once the
+/// inventory is done, [`fs::merge_package_caches`] folds the per-file cache findings
+/// into one per cache directory, and [`secrets::check_config`] checks (and redacts) the
+/// config's environment and labels.
 pub fn inspectors(scanners: Scanners) -> Vec<Arc<dyn Inspector>> {
     let mut v: Vec<Arc<dyn Inspector>> = Vec::new();
     if scanners.checks {
-        v.push(Arc::new(fs::FsInspector::default()));
+        v.push(Arc::new(fs::FsInspector));
     }
     if scanners.secrets {
         v.push(Arc::new(secrets::SecretInspector::default()));

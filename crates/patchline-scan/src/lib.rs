@@ -327,8 +327,15 @@ fn inventory_checked(
     };
     let mut with = opts.clone();
     with.inventory.inspectors = patchline_checks::inspectors(opts.scanners);
-    let mut inv = inventory(input, &with, progress)?;
+    let mut inv = inventory_raw(input, &with, progress)?;
+    // Always: the environment and labels are redacted whether or not their secrets are
+    // reported.
+    let secrets = patchline_checks::secrets::check_config(&mut inv.image);
+    if opts.scanners.secrets {
+        inv.checks.extend(secrets);
+    }
     if opts.scanners.checks {
+        patchline_checks::fs::merge_package_caches(&mut inv.checks);
         inv.checks.extend(patchline_checks::config::check_config(
             &inv.image,
             &opts.config_checks,
@@ -378,7 +385,20 @@ fn lint_containerfile(path: &Path) -> Result<Vec<patchline_checks::CheckFinding>
 
 /// Stage 2 alone: the inventory of `input` (what `patchline sbom` prints and a catalog
 /// stores).
+///
+/// Secrets in the image config's environment and labels are redacted (the secret
+/// checks' detectors decide what is one), so no output of an inventory shows them.
 pub fn inventory(
+    input: Input,
+    opts: &ScanOptions,
+    progress: &dyn Progress,
+) -> Result<Inventory, ScanError> {
+    let mut inv = inventory_raw(input, opts, progress)?;
+    patchline_checks::secrets::check_config(&mut inv.image);
+    Ok(inv)
+}
+
+fn inventory_raw(
     input: Input,
     opts: &ScanOptions,
     progress: &dyn Progress,
