@@ -86,10 +86,12 @@ fn inventory_matches_each_ecosystems_own_tool() {
         want,
         "npm ls, installed packages"
     );
+    // The lock file names the same packages, but what is installed beside it wins (as
+    // Trivy and Syft read images): each package is listed once, from node_modules.
     assert_eq!(
         found(&inv, "npm", "opt/nodeapp/package-lock.json"),
-        want,
-        "the lock file names the same packages"
+        Set::new(),
+        "the lock file's packages are superseded by the installed ones"
     );
 
     // go version -m of the Go program: the toolchain, the main module and each dep.

@@ -4,7 +4,9 @@
 //! `metadata.component`, the distro as an `operating-system` component, and a `library`
 //! component per package **that has findings** (a scan report carries only those; the
 //! full inventory is `patchline sbom`), with the same bom-refs (the purl) and `patchline:`
-//! properties. `metadata.properties` say it is a scan (`patchline:scan:schema`), how many
+//! properties. `metadata.properties` say it is a scan (`patchline:scan:schema`), which
+//! scanners ran (`patchline:scan:scanners`), each check finding
+//! (`patchline:check:N:id|severity|message|location|layer_diff_id|evidence|fix`), how many
 //! packages were scanned, whether the inventory was complete, the distro's end of life,
 //! the advisory DB's update time, and the warnings.
 //!
@@ -261,6 +263,28 @@ fn document_properties(report: &ScanReport) -> Vec<Property> {
     }
     if let Some(t) = &report.db.updated_at {
         props.push(prop("patchline:db:updated_at", t.clone()));
+    }
+    if !report.scanners.is_empty() {
+        props.push(prop("patchline:scan:scanners", report.scanners.join(",")));
+    }
+    // Check findings have no CycloneDX element of their own (vulnerabilities are about
+    // components): one property group per finding, redacted as everywhere.
+    for (i, c) in report.checks.iter().enumerate() {
+        let key = |k: &str| format!("patchline:check:{i}:{k}");
+        props.push(prop(key("id"), c.id.clone()));
+        props.push(prop(key("severity"), c.severity.as_str().to_string()));
+        props.push(prop(key("message"), c.message.clone()));
+        let location = c.location();
+        if !location.is_empty() {
+            props.push(prop(key("location"), location));
+        }
+        if let Some(l) = &c.layer {
+            props.push(prop(key("layer_diff_id"), l.diff_id.to_string()));
+        }
+        if let Some(e) = &c.evidence {
+            props.push(prop(key("evidence"), e.clone()));
+        }
+        props.push(prop(key("fix"), c.fix.clone()));
     }
     for (i, w) in report.warnings.iter().enumerate() {
         let key = |k: &str| format!("patchline:warning:{i}:{k}");

@@ -30,7 +30,7 @@ pub enum Format {
 
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  patchline vex registry.example.com/team/app:1.4 --author 'Team App <app@example.com>' -o app.openvex.json\n  patchline scan oci:build/app -f json -o scan.json && patchline vex --report scan.json --format cyclonedx"
+    after_help = "Examples:\n  patchline vex registry.example.com/team/app:1.4 --author team-app@example.com -o app.openvex.json\n  patchline scan oci:build/app -f json -o scan.json && patchline vex --report scan.json --format cyclonedx"
 )]
 pub struct Args {
     /// The image, as `patchline scan` takes it (or sbom:FILE).
