@@ -130,6 +130,10 @@ pub struct ScanOptions {
     /// The Containerfile the image is built from, linted by the `checks` scanner
     /// (`--containerfile`); a `.dockerignore` beside it counts as the build context's.
     pub containerfile: Option<PathBuf>,
+    /// The lineage catalog (`patchline catalog`): when it knows the scanned image, its
+    /// catalogued ancestors are the bases a policy's `trusted_bases` and
+    /// `max_base_age_days` judge (before the Containerfile and the base annotations).
+    pub catalog: Option<PathBuf>,
     /// A policy file's stage, exceptions and VEX statements, applied before `policy`
     /// ([`policy::stage`]); the default applies nothing.
     pub governance: policy::Governance,
@@ -174,6 +178,9 @@ pub enum ScanError {
     /// The Containerfile given to lint could not be read or parsed.
     #[error("{message}")]
     Containerfile { path: PathBuf, message: String },
+    /// The lineage catalog could not be read.
+    #[error("reading the catalog {}: {message}", path.display())]
+    Catalog { path: PathBuf, message: String },
     /// The advisory database failed during matching.
     #[error("matching {input} against the advisory database {}: {error}", db.display())]
     Match {
@@ -243,17 +250,27 @@ pub fn scan(input: Input, opts: &ScanOptions, progress: &dyn Progress) -> Result
     let today = opts
         .today
         .unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
-    let governed = opts.governance.is_active().then(|| {
-        match opts.containerfile.as_deref().and_then(containerfile_base) {
-            // The Containerfile names the base where the catalog did not.
-            Some(base) if opts.governance.bases.is_empty() => {
-                let mut g = opts.governance.clone();
-                g.bases.push(base);
-                g.apply(&mut report, &inv, today)
-            }
-            _ => opts.governance.apply(&mut report, &inv, today),
+    let governed = if opts.governance.is_active() {
+        // Where the bases are known from, most reliable first: the catalog's lineage
+        // (verified by layers), the Containerfile's FROM; else the stage reads the
+        // image's base annotations.
+        let mut bases = match &opts.catalog {
+            Some(path) if opts.governance.bases.is_empty() => catalog_bases(path, &inv.image)?,
+            _ => Vec::new(),
+        };
+        if bases.is_empty() && opts.governance.bases.is_empty() {
+            bases.extend(opts.containerfile.as_deref().and_then(containerfile_base));
         }
-    });
+        Some(if bases.is_empty() {
+            opts.governance.apply(&mut report, &inv, today)
+        } else {
+            let mut g = opts.governance.clone();
+            g.bases = bases;
+            g.apply(&mut report, &inv, today)
+        })
+    } else {
+        None
+    };
     let flags = opts.policy.apply(&mut report);
     let verdict = match governed {
         Some(mut v) => {
@@ -343,6 +360,63 @@ fn inventory_checked(
     }
     inv.checks.extend(lint);
     Ok(inv)
+}
+
+/// The catalogued ancestors of the image (nearest first), then the external image the
+/// topmost one is built on; empty when the catalog does not know the image.
+fn catalog_bases(
+    path: &Path,
+    image: &patchline_model::ImageInfo,
+) -> Result<Vec<patchline_policy::trusted::BaseImage>, ScanError> {
+    use patchline_policy::trusted::{BaseImage, BaseSource};
+    let error = |e: &dyn std::fmt::Display| ScanError::Catalog {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    // Opening creates a catalog: a mistyped path must not pass for an empty one.
+    if !path.exists() {
+        return Err(error(&"no such file"));
+    }
+    let catalog = patchline_lineage::Catalog::open(path).map_err(|e| error(&e))?;
+    let graph = catalog.graph().map_err(|e| error(&e))?;
+    let id = image
+        .manifest_digest
+        .as_ref()
+        .and_then(|d| graph.find_digest(d))
+        .or_else(|| graph.find(&image.reference));
+    let Some(id) = id else {
+        return Ok(Vec::new());
+    };
+    let created = |s: &Option<String>| {
+        s.as_deref()
+            .and_then(|t| {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .map(|t| t.date())
+    };
+    let ancestors = graph.ancestors(id);
+    let mut out: Vec<BaseImage> = ancestors
+        .iter()
+        .map(|&a| {
+            let n = graph.node(a);
+            BaseImage {
+                reference: n.reference().to_string(),
+                digest: n.entry.digest.as_ref().map(|d| d.to_string()),
+                known_from: BaseSource::Catalog,
+                created: created(&n.entry.created),
+            }
+        })
+        .collect();
+    let top = ancestors.last().copied().unwrap_or(id);
+    if let Some(ext) = &graph.node(top).external_parent {
+        out.push(BaseImage {
+            reference: ext.clone(),
+            digest: None,
+            known_from: BaseSource::Catalog,
+            created: None,
+        });
+    }
+    Ok(out)
 }
 
 /// The final stage's external base of a Containerfile (already read once by the lint;

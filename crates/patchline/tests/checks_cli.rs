@@ -244,3 +244,70 @@ exceptions:
     assert!(!checks.contains(&"config.root-user"));
     assert!(checks.contains(&"fs.world-writable-dir"));
 }
+
+#[test]
+fn trusted_bases_follow_the_catalogs_lineage() {
+    let Some(dir) = fixtures() else { return };
+    let layout = dir.join("layout");
+    let base = format!("oci:{}:base", layout.display());
+    let child = format!("oci:{}:child", layout.display());
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state.sqlite").display().to_string();
+    for (image, tier) in [(&base, "base"), (&child, "application")] {
+        let out = patchline(&[
+            "catalog", "add", image, "--state", &state, "--tier", tier, "--owner", "team",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let policy = |trusted: &str| {
+        write(
+            tmp.path(),
+            "policy.yaml",
+            &format!("stages:\n  registry:\n    trusted_bases: [{trusted:?}]\n"),
+        )
+    };
+    let scan = |policy: &Path| {
+        patchline(&[
+            "scan",
+            child.as_str(),
+            "--scanners",
+            "checks",
+            "--state",
+            &state,
+            "--policy",
+            policy.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+    };
+    // The catalog knows `child` is built on `base`: trusting base passes.
+    let out = scan(&policy(&base));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", json["policy"]);
+    assert_eq!(json["policy"]["verdict"], "pass");
+    // Trusting something else fails, naming the catalogued base.
+    let out = scan(&policy("registry.example.com/base/*"));
+    assert_eq!(out.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reasons = json["policy"]["reasons"].to_string();
+    assert!(reasons.contains("trusted_bases"), "{reasons}");
+    assert!(reasons.contains(":base"), "{reasons}");
+    // A catalog that does not exist is an error, not an empty lineage.
+    let missing = tmp.path().join("nope.sqlite").display().to_string();
+    let out = patchline(&[
+        "scan",
+        child.as_str(),
+        "--scanners",
+        "checks",
+        "--state",
+        &missing,
+        "--policy",
+        policy(&base).to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope.sqlite"));
+}

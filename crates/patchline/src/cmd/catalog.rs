@@ -19,7 +19,7 @@ use crate::args::{ImageArgs, TableFormat};
 /// Where the catalog lives.
 #[derive(clap::Args, Debug, Clone)]
 pub struct StateArgs {
-    /// The catalog file (SQLite) [default: $XDG_DATA_HOME/patchline/catalog.sqlite].
+    /// The catalog file (SQLite) [default: $XDG_CACHE_HOME/patchline/state.sqlite].
     #[arg(long, env = "PATCHLINE_STATE", value_name = "FILE")]
     pub state: Option<PathBuf>,
 }

@@ -121,6 +121,17 @@ pub struct Args {
     /// `.dockerignore` beside it counts as the build context's).
     #[arg(long, value_name = "FILE")]
     pub containerfile: Option<PathBuf>,
+    /// The lineage catalog whose hierarchy names the image's bases for a policy's
+    /// `trusted_bases` and `max_base_age_days` [default: $XDG_CACHE_HOME/patchline/state.sqlite,
+    /// when it exists].
+    #[arg(long, env = "PATCHLINE_STATE", value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Report images built more than DAYS ago (`config.image-age`).
+    #[arg(long, value_name = "DAYS")]
+    pub max_image_age: Option<u32>,
+    /// A label every image must carry (`config.missing-label`); repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub required_label: Vec<String>,
     /// A VEX document (OpenVEX, CycloneDX VEX or CSAF VEX): findings its `not_affected`
     /// and `fixed` statements cover are left out by the policy stage and recorded in
     /// the report. Repeatable.
@@ -166,6 +177,12 @@ pub fn run(a: Args) -> Result<u8> {
     opts.max_db_age = Some(a.max_db_age);
     opts.scanners = scanners(&a.scanners);
     opts.containerfile = a.containerfile.clone();
+    opts.catalog = match &a.state {
+        Some(p) => Some(p.clone()),
+        None => Some(patchline_lineage::Catalog::default_path()).filter(|p| p.exists()),
+    };
+    opts.config_checks.max_age_days = a.max_image_age;
+    opts.config_checks.required_labels = a.required_label.clone();
     let mut policy = Policy::from_flags(a.fail_on.map(Into::into), a.only_fixed, a.ignore_unfixed);
     if a.allow_incomplete {
         policy = policy.allowing_incomplete();
