@@ -27,6 +27,8 @@ case $target in
   deps_json) seed "$data/language/osv-scalibr/dotnet" ;;
   java_archive) seed "$data/language/osv-scalibr/java/archive/testdata" ;;
   vex) seed "$here/../crates/patchline-policy/tests/data/vex" ;;
+  policy_file) seed "$here/../docs/policy.md" ;;
+  containerfile_lint) seed "$here/../crates/patchline-checks/tests/data/containerfiles" ;;
   containerfile|tar_walk|secrets) ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac

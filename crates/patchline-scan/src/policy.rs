@@ -103,7 +103,10 @@ impl Rule for IgnoreUnfixed {
 }
 
 /// Fails on a reported finding at least this severe (`--fail-on`). Findings of unknown
-/// severity trip it only when the threshold is `unknown`.
+/// severity trip it only when the threshold is `unknown`. Check findings (a secret, a
+/// setuid file, a root user) are judged by the same threshold, as Trivy's
+/// `--exit-code` judges every scanner's findings: a leaked key must not pass a
+/// `--fail-on high` gate. `--scanners vuln` gates vulnerabilities alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FailOn(pub Severity);
 
@@ -116,6 +119,35 @@ impl Rule for FailOn {
     }
     fn message(&self, count: usize) -> String {
         format!("{count} finding(s) at or above {}", self.0.as_str())
+    }
+    fn breaches_report(&self, report: &ScanReport) -> Option<String> {
+        let hits: Vec<String> = report
+            .checks
+            .iter()
+            .filter(|c| c.severity >= self.0 && c.severity != Severity::Unknown)
+            .map(|c| {
+                let at = c.location();
+                if at.is_empty() {
+                    c.id.clone()
+                } else {
+                    format!("{} at {at}", c.id)
+                }
+            })
+            .collect();
+        if hits.is_empty() {
+            return None;
+        }
+        const SHOWN: usize = 5;
+        let more = hits.len().saturating_sub(SHOWN);
+        let mut listed = hits[..hits.len().min(SHOWN)].join("; ");
+        if more > 0 {
+            listed.push_str(&format!("; and {more} more"));
+        }
+        Some(format!(
+            "{} check finding(s) at or above {}: {listed}",
+            hits.len(),
+            self.0.as_str()
+        ))
     }
 }
 

@@ -311,3 +311,34 @@ fn trusted_bases_follow_the_catalogs_lineage() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope.sqlite"));
 }
+
+#[test]
+fn fail_on_judges_check_findings_too() {
+    let Some(dir) = fixtures() else { return };
+    let image = app_checks(&dir);
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache").display().to_string();
+    let scan = |extra: &[&str]| {
+        patchline(
+            &[
+                &["scan", image.as_str(), "--cache-dir", cache.as_str()][..],
+                extra,
+            ]
+            .concat(),
+        )
+    };
+    // The planted keys are high: --fail-on high fails and names them.
+    let out = scan(&["--scanners", "checks,secrets", "--fail-on", "high"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("check finding(s) at or above high"), "{err}");
+    assert!(err.contains("secret."), "{err}");
+    // Without the secrets scanner, nothing in the image's checks is critical.
+    let out = scan(&["--scanners", "checks", "--fail-on", "critical"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
