@@ -11,7 +11,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let lines = text.lines().count().max(1);
+    // YAML breaks lines at LF, CRLF and a lone CR alike.
+    let lines = text.replace("\r\n", "\n").replace('\r', "\n").lines().count().max(1);
     if let Err(e) = parse_policy(text, "policy.yaml") {
         for line in e.problems.iter().filter_map(|p| p.line) {
             assert!(line as usize <= lines + 1, "line {line} of {lines}");
