@@ -1239,7 +1239,7 @@ mod tests {
         let json = serde_json::to_string(f).unwrap();
         assert!(!json.contains("correcthorsebatterystaple"), "{json}");
         assert_eq!(f.line, Some(2));
-        assert_eq!(f.evidence.as_deref(), Some("corr*****************aple"));
+        assert_eq!(f.evidence.as_deref(), Some("corr************aple"));
     }
 
     #[test]

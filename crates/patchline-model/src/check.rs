@@ -137,15 +137,18 @@ impl CheckFinding {
 
 /// Redacts a matched secret for display: keeps at most the first and last four
 /// characters of a long value (enough to find which key it is), none of a short one.
+/// The stars stand for at most 12 characters, so a 100-character token does not fill a
+/// terminal line.
 pub fn redact(secret: &str) -> String {
+    const STARS: usize = 12;
     let chars: Vec<char> = secret.chars().collect();
     let n = chars.len();
     if n >= 16 {
         let head: String = chars[..4].iter().collect();
         let tail: String = chars[n - 4..].iter().collect();
-        format!("{head}{}{tail}", "*".repeat(n - 8))
+        format!("{head}{}{tail}", "*".repeat((n - 8).min(STARS)))
     } else {
-        "*".repeat(n.max(8))
+        "*".repeat(n.clamp(8, STARS))
     }
 }
 
@@ -157,6 +160,8 @@ mod tests {
     fn redaction_hides_the_middle_of_long_values_and_all_of_short_ones() {
         assert_eq!(redact("AKIAIOSFODNN7EXAMPLE"), "AKIA************MPLE");
         assert_eq!(redact("hunter2"), "********");
+        let long = format!("ghp_{}", "x".repeat(96));
+        assert_eq!(redact(&long), "ghp_************xxxx");
         assert!(!redact("0123456789abcdef").contains("4567"));
     }
 
