@@ -203,7 +203,7 @@ fn naming(input: &str, error: &ImageError) -> String {
 /// Runs every stage (see the crate documentation) on `input`.
 pub fn scan(input: Input, opts: &ScanOptions, progress: &dyn Progress) -> Result<Scan, ScanError> {
     let described = input.describe();
-    let (mut report, inv) = if opts.scanners.vuln {
+    let (mut report, inv, containerfile) = if opts.scanners.vuln {
         let db_path = match &opts.db {
             Some(p) => p.clone(),
             None => patchline_advisory::default_path()
@@ -216,7 +216,7 @@ pub fn scan(input: Input, opts: &ScanOptions, progress: &dyn Progress) -> Result
         let db = AdvisoryDb::open(&db_path).map_err(db_error)?;
         let info = db.info().map_err(db_error)?;
 
-        let inv = inventory_checked(input, opts, progress)?;
+        let (inv, containerfile) = inventory_checked(input, opts, progress)?;
 
         let match_opts = MatchOptions { today: opts.today };
         let mut report =
@@ -239,11 +239,11 @@ pub fn scan(input: Input, opts: &ScanOptions, progress: &dyn Progress) -> Result
         }
         report.db = info;
         report.checks = inv.checks.clone();
-        (report, inv)
+        (report, inv, containerfile)
     } else {
-        let inv = inventory_checked(input, opts, progress)?;
+        let (inv, containerfile) = inventory_checked(input, opts, progress)?;
         let report = unmatched_report(&inv);
-        (report, inv)
+        (report, inv, containerfile)
     };
     report.scanners = scanner_names(opts.scanners);
 
@@ -259,7 +259,11 @@ pub fn scan(input: Input, opts: &ScanOptions, progress: &dyn Progress) -> Result
             _ => Vec::new(),
         };
         if bases.is_empty() && opts.governance.bases.is_empty() {
-            bases.extend(opts.containerfile.as_deref().and_then(containerfile_base));
+            bases.extend(
+                containerfile
+                    .as_ref()
+                    .and_then(|c| containerfile_base(&c.text)),
+            );
         }
         Some(if bases.is_empty() {
             opts.governance.apply(&mut report, &inv, today)
@@ -329,22 +333,36 @@ fn unmatched_report(inv: &Inventory) -> ScanReport {
     }
 }
 
+/// A Containerfile as read once for the lint and for the policy's base image.
+struct ContainerfileText {
+    path: PathBuf,
+    text: String,
+}
+
 /// Stage 2 with the checks: the inventory read with the scanners' inspectors riding the
-/// layer walk, then the checks of the image config.
+/// layer walk, then the checks of the image config; and the Containerfile, read once.
 fn inventory_checked(
     input: Input,
     opts: &ScanOptions,
     progress: &dyn Progress,
-) -> Result<Inventory, ScanError> {
+) -> Result<(Inventory, Option<ContainerfileText>), ScanError> {
     // The Containerfile first: a bad path or syntax is the caller's mistake, found before
-    // any layer is read.
-    let lint = match &opts.containerfile {
-        Some(path) if opts.scanners.checks => lint_containerfile(path)?,
+    // any layer is read. Only the lint needs it to be readable; the policy's base image
+    // falls back to the annotations without it.
+    let containerfile = match &opts.containerfile {
+        Some(path) if opts.scanners.checks => Some(read_containerfile(path)?),
+        Some(path) if opts.governance.is_active() => read_containerfile(path).ok(),
+        _ => None,
+    };
+    let lint = match &containerfile {
+        Some(c) if opts.scanners.checks => lint_containerfile(c)?,
         _ => Vec::new(),
     };
-    let mut with = opts.clone();
-    with.inventory.inspectors = patchline_checks::inspectors(opts.scanners);
-    let mut inv = inventory_raw(input, &with, progress)?;
+    let inv_opts = InventoryOptions {
+        inspectors: patchline_checks::inspectors(opts.scanners),
+        ..opts.inventory.clone()
+    };
+    let mut inv = inventory_raw(input, &opts.open, &inv_opts, progress)?;
     // Always: the environment and labels are redacted whether or not their secrets are
     // reported.
     let secrets = patchline_checks::secrets::check_config(&mut inv.image);
@@ -359,7 +377,7 @@ fn inventory_checked(
         ));
     }
     inv.checks.extend(lint);
-    Ok(inv)
+    Ok((inv, containerfile))
 }
 
 /// The catalogued ancestors of the image (nearest first), then the external image the
@@ -419,11 +437,10 @@ fn catalog_bases(
     Ok(out)
 }
 
-/// The final stage's external base of a Containerfile (already read once by the lint;
-/// unreadable here means no base is known from it).
-fn containerfile_base(path: &Path) -> Option<patchline_policy::trusted::BaseImage> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let cf = patchline_lineage::containerfile::parse(&text).ok()?;
+/// The final stage's external base of a Containerfile (unparsable here means no base is
+/// known from it).
+fn containerfile_base(text: &str) -> Option<patchline_policy::trusted::BaseImage> {
+    let cf = patchline_lineage::containerfile::parse(text).ok()?;
     let base = cf.final_base(&Default::default()).ok()??;
     Some(patchline_policy::trusted::BaseImage {
         reference: base.as_str().to_string(),
@@ -433,13 +450,10 @@ fn containerfile_base(path: &Path) -> Option<patchline_policy::trusted::BaseImag
     })
 }
 
-fn lint_containerfile(path: &Path) -> Result<Vec<patchline_checks::CheckFinding>, ScanError> {
-    let error = |message: String| ScanError::Containerfile {
+fn read_containerfile(path: &Path) -> Result<ContainerfileText, ScanError> {
+    let reading = |e: &dyn std::fmt::Display| ScanError::Containerfile {
         path: path.to_path_buf(),
-        message,
-    };
-    let reading = |e: &dyn std::fmt::Display| {
-        error(format!("reading the Containerfile {}: {e}", path.display()))
+        message: format!("reading the Containerfile {}: {e}", path.display()),
     };
     let meta = std::fs::metadata(path).map_err(|e| reading(&e))?;
     if meta.len() > 1 << 20 {
@@ -449,12 +463,29 @@ fn lint_containerfile(path: &Path) -> Result<Vec<patchline_checks::CheckFinding>
         )));
     }
     let text = std::fs::read_to_string(path).map_err(|e| reading(&e))?;
-    let dockerignore = path
+    Ok(ContainerfileText {
+        path: path.to_path_buf(),
+        text,
+    })
+}
+
+fn lint_containerfile(
+    c: &ContainerfileText,
+) -> Result<Vec<patchline_checks::CheckFinding>, ScanError> {
+    let dockerignore = c
+        .path
         .parent()
         .map(|d| d.join(".dockerignore").exists())
         .unwrap_or(false);
-    patchline_checks::containerfile::lint(&text, &path.display().to_string(), Some(dockerignore))
-        .map_err(|e| error(e.to_string()))
+    patchline_checks::containerfile::lint(
+        &c.text,
+        &c.path.display().to_string(),
+        Some(dockerignore),
+    )
+    .map_err(|e| ScanError::Containerfile {
+        path: c.path.clone(),
+        message: e.to_string(),
+    })
 }
 
 /// Stage 2 alone: the inventory of `input` (what `patchline sbom` prints and a catalog
@@ -467,20 +498,21 @@ pub fn inventory(
     opts: &ScanOptions,
     progress: &dyn Progress,
 ) -> Result<Inventory, ScanError> {
-    let mut inv = inventory_raw(input, opts, progress)?;
+    let mut inv = inventory_raw(input, &opts.open, &opts.inventory, progress)?;
     patchline_checks::secrets::check_config(&mut inv.image);
     Ok(inv)
 }
 
 fn inventory_raw(
     input: Input,
-    opts: &ScanOptions,
+    open: &OpenOptions,
+    inv_opts: &InventoryOptions,
     progress: &dyn Progress,
 ) -> Result<Inventory, ScanError> {
     match input {
         Input::Inventory(inv) => Ok(*inv),
         Input::Sbom(path) => read_sbom(&path),
-        Input::Image(reference) => read_image(&reference, &opts.open, &opts.inventory, progress),
+        Input::Image(reference) => read_image(&reference, open, inv_opts, progress),
     }
 }
 
