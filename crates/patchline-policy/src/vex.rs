@@ -196,26 +196,7 @@ pub fn suppress(
     report: &mut patchline_model::vuln::ScanReport,
     statements: &[VexStatement],
 ) -> usize {
-    if statements.is_empty() {
-        return 0;
-    }
-    let mut kept = Vec::with_capacity(report.findings.len());
-    let mut suppressed = Vec::new();
-    for f in std::mem::take(&mut report.findings) {
-        match effective(statements, &f, &report.image) {
-            Some(s) if s.status.suppresses() => suppressed.push(Suppression {
-                id: f.id.clone(),
-                subject: format!("{}@{}", f.package.name, f.package.version),
-                purl: Some(f.package.purl.clone()),
-                by: format!("vex:{}", s.source),
-                status: Some(s.status.as_str().to_string()),
-                justification: s.justification.clone(),
-                statement: s.impact_statement.clone(),
-            }),
-            _ => kept.push(f),
-        }
-    }
-    report.findings = kept;
+    let suppressed = take_suppressed(report, statements);
     let n = suppressed.len();
     if n > 0 {
         report
@@ -225,6 +206,40 @@ pub fn suppress(
             .extend(suppressed);
     }
     n
+}
+
+/// Takes out of `report.findings` (their order kept) those whose effective statement is
+/// `not_affected` or `fixed`, returning one suppression each, `by: vex:<document>`. The
+/// one place VEX decides a finding: `suppress` and the scan's policy stage both call it.
+pub fn take_suppressed(
+    report: &mut patchline_model::vuln::ScanReport,
+    statements: &[VexStatement],
+) -> Vec<Suppression> {
+    let mut suppressed = Vec::new();
+    if statements.is_empty() {
+        return suppressed;
+    }
+    let image = &report.image;
+    report.findings.retain(|f| {
+        // The last statement about the finding decides (OpenVEX: a later statement
+        // overrides an earlier one), so an `affected` after a `not_affected` keeps it.
+        match effective(statements, f, image) {
+            Some(s) if s.status.suppresses() => {
+                suppressed.push(Suppression {
+                    id: f.id.clone(),
+                    subject: format!("{}@{}", f.package.name, f.package.version),
+                    purl: Some(f.package.purl.clone()),
+                    by: format!("vex:{}", s.source),
+                    status: Some(s.status.as_str().to_string()),
+                    justification: s.justification.clone(),
+                    statement: s.impact_statement.clone(),
+                });
+                false
+            }
+            _ => true,
+        }
+    });
+    suppressed
 }
 
 impl VexStatement {

@@ -172,31 +172,7 @@ impl Governance {
     }
 
     fn apply_vex(&self, report: &mut ScanReport) -> Vec<Suppression> {
-        if self.vex.is_empty() {
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        let image = report.image.clone();
-        report.findings.retain(|f| {
-            // The last statement about the finding decides (OpenVEX: a later statement
-            // overrides an earlier one), so an `affected` after a `not_affected` keeps it.
-            let Some(s) = patchline_policy::vex::effective(&self.vex, f, &image)
-                .filter(|s| s.status.suppresses())
-            else {
-                return true;
-            };
-            out.push(Suppression {
-                id: f.id.clone(),
-                subject: format!("{}@{}", f.package.name, f.package.version),
-                purl: Some(f.package.purl.clone()),
-                by: format!("vex:{}", s.source),
-                status: Some(s.status.as_str().into()),
-                justification: s.justification.clone(),
-                statement: s.impact_statement.clone(),
-            });
-            false
-        });
-        out
+        patchline_policy::vex::take_suppressed(report, &self.vex)
     }
 
     fn judge(
