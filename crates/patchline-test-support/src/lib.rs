@@ -53,6 +53,7 @@
 //! absent, naming the binary to add to that list: a test that can skip is never hidden.
 
 pub mod oci;
+pub mod services;
 
 use std::collections::BTreeSet;
 use std::fmt::Display;

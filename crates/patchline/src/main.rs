@@ -59,6 +59,8 @@ enum Command {
     Policy(cmd::policy::Command),
     /// A VEX document (OpenVEX or CycloneDX) of an image's scan: findings, exceptions, vendor statements.
     Vex(cmd::vex::Args),
+    /// The organisation-wide server: registry watch, delta rescans, notifications, campaigns, API.
+    Serve(cmd::serve::Args),
     /// Compare versions by an ecosystem's rules (`<`, `=` or `>`), or a stream of pairs.
     Vercmp(cmd::vercmp::Args),
     /// Print the shell completion script (bash, zsh, fish, powershell, elvish).
@@ -86,6 +88,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::verify::run(a),
         Command::Policy(c) => cmd::policy::run(c),
         Command::Vex(a) => cmd::vex::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
         Command::Vercmp(a) => cmd::vercmp::run(a),
         Command::Completions(a) => cmd::completions::run(a),
         Command::Man(a) => cmd::man::run(a),

@@ -9,6 +9,7 @@ pub mod plan;
 pub mod policy;
 pub mod sbom;
 pub mod scan;
+pub mod serve;
 pub mod vercmp;
 pub mod verify;
 pub mod vex;

@@ -1,0 +1,374 @@
+//! Start-up, workers, schedules, the HTTP server and graceful shutdown.
+//!
+//! On SIGTERM or Ctrl-C: readiness turns false, workers stop claiming and finish the job
+//! in hand (a job that outlives the grace period keeps its lease, which runs out, and
+//! another worker takes it), the HTTP server drains its connections, then the process exits.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::config::{self, Config};
+use crate::db::Db;
+use crate::jobs::{self, Enqueue, Job};
+use crate::state::Server;
+
+/// What `patchline serve` was asked to do beyond the config.
+#[derive(Clone, Debug, Default)]
+pub struct ServeOptions {
+    pub no_auth: bool,
+}
+
+/// Opens and migrates the store named by the config.
+pub fn open_store(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::open(&config.store_url(), config.store_pool)?;
+    let applied = db.migrate()?;
+    if !applied.is_empty() {
+        tracing::info!(store = %db.describe(), versions = ?applied, "store migrated");
+    }
+    Ok(db)
+}
+
+/// The advisory DB the server matches against.
+pub fn advisory_db_path(config: &Config) -> anyhow::Result<PathBuf> {
+    match &config.db {
+        Some(p) => Ok(p.clone()),
+        None => Ok(patchline_advisory::default_path()?),
+    }
+}
+
+/// Refuses `--no-auth` unless the server listens on loopback only.
+pub fn check_no_auth(config: &Config, opts: &ServeOptions) -> anyhow::Result<()> {
+    if opts.no_auth {
+        let addr = config.listen_addr()?;
+        if !addr.ip().is_loopback() {
+            anyhow::bail!(
+                "--no-auth is refused on {}: without authentication the server may only listen on loopback (127.0.0.1 or ::1)",
+                config.listen
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs the server until SIGTERM/Ctrl-C.
+pub fn run(config: Config, opts: ServeOptions) -> anyhow::Result<()> {
+    let running = start(config, opts)?;
+    eprintln!(
+        "patchline serve: listening on http://{}/ (store {})",
+        running
+            .addr
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "-".into()),
+        running.server.db.describe()
+    );
+    running.runtime.block_on(wait_for_signal());
+    tracing::info!("shutdown: no new jobs; finishing the ones in hand");
+    running.stop();
+    Ok(())
+}
+
+/// A started server: its address (when it serves the API), its shared state, and what
+/// [`Running::stop`] winds down.
+pub struct Running {
+    pub server: Arc<Server>,
+    /// The bound address (port 0 in the config picks a free one).
+    pub addr: Option<std::net::SocketAddr>,
+    runtime: tokio::runtime::Runtime,
+    http: Option<tokio::task::JoinHandle<()>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    /// `http://ADDR` of the API.
+    pub fn url(&self) -> String {
+        format!(
+            "http://{}",
+            self.addr.expect("this server does not serve the API")
+        )
+    }
+
+    /// Graceful shutdown: readiness goes false, workers finish the job in hand and stop
+    /// claiming, the HTTP server drains; returns when all of it has stopped.
+    pub fn stop(mut self) {
+        self.server.begin_shutdown();
+        if let Some(h) = self.http.take() {
+            let _ = self.runtime.block_on(h);
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        tracing::info!("stopped");
+    }
+}
+
+/// Opens and migrates the store, starts the workers and the scheduler (role worker or
+/// all) and the HTTP server (role api or all), and returns without waiting.
+pub fn start(config: Config, opts: ServeOptions) -> anyhow::Result<Running> {
+    check_no_auth(&config, &opts)?;
+    let db = open_store(&config)?;
+    let advisory_db = advisory_db_path(&config)?;
+    let server = Arc::new(Server::new(db, config, opts.no_auth, advisory_db));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("patchline-http")
+        .build()
+        .context("starting the async runtime")?;
+    let role = server.config.role;
+    let mut threads = Vec::new();
+    if role.runs_workers() {
+        for i in 0..server.config.workers {
+            let s = server.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("patchline-worker-{i}"))
+                    .spawn(move || worker_loop(&s))
+                    .context("starting a worker thread")?,
+            );
+        }
+        let s = server.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name("patchline-scheduler".into())
+                .spawn(move || scheduler_loop(&s))
+                .context("starting the scheduler")?,
+        );
+    }
+    let (addr, http) = if role.serves_api() {
+        let addr = server.config.listen_addr()?;
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(addr))
+            .with_context(|| format!("listening on {addr}"))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(listen = %addr, store = %server.db.describe(), role = ?role, "patchline serve ready");
+        let app = crate::api::router(server.clone());
+        let s = server.clone();
+        let http = runtime.spawn(async move {
+            let shutdown = async move {
+                loop {
+                    let notified = s.shutdown.notified();
+                    if s.stopping() {
+                        break;
+                    }
+                    notified.await;
+                }
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(error = %e, "HTTP server");
+            }
+        });
+        (Some(addr), Some(http))
+    } else {
+        tracing::info!(store = %server.db.describe(), "patchline worker ready");
+        (None, None)
+    };
+    Ok(Running {
+        server,
+        addr,
+        runtime,
+        http,
+        threads,
+    })
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// Claims and runs jobs until shutdown.
+pub fn worker_loop(server: &Arc<Server>) {
+    let lease = server.config.job_lease().as_secs().max(5) as i64;
+    let owner = format!(
+        "{}:{}",
+        server.instance,
+        std::thread::current().name().unwrap_or("worker")
+    );
+    while !server.stopping() {
+        let claimed = server.db.tx(|tx| jobs::claim(tx, &owner, lease, None));
+        match claimed {
+            Ok(Some(job)) => run_job(server, &job, &owner, lease),
+            Ok(None) => sleep_unless_stopping(server, Duration::from_millis(250)),
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming a job");
+                sleep_unless_stopping(server, Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+fn run_job(server: &Arc<Server>, job: &Job, owner: &str, lease: i64) {
+    let Some(handler) = jobs::handler(&job.kind) else {
+        let _ = server.db.tx(|tx| {
+            jobs::fail(
+                tx,
+                &Job {
+                    attempts: job.max_attempts,
+                    ..job.clone()
+                },
+                owner,
+                "unknown job kind",
+            )
+        });
+        return;
+    };
+    // The heartbeat keeps the lease while the handler runs.
+    let done = Arc::new(AtomicBool::new(false));
+    let hb = {
+        let (server, done, owner, id) = (server.clone(), done.clone(), owner.to_string(), job.id);
+        std::thread::spawn(move || {
+            let every = Duration::from_secs((lease / 3).max(1) as u64);
+            let mut last = Instant::now();
+            while !done.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(100));
+                if last.elapsed() >= every {
+                    last = Instant::now();
+                    match server.db.tx(|tx| jobs::heartbeat(tx, id, &owner, lease)) {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!(job = id, "lease lost"),
+                        Err(e) => tracing::warn!(job = id, error = %e, "heartbeat"),
+                    }
+                }
+            }
+        })
+    };
+    let started = Instant::now();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(server, job)));
+    done.store(true, Ordering::SeqCst);
+    let _ = hb.join();
+    let labels = crate::metrics::KindLabels {
+        kind: job.kind.clone(),
+    };
+    let outcome = match result {
+        Ok(Ok(())) => {
+            server.metrics.jobs_finished.get_or_create(&labels).inc();
+            server.db.tx(|tx| jobs::complete(tx, job.id, owner))
+        }
+        Ok(Err(e)) => {
+            server.metrics.jobs_failed.get_or_create(&labels).inc();
+            let msg = format!("{e:#}");
+            tracing::warn!(job = job.id, kind = %job.kind, error = %msg, "job failed");
+            server.db.tx(|tx| jobs::fail(tx, job, owner, &msg))
+        }
+        Err(_) => {
+            server.metrics.jobs_failed.get_or_create(&labels).inc();
+            tracing::error!(job = job.id, kind = %job.kind, "job panicked");
+            server.db.tx(|tx| {
+                jobs::fail(
+                    tx,
+                    job,
+                    owner,
+                    "the job panicked (a bug: see the server log)",
+                )
+            })
+        }
+    };
+    match outcome {
+        Ok(true) => {
+            tracing::debug!(job = job.id, kind = %job.kind, secs = started.elapsed().as_secs_f64(), "job finished")
+        }
+        Ok(false) => tracing::warn!(job = job.id, "job finished after its lease was taken over"),
+        Err(e) => tracing::warn!(job = job.id, error = %e, "recording a job's end"),
+    }
+}
+
+fn sleep_unless_stopping(server: &Server, d: Duration) {
+    let end = Instant::now() + d;
+    while Instant::now() < end && !server.stopping() {
+        std::thread::sleep(Duration::from_millis(50).min(d));
+    }
+}
+
+/// Enqueues the periodic jobs when their time comes (dedupe keys keep one live job each,
+/// so several processes' schedulers do not pile them up).
+pub fn scheduler_loop(server: &Arc<Server>) {
+    let s = &server.config.schedules;
+    let mut plan: Vec<(String, &'static str, serde_json::Value, Option<Duration>)> = vec![
+        (
+            "db-watch".into(),
+            jobs::kind::DB_WATCH,
+            serde_json::json!({}),
+            config::parse_schedule(&s.db_watch).ok().flatten(),
+        ),
+        (
+            "db-update".into(),
+            jobs::kind::DB_UPDATE,
+            serde_json::json!({}),
+            config::parse_schedule(&s.db_update).ok().flatten(),
+        ),
+        (
+            "digest".into(),
+            jobs::kind::DIGEST,
+            serde_json::json!({}),
+            config::parse_schedule(&s.digest).ok().flatten(),
+        ),
+        (
+            "sla-check".into(),
+            jobs::kind::SLA_CHECK,
+            serde_json::json!({}),
+            config::parse_schedule(&s.sla_check).ok().flatten(),
+        ),
+        (
+            "retention".into(),
+            jobs::kind::RETENTION,
+            serde_json::json!({}),
+            config::parse_schedule(&s.retention).ok().flatten(),
+        ),
+    ];
+    let sync_every = config::parse_schedule(&s.sync).ok().flatten();
+    for r in &server.config.registries {
+        plan.push((
+            format!("sync:{}", r.name()),
+            jobs::kind::SYNC,
+            serde_json::json!({ "registry": r.name() }),
+            sync_every,
+        ));
+    }
+    let mut next: Vec<Instant> = plan.iter().map(|_| Instant::now()).collect();
+    while !server.stopping() {
+        for (i, (key, kind, payload, every)) in plan.iter().enumerate() {
+            let Some(every) = every else { continue };
+            if Instant::now() < next[i] {
+                continue;
+            }
+            next[i] = Instant::now() + *every;
+            let r = server.db.tx(|tx| {
+                jobs::enqueue(
+                    tx,
+                    kind,
+                    payload,
+                    Enqueue {
+                        dedupe_key: Some(key),
+                        ..Enqueue::default()
+                    },
+                )
+            });
+            if let Err(e) = r {
+                tracing::warn!(job = %key, error = %e, "scheduling");
+            }
+        }
+        sleep_unless_stopping(server, Duration::from_millis(500));
+    }
+}
