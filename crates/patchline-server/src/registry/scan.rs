@@ -1,0 +1,193 @@
+//! The `scan` job: one digest of a configured registry, pulled by digest with the
+//! registry's credentials, inventoried (layers through the layer cache under
+//! `data_dir/layers`, keyed by diff_id, so a base layer shared by a thousand images is read
+//! once) and matched against the advisory DB; then stored in one transaction: image row,
+//! inventory, scan and findings (the delta), the catalog entry of every tag pointing at the
+//! digest, and the notification and campaign hooks.
+//!
+//! A missing advisory DB does not make images look clean: the scan runs without the
+//! vulnerability scanner and its report carries the warning `advisory DB missing: nothing
+//! matched`. A failed pull or scan marks the image `failed` with its error and fails the
+//! job, which the queue retries with backoff.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use patchline_image::cache::LayerCache;
+use patchline_image::{OpenOptions, RegistryOptions};
+use patchline_inventory::{InventoryOptions, Progress};
+use patchline_model::Warning;
+use patchline_scan::{Input, ScanOptions, Scanners};
+
+use super::{configured, reference, valid_digest, valid_repository, ScanPayload};
+use crate::config::RegistryConfig;
+use crate::db::{now, Tx};
+use crate::params;
+use crate::state::Server;
+use crate::store::{self, ImageKey};
+
+/// Layers read from a registry (not found in the layer cache) by this process.
+pub static LAYERS_READ: AtomicU64 = AtomicU64::new(0);
+/// Layers whose analysis came from the layer cache.
+pub static LAYERS_CACHED: AtomicU64 = AtomicU64::new(0);
+
+/// The warning a scan without an advisory DB carries.
+pub const NO_DB_WARNING: &str = "advisory DB missing: nothing matched";
+
+/// Longest error kept in `images.scan_error`.
+const MAX_ERROR: usize = 2000;
+
+struct Counting;
+
+impl Progress for Counting {
+    fn layer_done(&self, _index: usize, from_cache: bool) {
+        if from_cache {
+            LAYERS_CACHED.fetch_add(1, Ordering::Relaxed);
+        } else {
+            LAYERS_READ.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Connection settings for a configured registry: plain HTTP only for the `http://`
+/// URLs the config allows (loopback), its username and password when set.
+pub fn registry_options(reg: &RegistryConfig) -> anyhow::Result<RegistryOptions> {
+    Ok(RegistryOptions {
+        insecure: reg.url.starts_with("http://"),
+        username: reg.username.clone(),
+        password: reg.password()?,
+        ..RegistryOptions::default()
+    })
+}
+
+/// The layer cache shared by every scan of this process (and of others on the same
+/// data dir: entries are written atomically by the cache).
+pub fn layer_cache(server: &Server) -> LayerCache {
+    LayerCache::new(server.data_dir.join("layers"))
+}
+
+/// Runs one scan job.
+pub fn run(server: &Arc<Server>, p: &ScanPayload) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let started_at = now();
+    if !valid_repository(&p.repository) || !valid_digest(&p.digest) {
+        anyhow::bail!(
+            "scan job: invalid repository or digest {}@{}",
+            patchline_model::quote_capped(&p.repository, 100),
+            patchline_model::quote_capped(&p.digest, 100)
+        );
+    }
+    let Some(reg) = configured(server, &p.registry) else {
+        anyhow::bail!(
+            "scan job: registry {} is not configured (any more)",
+            patchline_model::quote_capped(&p.registry, 100)
+        );
+    };
+    let host = reg.host().to_string();
+    let key = ImageKey {
+        digest: p.digest.clone(),
+        registry: host.clone(),
+        repository: p.repository.clone(),
+        reference: reference(&host, &p.repository, p.tag.as_deref(), &p.digest),
+        source: p.source.clone(),
+    };
+    let scanned = pull_and_scan(server, reg, &host, p);
+    let scan = match scanned {
+        Ok(s) => s,
+        Err(e) => {
+            let msg = format!("{e:#}");
+            let capped: String = msg.chars().take(MAX_ERROR).collect();
+            server.db.tx(|tx| -> crate::db::Result<()> {
+                let id = store::upsert_image(tx, &key)?;
+                tx.exec(
+                    "UPDATE images SET scan_status = 'failed', scan_error = ? WHERE id = ?",
+                    params![&capped, id],
+                )?;
+                Ok(())
+            })?;
+            return Err(e);
+        }
+    };
+    server
+        .db
+        .tx(|tx| store_scan(tx, server, &key, p, started_at, &scan))?;
+    server
+        .metrics
+        .scan_seconds
+        .observe(started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn pull_and_scan(
+    server: &Server,
+    reg: &RegistryConfig,
+    host: &str,
+    p: &ScanPayload,
+) -> anyhow::Result<patchline_scan::Scan> {
+    let have_db = server.advisory_db.is_file();
+    let opts = ScanOptions {
+        db: Some(server.advisory_db.clone()),
+        open: OpenOptions {
+            registry: registry_options(reg)?,
+            ..OpenOptions::default()
+        },
+        inventory: InventoryOptions {
+            cache: Some(layer_cache(server)),
+            ..InventoryOptions::default()
+        },
+        scanners: Scanners {
+            vuln: have_db,
+            ..Scanners::default()
+        },
+        ..ScanOptions::default()
+    };
+    let input = Input::parse(&format!("docker://{host}/{}@{}", p.repository, p.digest));
+    let mut scan = patchline_scan::scan(input, &opts, &Counting)
+        .with_context(|| format!("scanning {host}/{}@{}", p.repository, p.digest))?;
+    if !have_db {
+        scan.report.warnings.push(Warning {
+            source: "advisory-db".into(),
+            location: server.advisory_db.display().to_string(),
+            message: NO_DB_WARNING.into(),
+        });
+    }
+    Ok(scan)
+}
+
+/// The store's part, in one transaction.
+fn store_scan(
+    tx: &mut dyn Tx,
+    server: &Server,
+    key: &ImageKey,
+    p: &ScanPayload,
+    started_at: i64,
+    scan: &patchline_scan::Scan,
+) -> crate::db::Result<()> {
+    let id = store::upsert_image(tx, key)?;
+    store::save_inventory(tx, id, &scan.inventory)?;
+    let delta = store::record_scan(tx, id, "pull", started_at, &scan.report)?;
+    // Every tag of the repository that points at the digest now (a push of `latest`
+    // beside `1.4.2` queued no second scan), else the digest itself.
+    let mut refs: Vec<String> = tx
+        .query(
+            "SELECT tag FROM tags WHERE registry = ? AND repository = ? AND digest = ? ORDER BY tag",
+            params![&key.registry, &p.repository, &p.digest],
+        )?
+        .iter()
+        .map(|r| r.string(0))
+        .collect::<crate::db::Result<Vec<_>>>()?
+        .into_iter()
+        .map(|t| reference(&key.registry, &p.repository, Some(&t), &p.digest))
+        .collect();
+    if refs.is_empty() {
+        refs.push(reference(&key.registry, &p.repository, None, &p.digest));
+    }
+    for r in &refs {
+        crate::lineage::record_image(tx, r, id, &scan.inventory.image)?;
+    }
+    crate::notify::on_delta(tx, server, &delta)?;
+    crate::campaigns::on_image_scanned(tx, server, id)?;
+    Ok(())
+}
