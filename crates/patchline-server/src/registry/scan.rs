@@ -10,8 +10,9 @@
 //! matched`. A failed pull or scan marks the image `failed` with its error and fails the
 //! job, which the queue retries with backoff.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -28,10 +29,18 @@ use crate::params;
 use crate::state::Server;
 use crate::store::{self, ImageKey};
 
-/// Layers read from a registry (not found in the layer cache) by this process.
-pub static LAYERS_READ: AtomicU64 = AtomicU64::new(0);
-/// Layers whose analysis came from the layer cache.
-pub static LAYERS_CACHED: AtomicU64 = AtomicU64::new(0);
+/// Layers read from a registry (not found in the layer cache) and layers whose analysis
+/// came from the cache, by this process, per data dir (one per server in tests and
+/// benchmarks that run several in a process).
+static LAYER_COUNTS: Mutex<BTreeMap<PathBuf, (u64, u64)>> = Mutex::new(BTreeMap::new());
+
+/// (layers read, layers from the cache) by the scans of the server on `data_dir`.
+pub fn layer_counts(data_dir: &Path) -> (u64, u64) {
+    LAYER_COUNTS
+        .lock()
+        .map(|m| m.get(data_dir).copied().unwrap_or_default())
+        .unwrap_or_default()
+}
 
 /// The warning a scan without an advisory DB carries.
 pub const NO_DB_WARNING: &str = "advisory DB missing: nothing matched";
@@ -39,14 +48,19 @@ pub const NO_DB_WARNING: &str = "advisory DB missing: nothing matched";
 /// Longest error kept in `images.scan_error`.
 const MAX_ERROR: usize = 2000;
 
-struct Counting;
+struct Counting<'a> {
+    data_dir: &'a Path,
+}
 
-impl Progress for Counting {
+impl Progress for Counting<'_> {
     fn layer_done(&self, _index: usize, from_cache: bool) {
-        if from_cache {
-            LAYERS_CACHED.fetch_add(1, Ordering::Relaxed);
-        } else {
-            LAYERS_READ.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut m) = LAYER_COUNTS.lock() {
+            let c = m.entry(self.data_dir.to_path_buf()).or_default();
+            if from_cache {
+                c.1 += 1;
+            } else {
+                c.0 += 1;
+            }
         }
     }
 }
@@ -144,8 +158,14 @@ fn pull_and_scan(
         ..ScanOptions::default()
     };
     let input = Input::parse(&format!("docker://{host}/{}@{}", p.repository, p.digest));
-    let mut scan = patchline_scan::scan(input, &opts, &Counting)
-        .with_context(|| format!("scanning {host}/{}@{}", p.repository, p.digest))?;
+    let mut scan = patchline_scan::scan(
+        input,
+        &opts,
+        &Counting {
+            data_dir: &server.data_dir,
+        },
+    )
+    .with_context(|| format!("scanning {host}/{}@{}", p.repository, p.digest))?;
     if !have_db {
         scan.report.warnings.push(Warning {
             source: "advisory-db".into(),
