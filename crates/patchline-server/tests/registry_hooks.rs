@@ -439,6 +439,24 @@ fn sync_from_scratch_finds_what_no_hook_saw_and_resumes() {
         .iter()
         .all(|(id, _)| !id.starts_with("CVE-")));
 
+    // A digest the registry does not have: the job fails (and is retried by the queue)
+    // and the image says why.
+    let gone = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let job = patchline_server::jobs::Job {
+        id: 0,
+        kind: "scan".into(),
+        payload: serde_json::json!({"registry": host, "repository": "apps/fetch", "digest": gone})
+            .to_string(),
+        attempts: 1,
+        max_attempts: 5,
+    };
+    let err = patchline_server::registry::scan_job(&running.server, &job).unwrap_err();
+    let (s, e) = status(&running, gone).unwrap();
+    assert_eq!(s, "failed");
+    let e = e.unwrap();
+    assert!(e.contains(gone) && e.contains("apps/fetch"), "{e}");
+    assert!(format!("{err:#}").contains(gone));
+
     // A third run finds nothing new to scan.
     let jobs_before = count(&running, "SELECT COUNT(*) FROM jobs WHERE kind = 'scan'");
     let third = sync(&running.server, &payload).unwrap();
@@ -447,5 +465,83 @@ fn sync_from_scratch_finds_what_no_hook_saw_and_resumes() {
         count(&running, "SELECT COUNT(*) FROM jobs WHERE kind = 'scan'"),
         jobs_before
     );
+    running.stop();
+}
+
+/// Without a registry: the hook's bounds and its authentication settings.
+#[test]
+fn hook_bounds_and_auth_settings() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("none.sqlite");
+    // A configured secret: a body over 1 MiB is refused before it is parsed.
+    let running = start(
+        config(t.path(), 0, "http://127.0.0.1:5000", db.clone()),
+        ServeOptions::default(),
+    )
+    .unwrap();
+    let url = running.url();
+    let big = serde_json::json!({"events": [], "pad": "x".repeat(1 << 20)});
+    let (s, _) = post(&url, Some(&format!("Bearer {SECRET}")), EVENTS_V1, &big);
+    assert_eq!(s, 413);
+    // An event for the configured registry whose digest is unknown: recorded, queued.
+    let d = "sha256:9e939218bb28baa4f28e93c76d69117d165f407076862a0ba7a35495cf7a2f93";
+    let env = push_envelope("127.0.0.1:5000", "apps/fetch", "1", d);
+    let (s, body) = post(&url, Some(&format!("Bearer {SECRET}")), EVENTS_V1, &env);
+    assert_eq!(
+        (s, body),
+        (200, serde_json::json!({"accepted": 1, "ignored": 1}))
+    );
+    assert_eq!(
+        count(&running, "SELECT COUNT(*) FROM jobs WHERE kind = 'scan' AND dedupe_key = 'scan:sha256:9e939218bb28baa4f28e93c76d69117d165f407076862a0ba7a35495cf7a2f93'"),
+        1
+    );
+    running.stop();
+
+    // No secret configured: every event is refused...
+    let t2 = tempfile::tempdir().unwrap();
+    let mut c = config(t2.path(), 0, "http://127.0.0.1:5000", db.clone());
+    c.hooks = Hooks::default();
+    let running = start(c.clone(), ServeOptions::default()).unwrap();
+    let (s, body) = post(
+        &running.url(),
+        Some(&format!("Bearer {SECRET}")),
+        EVENTS_V1,
+        &env,
+    );
+    assert_eq!(s, 401, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no registry hook secret"));
+    running.stop();
+    // ... unless the server runs with --no-auth (loopback only).
+    let running = start(c, ServeOptions { no_auth: true }).unwrap();
+    let (s, body) = post(&running.url(), None, EVENTS_V1, &env);
+    assert_eq!(
+        (s, body),
+        (200, serde_json::json!({"accepted": 1, "ignored": 1}))
+    );
+    running.stop();
+
+    // A configured header other than Authorization.
+    let t3 = tempfile::tempdir().unwrap();
+    let mut c = config(t3.path(), 0, "http://127.0.0.1:5000", db);
+    c.hooks.header = Some("X-Registry-Token".into());
+    let running = start(c, ServeOptions::default()).unwrap();
+    let (s, _) = post(
+        &running.url(),
+        Some(&format!("Bearer {SECRET}")),
+        EVENTS_V1,
+        &env,
+    );
+    assert_eq!(s, 401, "the secret in Authorization is not looked at");
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("{}/api/v1/hooks/registry", running.url()))
+        .header("content-type", EVENTS_V1)
+        .header("x-registry-token", SECRET)
+        .body(env.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
     running.stop();
 }

@@ -13,6 +13,10 @@
 //! of the sender's choosing. Tags are keyed by the registry's `host[:port]`, images by
 //! the manifest digest the tag points to (an index's digest for a multi-platform tag).
 //!
+//! A multi-platform push arrives as one event per platform manifest (by digest, no tag)
+//! and one for the index (with the tag): each digest is scanned once (the index's scan
+//! reads the server's platform), the tag points at the index.
+//!
 //! Everything is idempotent: a replayed event finds its tag where it already is (no move,
 //! no history row) and its digest scanned or queued (the queue's dedupe key `scan:DIGEST`).
 
