@@ -480,6 +480,14 @@ fn hook_bounds_and_auth_settings() {
     )
     .unwrap();
     let url = running.url();
+    let doc: serde_json::Value = reqwest::blocking::get(format!("{url}/api/v1/openapi.json"))
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        doc["paths"]["/api/v1/hooks/registry"]["post"].is_object(),
+        "the hook is in the OpenAPI document"
+    );
     let big = serde_json::json!({"events": [], "pad": "x".repeat(1 << 20)});
     let (s, _) = post(&url, Some(&format!("Bearer {SECRET}")), EVENTS_V1, &big);
     assert_eq!(s, 413);

@@ -11,6 +11,9 @@
 //!   holds the last repository done (in name order); a sync stopped by shutdown or an
 //!   error continues after it on its next run, and clears it when it reaches the end.
 //! - Tags that are gone from the registry are dropped from `tags` (their images stay).
+//! - A repository that cannot be read (no permission, a broken manifest) is skipped and
+//!   the walk goes on; the job then fails naming it (and is retried by the queue). The
+//!   catalog itself failing fails the job at once, the cursor kept.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,6 +32,8 @@ use crate::store;
 
 /// Tags looked at per repository, against a registry that lists without end.
 const MAX_TAGS: usize = 10_000;
+/// Failures named in a failed sync's error.
+const MAX_FAILURES_SHOWN: usize = 10;
 /// Page size asked of the catalog and tag lists.
 const PAGE: u32 = 100;
 
@@ -45,6 +50,8 @@ pub struct SyncReport {
     pub tags: u64,
     pub moved: u64,
     pub queued: u64,
+    /// Repositories that could not be read (skipped; the job then fails, naming them).
+    pub errors: u64,
     /// The run started after this repository (a resumed run).
     pub resumed_after: Option<String>,
     pub finished_at: i64,
@@ -127,6 +134,7 @@ pub fn sync(server: &Server, p: &SyncPayload) -> anyhow::Result<SyncReport> {
         resumed_after: cursor.clone(),
         ..SyncReport::default()
     };
+    let mut failures = Vec::new();
     for repo in repos
         .iter()
         .filter(|r| cursor.as_deref().is_none_or(|c| r.as_str() > c))
@@ -145,31 +153,20 @@ pub fn sync(server: &Server, p: &SyncPayload) -> anyhow::Result<SyncReport> {
             },
             &opts,
         )?;
-        pace.wait();
-        let mut tags = match store.list_tags_paged(Some(PAGE)) {
-            Ok(t) => t,
-            // Listed by the catalog, gone since (or never pushed to): nothing to do.
-            Err(ImageError::NotFound { .. }) => Vec::new(),
+        let seen = match walk_repository(&store, &mut pace) {
+            Ok(seen) => seen,
+            // One repository the credentials may not read (or a broken manifest) must
+            // not stop the others: noted, skipped, and the job fails at the end.
             Err(e) => {
-                return Err(e).with_context(|| format!("sync of {name}: tags of {repo}"));
+                let msg = format!("{repo}: {e}");
+                tracing::warn!(registry = %name, error = %msg, "sync: repository skipped");
+                report.errors += 1;
+                if failures.len() < MAX_FAILURES_SHOWN {
+                    failures.push(msg);
+                }
+                continue;
             }
         };
-        tags.retain(|t| valid_tag(t));
-        tags.truncate(MAX_TAGS);
-        let mut seen = Vec::with_capacity(tags.len());
-        for tag in &tags {
-            pace.wait();
-            match store.head_manifest(tag) {
-                Ok(Some(d)) => seen.push((tag.clone(), d.to_string())),
-                Ok(None) => {
-                    tracing::warn!(registry = %name, repository = %repo, tag = %tag, "no Docker-Content-Digest on the manifest: tag skipped")
-                }
-                Err(ImageError::NotFound { .. }) => {}
-                Err(e) => {
-                    return Err(e).with_context(|| format!("sync of {name}: {repo}:{tag}"));
-                }
-            }
-        }
         let (moved, queued) = server.db.tx(|tx| -> crate::db::Result<(u64, u64)> {
             let (mut moved, mut queued) = (0, 0);
             for (tag, digest) in &seen {
@@ -192,8 +189,45 @@ pub fn sync(server: &Server, p: &SyncPayload) -> anyhow::Result<SyncReport> {
         store::set_state(tx, &cursor_key(&name), "")?;
         store::set_state(tx, &last_key(&name), &doc)
     })?;
-    tracing::info!(registry = %name, repositories = report.repositories, tags = report.tags, queued = report.queued, "sync done");
+    tracing::info!(registry = %name, repositories = report.repositories, tags = report.tags, queued = report.queued, errors = report.errors, "sync done");
+    if report.errors > 0 {
+        anyhow::bail!(
+            "sync of {name}: {} repositories could not be read: {}",
+            report.errors,
+            failures.join("; ")
+        );
+    }
     Ok(report)
+}
+
+/// The (tag, digest) pairs of one repository.
+fn walk_repository(
+    store: &RegistryStore,
+    pace: &mut Pacer,
+) -> Result<Vec<(String, String)>, ImageError> {
+    pace.wait();
+    let mut tags = match store.list_tags_paged(Some(PAGE)) {
+        Ok(t) => t,
+        // Listed by the catalog, gone since (or never pushed to): nothing to do.
+        Err(ImageError::NotFound { .. }) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    tags.retain(|t| valid_tag(t));
+    tags.truncate(MAX_TAGS);
+    let mut seen = Vec::with_capacity(tags.len());
+    for tag in &tags {
+        pace.wait();
+        match store.head_manifest(tag) {
+            Ok(Some(d)) => seen.push((tag.clone(), d.to_string())),
+            Ok(None) => {
+                tracing::warn!(repository = %store.reference().repository, tag = %tag, "no Docker-Content-Digest on the manifest: tag skipped")
+            }
+            // Deleted between the list and the HEAD.
+            Err(ImageError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(seen)
 }
 
 fn drop_missing_tags(
