@@ -553,3 +553,43 @@ fn hook_bounds_and_auth_settings() {
     assert_eq!(resp.status(), 200);
     running.stop();
 }
+
+/// A registry that requires Basic credentials: the sync and the scan use the configured
+/// username and password file; a wrong password fails the sync without showing it.
+#[test]
+fn credentials_from_the_config() {
+    let Some(fx) = fixtures() else { return };
+    let password = "reg-pass-7b1e";
+    let Some(reg) = RegistryService::start_with(None, Some(("patchline", password))) else {
+        return;
+    };
+    reg.push(&fx.join("layout"), "base", "platform/base:12");
+    let host = reg.host.clone();
+    let t = tempfile::tempdir().unwrap();
+    let pw = t.path().join("registry-password");
+    std::fs::write(&pw, format!("{password}\n")).unwrap();
+    let mut c = config(
+        t.path(),
+        0,
+        &reg.url(),
+        t.path().join("no-advisories.sqlite"),
+    );
+    c.registries[0].username = Some("patchline".into());
+    c.registries[0].password_file = Some(pw.clone());
+    let running = start(c, ServeOptions::default()).unwrap();
+    let payload = SyncPayload {
+        registry: host.clone(),
+    };
+    let report = sync(&running.server, &payload).unwrap();
+    assert_eq!((report.repositories, report.tags), (1, 1), "{report:?}");
+    let base = digest_of(&running, &host, "platform/base", "12").unwrap();
+    wait_scanned(&running, &base);
+
+    std::fs::write(&pw, "wrong-password").unwrap();
+    let e = format!("{:#}", sync(&running.server, &payload).unwrap_err());
+    assert!(
+        e.contains("catalog") && !e.contains("wrong-password"),
+        "{e}"
+    );
+    running.stop();
+}

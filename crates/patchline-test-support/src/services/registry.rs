@@ -30,6 +30,8 @@ pub struct RegistryService {
     pub host: String,
     child: Child,
     dir: tempfile::TempDir,
+    /// Basic-auth credentials (htpasswd) the registry requires, if any.
+    creds: Option<(String, String)>,
 }
 
 /// The programs a registry test needs.
@@ -40,10 +42,39 @@ impl RegistryService {
     /// `docker-registry` or `skopeo` is missing. Panics when it cannot start.
     #[track_caller]
     pub fn start(notify: Option<&Notify>) -> Option<RegistryService> {
+        RegistryService::start_with(notify, None)
+    }
+
+    /// Like [`RegistryService::start`], requiring Basic credentials `(user, password)`
+    /// (an htpasswd file made with `htpasswd -B`; `None` when htpasswd is missing too).
+    #[track_caller]
+    pub fn start_with(
+        notify: Option<&Notify>,
+        htpasswd: Option<(&str, &str)>,
+    ) -> Option<RegistryService> {
         if !require_tools(TOOLS) {
             return None;
         }
+        if htpasswd.is_some() && !require_tools(&["htpasswd"]) {
+            return None;
+        }
         let dir = tempfile::tempdir().expect("temp dir for docker-registry");
+        let auth = match htpasswd {
+            None => String::new(),
+            Some((user, password)) => {
+                let out = Command::new("htpasswd")
+                    .args(["-Bbn", user, password])
+                    .output()
+                    .expect("running htpasswd");
+                assert!(out.status.success(), "htpasswd failed");
+                let file = dir.path().join("htpasswd");
+                std::fs::write(&file, &out.stdout).expect("writing htpasswd");
+                format!(
+                    "auth:\n  htpasswd:\n    realm: patchline-test\n    path: {}\n",
+                    file.display()
+                )
+            }
+        };
         let storage = dir.path().join("storage");
         let notifications = match notify {
             None => String::new(),
@@ -59,7 +90,7 @@ impl RegistryService {
             std::fs::write(
                 &config,
                 format!(
-                    "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: patchline-test-secret\n{notifications}",
+                    "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: patchline-test-secret\n{auth}{notifications}",
                     storage.display()
                 ),
             )
@@ -91,6 +122,7 @@ impl RegistryService {
                     host: format!("127.0.0.1:{port}"),
                     child,
                     dir,
+                    creds: htpasswd.map(|(u, p)| (u.to_string(), p.to_string())),
                 });
             }
             let _ = child.kill();
@@ -110,13 +142,17 @@ impl RegistryService {
 
     /// Pushes `tag` of the OCI layout `layout` as `dest` (`repo:tag`) with skopeo.
     pub fn push(&self, layout: &Path, tag: &str, dest: &str) {
-        let out = Command::new("skopeo")
-            .args([
-                "--insecure-policy",
-                "copy",
-                "--quiet",
-                "--dest-tls-verify=false",
-            ])
+        let mut cmd = Command::new("skopeo");
+        cmd.args([
+            "--insecure-policy",
+            "copy",
+            "--quiet",
+            "--dest-tls-verify=false",
+        ]);
+        if let Some((u, p)) = &self.creds {
+            cmd.arg("--dest-creds").arg(format!("{u}:{p}"));
+        }
+        let out = cmd
             .arg(format!("oci:{}:{tag}", layout.display()))
             .arg(format!("docker://{}/{dest}", self.host))
             // skopeo keeps temporary files under TMPDIR; keep them in our temp dir.
