@@ -134,6 +134,26 @@ pub fn decode_cursor(cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
     s.parse::<i64>().map(Some).map_err(|_| bad())
 }
 
+/// A text key's cursor (lists keyed by name).
+pub fn encode_text_cursor(key: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("t:{key}"))
+}
+
+pub fn decode_text_cursor(cursor: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(c) = cursor else { return Ok(None) };
+    let bad = || ApiError::bad_request("cursor: not a cursor this API returned");
+    if c.len() > 1024 {
+        return Err(bad());
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .map_err(|_| bad())?;
+    let s = String::from_utf8(bytes).map_err(|_| bad())?;
+    s.strip_prefix("t:")
+        .map(|k| Some(k.to_string()))
+        .ok_or_else(bad)
+}
+
 /// Cuts a list fetched with `limit + 1` rows into a page: the extra row only says
 /// another page exists.
 pub fn page<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> i64) -> Page<T> {

@@ -143,7 +143,7 @@ pub async fn list(
                 // Aliases are a JSON array of strings: a quoted match is an exact one.
                 sql.push_str(" AND (f.vuln_id = ? OR f.aliases LIKE ?)");
                 args.push(v.as_str().into());
-                let escaped = v.replace('\\', "").replace('"', "");
+                let escaped = v.replace(['\\', '"'], "");
                 args.push(format!("%\"{escaped}\"%").into());
             }
             if let Some(p) = &q.package {

@@ -22,9 +22,12 @@ use crate::state::AppState;
 pub mod audit_log;
 pub mod common;
 pub mod error;
+pub mod exceptions;
 pub mod findings;
 pub mod health;
+pub mod hierarchy;
 pub mod images;
+pub mod scans;
 pub mod tokens;
 
 pub use error::{ApiError, ApiResult};
@@ -63,6 +66,9 @@ pub fn api_v1() -> OpenApiRouter<AppState> {
         .merge(audit_log::routes())
         .merge(images::routes())
         .merge(findings::routes())
+        .merge(hierarchy::routes())
+        .merge(scans::routes())
+        .merge(exceptions::routes())
         .merge(crate::registry::routes())
         .merge(crate::uploads::routes())
         .merge(crate::campaigns::routes())
