@@ -51,7 +51,7 @@ fn clone_image(tx: &mut dyn Tx, template: i64, n: usize) -> patchline_server::db
     )?;
     // Some images get their lows raised to high, so a `severity=high` page is spread
     // across the table as in a real estate, not packed at its start.
-    let raise = if n % 7 == 0 { "high" } else { "" };
+    let raise = if n.is_multiple_of(7) { "high" } else { "" };
     tx.exec(
         "INSERT INTO findings (image_id, vuln_id, aliases, ecosystem, package, version, severity, cvss, kev, epss,
                                fix_state, fixed_version, layer_diff_id, summary, state, first_seen, last_seen, doc)
