@@ -105,7 +105,7 @@ fn counts(tx: &mut dyn Tx, ids: &[i64]) -> Result<HashMap<i64, Counts>> {
     let args: Vec<Value> = ids.iter().map(|&i| i.into()).collect();
     for r in tx.query(
         &format!(
-            "SELECT image_id, severity, COUNT(*), SUM(kev) FROM findings
+            "SELECT image_id, severity, COUNT(*), CAST(SUM(kev) AS BIGINT) FROM findings
              WHERE state = 'open' AND image_id IN {} GROUP BY image_id, severity",
             placeholders(ids.len())
         ),

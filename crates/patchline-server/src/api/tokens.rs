@@ -21,6 +21,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
         .routes(routes!(revoke))
+        .layer(axum::extract::DefaultBodyLimit::max(16 << 10))
 }
 
 /// The longest a token may live, in days.

@@ -128,6 +128,7 @@ pub struct Env {
 pub fn config(dir: &Path) -> Config {
     Config {
         listen: "127.0.0.1:0".into(),
+        store: None,
         data_dir: Some(dir.to_path_buf()),
         db: Some(dir.join("advisories.sqlite")),
         registries: vec![RegistryConfig::from_url(&format!("https://{REGISTRY}"))],
@@ -142,7 +143,13 @@ pub fn config(dir: &Path) -> Config {
 pub fn seeded() -> Option<Env> {
     let scans = scans()?;
     let dir = tempfile::tempdir().unwrap();
-    let running = start(config(dir.path()), ServeOptions::default()).unwrap();
+    let mut c = config(dir.path());
+    // `PATCHLINE_API_TEST_STORE=postgres://...`: the same tests on an empty PostgreSQL
+    // database (a throwaway cluster's: see /work/shared/TESTING.md).
+    c.store = std::env::var("PATCHLINE_API_TEST_STORE")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let running = start(c, ServeOptions::default()).unwrap();
     let url = running.url();
     let mut tokens = BTreeMap::new();
     let mut digests = BTreeMap::new();
