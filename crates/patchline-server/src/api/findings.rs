@@ -108,6 +108,14 @@ pub async fn list(
             )));
         }
     }
+    if let Some(v) = &q.vuln {
+        if !v
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':'))
+        {
+            return Err(ApiError::bad_request("vuln: letters, digits, - . : only"));
+        }
+    }
     let items = s
         .db
         .run_read(move |tx| -> ApiResult<Vec<FindingItem>> {
@@ -143,8 +151,8 @@ pub async fn list(
                 // Aliases are a JSON array of strings: a quoted match is an exact one.
                 sql.push_str(" AND (f.vuln_id = ? OR f.aliases LIKE ?)");
                 args.push(v.as_str().into());
-                let escaped = v.replace(['\\', '"'], "");
-                args.push(format!("%\"{escaped}\"%").into());
+                // Checked above: no LIKE wildcards (`%`, `_`) or quotes in it.
+                args.push(format!("%\"{v}\"%").into());
             }
             if let Some(p) = &q.package {
                 sql.push_str(" AND f.package = ?");

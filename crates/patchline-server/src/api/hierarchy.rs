@@ -51,10 +51,10 @@ fn check_vuln_id(id: &str) -> ApiResult<()> {
         || id.len() > 100
         || !id
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':'))
     {
         return Err(ApiError::bad_request(
-            "vulnerability id: letters, digits, - _ . : (at most 100)",
+            "vulnerability id: letters, digits, - . : (at most 100)",
         ));
     }
     Ok(())
@@ -467,10 +467,77 @@ pub struct TeamQuery {
     pub limit: Option<i64>,
 }
 
+/// A team's channels hold secrets (a Slack or webhook URL is its own credential, a
+/// header may carry a token): every string under a key that names one is replaced by its
+/// host or `***` before any role reads it.
+fn redact(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    const SECRET_KEYS: [&str; 6] = ["secret", "token", "password", "webhook", "url", "header"];
+    fn hide(v: Value) -> Value {
+        match v {
+            Value::String(s) => Value::String(match s.split_once("://") {
+                Some((scheme, rest)) => {
+                    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+                    let host = host.rsplit('@').next().unwrap_or(host);
+                    format!("{scheme}://{host}/***")
+                }
+                None => "***".into(),
+            }),
+            Value::Array(a) => Value::Array(a.into_iter().map(hide).collect()),
+            Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, hide(v))).collect()),
+            other => other,
+        }
+    }
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| {
+                    let lower = k.to_ascii_lowercase();
+                    if SECRET_KEYS.iter().any(|s| lower.contains(s)) {
+                        (k, hide(v))
+                    } else {
+                        (k, redact(v))
+                    }
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(redact).collect()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn team_documents_lose_their_secrets() {
+        let doc = serde_json::json!({
+            "name": "shop",
+            "notify": [
+                {"slack": {"webhook_url": "https://hooks.slack.com/services/T0/B0/XYZ"}},
+                {"webhook": "https://user:pw@hooks.example/x?token=1"},
+                {"email": ["shop@example.com"], "headers": {"Authorization": "Bearer abc"}}
+            ],
+            "sla": {"critical": 7}
+        });
+        let r = redact(doc).to_string();
+        for secret in ["XYZ", "pw", "token=1", "abc", "T0"] {
+            assert!(!r.contains(secret), "{secret} in {r}");
+        }
+        assert!(
+            r.contains("hooks.slack.com")
+                && r.contains("shop@example.com")
+                && r.contains("\"critical\":7"),
+            "{r}"
+        );
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct TeamItem {
     pub name: String,
-    /// The catalog's team document (channels, SLAs).
+    /// The catalog's team document (channels, SLAs), channel secrets redacted.
     #[schema(value_type = Object)]
     pub doc: serde_json::Value,
     pub updated_at: String,
@@ -499,7 +566,7 @@ pub async fn teams(
             .map(|r| {
                 Ok(TeamItem {
                     name: r.string(0)?,
-                    doc: serde_json::from_str(r.str(1)?).unwrap_or(serde_json::Value::Null),
+                    doc: redact(serde_json::from_str(r.str(1)?).unwrap_or(serde_json::Value::Null)),
                     updated_at: rfc3339(r.i64(2)?),
                 })
             })
