@@ -166,6 +166,21 @@ fn tokens_are_shown_once_expire_and_revoke_with_audit() {
         "secret in the audit log"
     );
     assert!(rows[1]["request_id"].is_string());
+    // The audit log pages newest first, one row at a time, without repeats.
+    let mut ids = Vec::new();
+    let mut path = "/api/v1/audit?limit=1&action=token.".to_string();
+    for _ in 0..3 {
+        let p = body(e.get("admin", &path));
+        ids.push(p["items"][0]["id"].as_i64().unwrap());
+        let Some(c) = p["next_cursor"].as_str() else {
+            break;
+        };
+        path = format!("/api/v1/audit?limit=1&action=token.&cursor={c}");
+    }
+    assert!(
+        ids.len() >= 2 && ids.windows(2).all(|w| w[0] > w[1]),
+        "{ids:?}"
+    );
     // Bad token requests name the field.
     for (b, field) in [
         (json!({"name": "x", "role": "team"}), "team"),
