@@ -3,6 +3,14 @@
 //! A token is `plt_` and 40 random base62 characters, shown once when created; the store
 //! keeps its SHA-256 only. Requests carry it as `Authorization: Bearer plt_...`.
 //!
+//! Tokens may expire (`expires_at`) and be revoked; either makes every later request
+//! with them a 401. `last_used_at` is written at most once a minute per token, so a busy
+//! client costs a write a minute, not one per request.
+//!
+//! On first start with authentication on and no live admin token, [`bootstrap`] creates
+//! one and writes its secret to `<data_dir>/admin-token` (mode 0600); the log names the
+//! file only.
+//!
 //! Roles: `admin` (everything), `security` (read all, approve exceptions and trusted
 //! images), `team` (read everything summarised, write its own images' settings and
 //! exceptions), `scanner` (uploads and scan requests only), `viewer` (read only).
@@ -95,6 +103,11 @@ impl Principal {
         }
     }
 
+    /// Refuses the `scanner` role: every read of findings, images and the hierarchy.
+    pub fn require_read(&self) -> std::result::Result<(), ApiError> {
+        self.require(&[Role::Security, Role::Team, Role::Viewer])
+    }
+
     /// What the audit log names the caller by.
     pub fn actor(&self) -> String {
         match self.token_id {
@@ -139,12 +152,16 @@ pub fn create_token(
     Ok((id, secret))
 }
 
-/// The principal a secret stands for, if it is a live token.
-pub fn authenticate(tx: &mut dyn Tx, secret: &str) -> Result<Option<Principal>> {
+/// How often `last_used_at` is written, at most.
+const LAST_USED_EVERY: i64 = 60;
+
+/// The principal a secret stands for, if it is a live token, and whether its
+/// `last_used_at` is older than [`LAST_USED_EVERY`] (the caller then calls [`touch`]).
+pub fn authenticate(tx: &mut dyn Tx, secret: &str) -> Result<Option<(Principal, bool)>> {
     let hash = hash_token(secret);
     let t = now();
     let Some(row) = tx.query_opt(
-        "SELECT id, name, role, team FROM api_tokens
+        "SELECT id, name, role, team, last_used_at FROM api_tokens
          WHERE hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
         params![hash, t],
     )?
@@ -152,12 +169,92 @@ pub fn authenticate(tx: &mut dyn Tx, secret: &str) -> Result<Option<Principal>> 
         return Ok(None);
     };
     let role = row.str(2)?.parse().unwrap_or(Role::Viewer);
-    Ok(Some(Principal {
-        token_id: Some(row.i64(0)?),
-        name: row.string(1)?,
-        role,
-        team: row.opt_string(3)?,
-    }))
+    let stale = row.opt_i64(4)?.is_none_or(|u| u + LAST_USED_EVERY <= t);
+    Ok(Some((
+        Principal {
+            token_id: Some(row.i64(0)?),
+            name: row.string(1)?,
+            role,
+            team: row.opt_string(3)?,
+        },
+        stale,
+    )))
+}
+
+/// Notes a token's use (see [`authenticate`]).
+pub fn touch(tx: &mut dyn Tx, token_id: i64) -> Result<()> {
+    tx.exec(
+        "UPDATE api_tokens SET last_used_at = ? WHERE id = ?",
+        params![now(), token_id],
+    )?;
+    Ok(())
+}
+
+/// The file the bootstrap admin token is written to.
+pub const BOOTSTRAP_FILE: &str = "admin-token";
+
+/// On a store with authentication on and no live admin token: creates one named
+/// `bootstrap-admin` and writes its secret to `<data_dir>/admin-token` (mode 0600, made
+/// before the secret is written). Returns the file's path when it made one. Call once at
+/// start, before serving.
+pub fn bootstrap(server: &crate::state::Server) -> anyhow::Result<Option<std::path::PathBuf>> {
+    use anyhow::Context;
+    if server.no_auth {
+        return Ok(None);
+    }
+    let path = server.data_dir.join(BOOTSTRAP_FILE);
+    let made = server.db.tx(|tx| -> Result<Option<String>> {
+        let live = tx.query_i64(
+            "SELECT COUNT(*) FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL
+             AND (expires_at IS NULL OR expires_at > ?)",
+            params![now()],
+        )?;
+        if live > 0 {
+            return Ok(None);
+        }
+        let (id, secret) =
+            create_token(tx, "bootstrap-admin", Role::Admin, None, None, "bootstrap")?;
+        let who = Principal {
+            token_id: None,
+            name: "bootstrap".into(),
+            role: Role::Admin,
+            team: None,
+        };
+        crate::audit::record(
+            tx,
+            &who,
+            "token.create",
+            &format!("token:{id}"),
+            None::<&()>,
+            Some(&serde_json::json!({"id": id, "name": "bootstrap-admin", "role": "admin"})),
+            None,
+        )?;
+        Ok(Some(secret))
+    })?;
+    let Some(secret) = made else { return Ok(None) };
+    std::fs::create_dir_all(&server.data_dir)
+        .with_context(|| format!("creating {}", server.data_dir.display()))?;
+    write_private(&path, &format!("{secret}\n"))
+        .with_context(|| format!("writing the bootstrap admin token to {}", path.display()))?;
+    tracing::warn!(file = %path.display(), "no admin token: created one, its secret is in the file (read it, then delete the file)");
+    Ok(Some(path))
+}
+
+/// Writes a secret to a file only its owner can read; the mode is set when the file is
+/// created, so the secret is never readable by others, even for an instant.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let _ = std::fs::remove_file(path);
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let mut f = o.open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
 }
 
 /// The bearer token of a request, from `Authorization: Bearer ...`.
@@ -188,10 +285,23 @@ impl FromRequestParts<AppState> for Principal {
                 "missing API token (Authorization: Bearer plt_...)",
             ));
         };
+        if secret.len() > 200 {
+            return Err(ApiError::unauthorized(
+                "unknown, expired or revoked API token",
+            ));
+        }
         let found = state
             .db
             .run_read(move |tx| authenticate(tx, &secret))
             .await?;
-        found.ok_or_else(|| ApiError::unauthorized("unknown, expired or revoked API token"))
+        let (who, stale) =
+            found.ok_or_else(|| ApiError::unauthorized("unknown, expired or revoked API token"))?;
+        if let (true, Some(id)) = (stale, who.token_id) {
+            // Best effort: a failed note of use must not fail the request.
+            if let Err(e) = state.db.run(move |tx| touch(tx, id)).await {
+                tracing::warn!(error = %e, token = id, "recording a token's use");
+            }
+        }
+        Ok(who)
     }
 }

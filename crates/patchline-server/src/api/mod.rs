@@ -19,8 +19,16 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::AppState;
 
+pub mod audit_log;
+pub mod common;
 pub mod error;
+pub mod exceptions;
+pub mod findings;
 pub mod health;
+pub mod hierarchy;
+pub mod images;
+pub mod scans;
+pub mod tokens;
 
 pub use error::{ApiError, ApiResult};
 
@@ -54,6 +62,13 @@ impl utoipa::Modify for BearerAuth {
 /// Every route of `/api/v1` with its OpenAPI document.
 pub fn api_v1() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(tokens::routes())
+        .merge(audit_log::routes())
+        .merge(images::routes())
+        .merge(findings::routes())
+        .merge(hierarchy::routes())
+        .merge(scans::routes())
+        .merge(exceptions::routes())
         .merge(crate::registry::routes())
         .merge(crate::uploads::routes())
         .merge(crate::campaigns::routes())
