@@ -194,7 +194,9 @@ fn check_repository(r: &str) -> std::result::Result<(), String> {
     }
     let (registry, path, tag) = split_reference(r);
     if tag.is_some() {
-        return Err(format!("{r:?} names a tag; give the repository and the digest"));
+        return Err(format!(
+            "{r:?} names a tag; give the repository and the digest"
+        ));
     }
     if registry.is_empty() || path.is_empty() {
         return Err(format!(
@@ -233,10 +235,7 @@ async fn request(
     let justification = check_text("justification", &req.justification)?;
 
     let d = digest.clone();
-    let stored = server
-        .db
-        .run_read(move |tx| latest_scan(tx, &d))
-        .await?;
+    let stored = server.db.run_read(move |tx| latest_scan(tx, &d)).await?;
     let fresh = match stored {
         Some(_) => None,
         None => Some(scan_now(&server, &repository, &digest).await?),
@@ -334,7 +333,12 @@ async fn scan_now(
         db: Some(server.advisory_db.clone()),
         ..Default::default()
     };
-    if let Some(r) = server.config.registries.iter().find(|r| r.host() == registry) {
+    if let Some(r) = server
+        .config
+        .registries
+        .iter()
+        .find(|r| r.host() == registry)
+    {
         opts.open.registry.username = r.username.clone();
         opts.open.registry.password = r
             .password()
@@ -365,14 +369,15 @@ async fn scan_now(
             )))
         }
         Ok(Err(e)) => return Err(ApiError::internal(format!("scan task failed: {e}"))),
-        Ok(Ok(Err(e))) => {
-            return Err(ApiError::unprocessable(format!(
-                "cannot scan {what}: {e}"
-            )))
-        }
+        Ok(Ok(Err(e))) => return Err(ApiError::unprocessable(format!("cannot scan {what}: {e}"))),
         Ok(Ok(Ok(scan))) => scan,
     };
-    let got = scan.report.image.manifest_digest.as_ref().map(|d| d.to_string());
+    let got = scan
+        .report
+        .image
+        .manifest_digest
+        .as_ref()
+        .map(|d| d.to_string());
     if got.as_deref() != Some(digest) {
         return Err(ApiError::unprocessable(format!(
             "{what}: the registry served {} instead",
@@ -415,11 +420,9 @@ fn expiry(a: &Approval, now: i64) -> std::result::Result<i64, ApiError> {
                 "give expires_at or expires_in_days, not both",
             ))
         }
-        (None, None) => {
-            return Err(ApiError::bad_request(
-                "an approval must expire: give expires_at (RFC 3339 or YYYY-MM-DD) or expires_in_days",
-            ))
-        }
+        (None, None) => return Err(ApiError::bad_request(
+            "an approval must expire: give expires_at (RFC 3339 or YYYY-MM-DD) or expires_in_days",
+        )),
         (None, Some(days)) => {
             if !(1..=MAX_DAYS).contains(&days) {
                 return Err(ApiError::bad_request(format!(
@@ -428,9 +431,9 @@ fn expiry(a: &Approval, now: i64) -> std::result::Result<i64, ApiError> {
             }
             (now.div_euclid(DAY) + days + 1) * DAY
         }
-        (Some(s), None) => parse_expiry(s.trim()).map_err(|m| {
-            ApiError::bad_request(format!("expires_at: {m}"))
-        })?,
+        (Some(s), None) => {
+            parse_expiry(s.trim()).map_err(|m| ApiError::bad_request(format!("expires_at: {m}")))?
+        }
     };
     if at <= now {
         return Err(ApiError::bad_request(format!(
@@ -470,8 +473,8 @@ fn decide(
     action: &str,
     request_id: Option<&str>,
 ) -> std::result::Result<TrustedEntry, ApiError> {
-    let before = load(tx, id)?
-        .ok_or_else(|| ApiError::not_found(format!("no trusted image {id}")))?;
+    let before =
+        load(tx, id)?.ok_or_else(|| ApiError::not_found(format!("no trusted image {id}")))?;
     if !from.contains(&before.state.as_str()) {
         return Err(ApiError::conflict(format!(
             "trusted image {id} is {}; only a {} one can be {to}",
@@ -484,7 +487,14 @@ fn decide(
             "the requester cannot approve their own request",
         ));
     }
-    set_state(tx, &before, to, &who.actor(), reason, expires_at.or(before.expires_at))?;
+    set_state(
+        tx,
+        &before,
+        to,
+        &who.actor(),
+        reason,
+        expires_at.or(before.expires_at),
+    )?;
     let after = load(tx, id)?.ok_or_else(|| ApiError::internal("trusted image vanished"))?;
     let view = after.view();
     crate::audit::record(
@@ -709,9 +719,9 @@ async fn list(
         args.push(d.clone().into());
     }
     if let Some(c) = &q.cursor {
-        let after: i64 = c
-            .parse()
-            .map_err(|_| ApiError::bad_request(format!("cursor {c:?} is not one this server gave")))?;
+        let after: i64 = c.parse().map_err(|_| {
+            ApiError::bad_request(format!("cursor {c:?} is not one this server gave"))
+        })?;
         sql.push_str(" AND id > ?");
         args.push(after.into());
     }
@@ -726,12 +736,17 @@ async fn list(
     let rows = server
         .db
         .run_read(move |tx| -> Result<Vec<Stored>> {
-            tx.query(&sql, &args)?.iter().map(Stored::from_row).collect()
+            tx.query(&sql, &args)?
+                .iter()
+                .map(Stored::from_row)
+                .collect()
         })
         .await?;
     let more = rows.len() as i64 > limit;
     let items: Vec<TrustedEntry> = rows.iter().take(limit as usize).map(Stored::view).collect();
-    let next_cursor = more.then(|| items.last().map(|e| e.id.to_string())).flatten();
+    let next_cursor = more
+        .then(|| items.last().map(|e| e.id.to_string()))
+        .flatten();
     Ok(Json(TrustedPage { items, next_cursor }))
 }
 
@@ -811,7 +826,11 @@ fn policy_yaml(rows: &[Stored], at: i64) -> String {
     }
     out.push('\n');
     for r in rows {
-        out.push_str(&format!("  - pattern: {}\n    digest: {}\n", q(&r.repository), q(&r.digest)));
+        out.push_str(&format!(
+            "  - pattern: {}\n    digest: {}\n",
+            q(&r.repository),
+            q(&r.digest)
+        ));
         if let Some(b) = &r.decided_by {
             out.push_str(&format!("    approved_by: {}\n", q(b)));
         }
@@ -928,7 +947,10 @@ pub fn review_at(tx: &mut dyn Tx, at: i64) -> Result<Vec<Revoked>> {
 /// Why an approval no longer holds at `at`, if it does not.
 fn why_not(tx: &mut dyn Tx, row: &Stored, at: i64) -> Result<Option<(&'static str, String)>> {
     if let Some(e) = row.expires_at.filter(|e| *e <= at) {
-        return Ok(Some(("expired", format!("the approval expired at {}", rfc3339(e)))));
+        return Ok(Some((
+            "expired",
+            format!("the approval expired at {}", rfc3339(e)),
+        )));
     }
     let kev: Vec<String> = tx
         .query(
@@ -1037,7 +1059,10 @@ mod tests {
         let t = &p.trusted_images[0];
         assert_eq!(t.pattern, "docker.io/library/debian");
         assert_eq!(t.expires.unwrap().to_string(), "2025-12-31");
-        assert_eq!(t.reason.as_deref(), Some("needed: \"quoted\"\nand: a newline"));
+        assert_eq!(
+            t.reason.as_deref(),
+            Some("needed: \"quoted\"\nand: a newline")
+        );
         let empty = policy_yaml(&[], 0);
         assert!(patchline_policy::parse_policy(&empty, "served")
             .unwrap()

@@ -203,8 +203,14 @@ pub fn validate(req: UploadRequest) -> Result<Checked, ApiError> {
             "report.image.manifest_digest is missing: only images with a manifest digest can be stored (an SBOM or a directory scan has none)",
         ));
     };
-    check_digest(&digest).map_err(|m| ApiError::bad_request(format!("report.image.manifest_digest: {m}")))?;
-    match inventory.image.manifest_digest.as_ref().map(|d| d.to_string()) {
+    check_digest(&digest)
+        .map_err(|m| ApiError::bad_request(format!("report.image.manifest_digest: {m}")))?;
+    match inventory
+        .image
+        .manifest_digest
+        .as_ref()
+        .map(|d| d.to_string())
+    {
         Some(d) if d == digest => {}
         Some(d) => {
             return Err(ApiError::bad_request(format!(
@@ -250,10 +256,16 @@ pub fn check_digest(d: &str) -> Result<(), String> {
     let len = match algo {
         "sha256" => 64,
         "sha512" => 128,
-        _ => return Err(format!("{d:?}: algorithm {algo:?} (expected sha256 or sha512)")),
+        _ => {
+            return Err(format!(
+                "{d:?}: algorithm {algo:?} (expected sha256 or sha512)"
+            ))
+        }
     };
     if hex.len() != len || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return Err(format!("{d:?}: expected {len} lowercase hex digits after {algo}:"));
+        return Err(format!(
+            "{d:?}: expected {len} lowercase hex digits after {algo}:"
+        ));
     }
     Ok(())
 }
@@ -284,9 +296,7 @@ pub fn split_reference(r: &str) -> (String, String, Option<String>) {
         _ => (no_digest, None),
     };
     match name.split_once('/') {
-        Some((host, rest))
-            if host.contains('.') || host.contains(':') || host == "localhost" =>
-        {
+        Some((host, rest)) if host.contains('.') || host.contains(':') || host == "localhost" => {
             (host.to_string(), rest.to_string(), tag)
         }
         _ => (String::new(), name.to_string(), tag),

@@ -14,8 +14,13 @@ const REFERENCE: &str = "registry.example.com/team/app:1.4";
 
 #[test]
 fn upload_is_stored_and_a_replay_opens_nothing() {
-    let Some(child) = scanned("child") else { return };
-    assert!(!child.report.findings.is_empty(), "the fixture has curl findings");
+    let Some(child) = scanned("child") else {
+        return;
+    };
+    assert!(
+        !child.report.findings.is_empty(),
+        "the fixture has curl findings"
+    );
     let env = Env::start();
     let scanner = env.token(Role::Scanner, None);
 
@@ -32,7 +37,10 @@ fn upload_is_stored_and_a_replay_opens_nothing() {
     assert_eq!(first["delta"]["new"], keys.len(), "{first}");
     assert_eq!(first["delta"]["resolved"], 0);
 
-    assert_eq!(env.count("SELECT count(*) FROM images WHERE source = 'upload'"), 1);
+    assert_eq!(
+        env.count("SELECT count(*) FROM images WHERE source = 'upload'"),
+        1
+    );
     assert_eq!(
         env.count("SELECT count(*) FROM findings WHERE state = 'open'"),
         keys.len() as i64
@@ -52,7 +60,9 @@ fn upload_is_stored_and_a_replay_opens_nothing() {
         1
     );
     assert_eq!(
-        env.count("SELECT count(*) FROM audit_log WHERE action = 'upload' AND actor LIKE 'token:%'"),
+        env.count(
+            "SELECT count(*) FROM audit_log WHERE action = 'upload' AND actor LIKE 'token:%'"
+        ),
         1
     );
     let stored = env
@@ -77,7 +87,11 @@ fn upload_is_stored_and_a_replay_opens_nothing() {
         std::time::Duration::from_secs(30),
     )
     .unwrap();
-    assert_eq!(again.delta, DeltaCounts::default(), "a replay changes nothing");
+    assert_eq!(
+        again.delta,
+        DeltaCounts::default(),
+        "a replay changes nothing"
+    );
     assert_eq!(again.image.id, first["image"]["id"].as_i64().unwrap());
     assert_ne!(again.scan_id, first["scan_id"].as_i64().unwrap());
     assert_eq!(
@@ -93,8 +107,26 @@ fn upload_is_stored_and_a_replay_opens_nothing() {
     // The same report minus one finding resolves exactly that one.
     let mut fewer = child.report.clone();
     let gone = fewer.findings.remove(0);
-    let r = push(&env.url, &scanner, &child.inventory, &fewer, Some(REFERENCE), std::time::Duration::from_secs(30)).unwrap();
-    let dupes = child.report.findings.iter().filter(|f| f.id == gone.id && f.package.name == gone.package.name && f.package.version == gone.package.version && f.ecosystem == gone.ecosystem).count();
+    let r = push(
+        &env.url,
+        &scanner,
+        &child.inventory,
+        &fewer,
+        Some(REFERENCE),
+        std::time::Duration::from_secs(30),
+    )
+    .unwrap();
+    let dupes = child
+        .report
+        .findings
+        .iter()
+        .filter(|f| {
+            f.id == gone.id
+                && f.package.name == gone.package.name
+                && f.package.version == gone.package.version
+                && f.ecosystem == gone.ecosystem
+        })
+        .count();
     assert_eq!(r.delta.resolved, usize::from(dupes == 1), "{r:?}");
     env.running.stop();
 }
@@ -118,8 +150,18 @@ fn roles_other_than_scanner_and_admin_are_refused() {
     assert_eq!(r.status(), 401);
     // The CLI's client says what the server said, and never the token.
     let viewer = env.token(Role::Viewer, None);
-    let Some(child) = scanned("child") else { return };
-    let e = push(&env.url, &viewer, &child.inventory, &child.report, None, std::time::Duration::from_secs(30)).unwrap_err();
+    let Some(child) = scanned("child") else {
+        return;
+    };
+    let e = push(
+        &env.url,
+        &viewer,
+        &child.inventory,
+        &child.report,
+        None,
+        std::time::Duration::from_secs(30),
+    )
+    .unwrap_err();
     assert!(e.contains("403") && e.contains("role viewer"), "{e}");
     assert!(!e.contains(&viewer), "the token leaked: {e}");
     env.running.stop();
@@ -157,7 +199,10 @@ fn malformed_uploads_are_400_naming_the_problem() {
             .unwrap();
         let status = r.status().as_u16();
         let v: serde_json::Value = r.json().unwrap();
-        (status, v["error"]["message"].as_str().unwrap_or("").to_string())
+        (
+            status,
+            v["error"]["message"].as_str().unwrap_or("").to_string(),
+        )
     };
     let (s, m) = raw("{\"inventory\": ");
     assert_eq!(s, 400);
@@ -166,7 +211,9 @@ fn malformed_uploads_are_400_naming_the_problem() {
     assert_eq!(s, 400);
     assert!(m.contains("invalid type") && m.contains("line 1"), "{m}");
 
-    let Some(child) = scanned("child") else { return };
+    let Some(child) = scanned("child") else {
+        return;
+    };
     let Some(base) = scanned("base") else { return };
     let mut body = child.body(REFERENCE);
     body["extra"] = json!(1);
@@ -178,13 +225,19 @@ fn malformed_uploads_are_400_naming_the_problem() {
     body["report"]["schema"] = json!("patchline.scan/v9");
     let (s, m) = raw(&body.to_string());
     assert_eq!(s, 400);
-    assert!(m.contains("report.schema") && m.contains("patchline.scan/v9"), "{m}");
+    assert!(
+        m.contains("report.schema") && m.contains("patchline.scan/v9"),
+        "{m}"
+    );
 
     let mut body = child.body(REFERENCE);
     body["inventory"] = serde_json::to_value(&base.inventory).unwrap();
     let (s, m) = raw(&body.to_string());
     assert_eq!(s, 400);
-    assert!(m.contains(&child.digest()) && m.contains(&base.digest()), "{m}");
+    assert!(
+        m.contains(&child.digest()) && m.contains(&base.digest()),
+        "{m}"
+    );
 
     let mut body = child.body(REFERENCE);
     body["report"]["image"]
@@ -204,6 +257,10 @@ fn malformed_uploads_are_400_naming_the_problem() {
     let (s, m) = raw(&child.body("two words:1").to_string());
     assert_eq!(s, 400);
     assert!(m.contains("reference"), "{m}");
-    assert_eq!(env.count("SELECT count(*) FROM images"), 0, "nothing stored");
+    assert_eq!(
+        env.count("SELECT count(*) FROM images"),
+        0,
+        "nothing stored"
+    );
     env.running.stop();
 }

@@ -63,7 +63,12 @@ impl Env {
             .unwrap()
     }
 
-    pub fn post(&self, path: &str, token: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    pub fn post(
+        &self,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
         let r = self
             .client
             .post(format!("{}{path}", self.url))
@@ -95,7 +100,12 @@ pub struct Scanned {
 
 impl Scanned {
     pub fn digest(&self) -> String {
-        self.report.image.manifest_digest.as_ref().unwrap().to_string()
+        self.report
+            .image
+            .manifest_digest
+            .as_ref()
+            .unwrap()
+            .to_string()
     }
 
     pub fn body(&self, reference: &str) -> serde_json::Value {

@@ -199,7 +199,9 @@ pub fn server_token(file: Option<&std::path::Path>) -> Result<String> {
         None => std::env::var("PATCHLINE_TOKEN")
             .map(|t| t.trim().to_string())
             .map_err(|_| {
-                anyhow::anyhow!("--server needs a token: --server-token-file FILE or $PATCHLINE_TOKEN")
+                anyhow::anyhow!(
+                    "--server needs a token: --server-token-file FILE or $PATCHLINE_TOKEN"
+                )
             })?,
     };
     if token.is_empty() {
