@@ -168,6 +168,11 @@ pub struct TrustRequest {
     pub justification: String,
 }
 
+/// A strict JSON body; errors in the API's shape, naming the problem and where.
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> std::result::Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))
+}
+
 fn check_text(what: &str, s: &str) -> std::result::Result<String, ApiError> {
     let t = s.trim();
     if t.is_empty() {
@@ -225,9 +230,10 @@ async fn request(
     State(server): State<AppState>,
     principal: Principal,
     headers: HeaderMap,
-    Json(req): Json<TrustRequest>,
+    body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<TrustedEntry>)> {
     principal.require(&[Role::Team, Role::Security])?;
+    let req: TrustRequest = json_body(&body)?;
     let repository = req.repository.trim().to_string();
     check_repository(&repository).map_err(|m| ApiError::bad_request(format!("repository: {m}")))?;
     let digest = req.digest.trim().to_string();
@@ -304,8 +310,7 @@ async fn request(
 
 /// The summary of the digest's latest stored scan.
 fn latest_scan(tx: &mut dyn Tx, digest: &str) -> Result<Option<serde_json::Value>> {
-    Ok(tx
-        .query_opt(
+    tx.query_opt(
             "SELECT s.id, s.critical, s.high, s.kev, s.finished_at FROM scans s JOIN images i ON s.image_id = i.id
              WHERE i.digest = ? ORDER BY s.id DESC LIMIT 1",
             params![digest],
@@ -319,7 +324,7 @@ fn latest_scan(tx: &mut dyn Tx, digest: &str) -> Result<Option<serde_json::Value
                 "scanned_at": r.opt_i64(4)?.map(rfc3339),
             }))
         })
-        .transpose()?)
+        .transpose()
 }
 
 /// Pulls and scans `repository@digest` now, within the request's time.
@@ -543,9 +548,10 @@ async fn approve(
     principal: Principal,
     headers: HeaderMap,
     Path(id): Path<i64>,
-    Json(a): Json<Approval>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<TrustedEntry>> {
     principal.require(&[Role::Security])?;
+    let a: Approval = json_body(&body)?;
     let reason = check_text("reason", &a.reason)?;
     let at = expiry(&a, now())?;
     let rid = request_id(&headers);
@@ -587,9 +593,10 @@ async fn reject(
     principal: Principal,
     headers: HeaderMap,
     Path(id): Path<i64>,
-    Json(r): Json<Rejection>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<TrustedEntry>> {
     principal.require(&[Role::Security])?;
+    let r: Rejection = json_body(&body)?;
     let reason = check_text("reason", &r.reason)?;
     let rid = request_id(&headers);
     let view = server

@@ -408,3 +408,33 @@ fn revoke_by_hand_and_list_pages() {
     assert_eq!(s, 400, "{e}");
     a.env.running.stop();
 }
+
+#[test]
+fn malformed_bodies_are_400_naming_the_problem() {
+    let env = Env::start();
+    let team = env.token(Role::Team, Some("web"));
+    let (s, e) = env.post(
+        "/api/v1/trusted-images/requests",
+        &team,
+        &json!({"repository": REPO, "digest": "sha256:00", "justification": "x", "team": "web"}),
+    );
+    assert_eq!(s, 400, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `team`"),
+        "{e}"
+    );
+    let (s, e) = env.post(
+        "/api/v1/trusted-images/requests",
+        &team,
+        &json!({"repository": REPO, "digest": "sha256:00", "justification": "x"}),
+    );
+    assert_eq!(s, 400, "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("digest"),
+        "{e}"
+    );
+    env.running.stop();
+}
