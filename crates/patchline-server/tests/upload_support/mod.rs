@@ -34,6 +34,9 @@ impl Env {
             db: Some(dir.path().join("advisories.sqlite")),
             ..Config::default()
         };
+        if let Some(base) = std::env::var("PATCHLINE_TEST_POSTGRES").ok().filter(|v| !v.is_empty()) {
+            config.store = Some(fresh_database(&base));
+        }
         change(&mut config);
         let running = start(config, ServeOptions::default()).unwrap();
         Env {
@@ -90,6 +93,17 @@ impl Env {
         let status = r.status().as_u16();
         (status, r.json().unwrap_or(serde_json::Value::Null))
     }
+}
+
+/// A new, empty database on the PostgreSQL server at `base`
+/// (`postgres://user@host:port/db`), for running these tests on PostgreSQL by hand:
+/// `PATCHLINE_TEST_POSTGRES=postgres://postgres@127.0.0.1:PORT/postgres`.
+fn fresh_database(base: &str) -> String {
+    let name = format!("h6_{}", uuid::Uuid::new_v4().simple());
+    let mut c = postgres::Client::connect(base, postgres::NoTls).unwrap();
+    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    format!("{prefix}/{name}")
 }
 
 /// The fixture's child image scanned: its inventory and report.
