@@ -24,8 +24,17 @@ fn upload_is_stored_and_a_replay_opens_nothing() {
     let env = Env::start();
     let scanner = env.token(Role::Scanner, None);
 
-    let (status, first) = env.post("/api/v1/uploads", &scanner, &child.body(REFERENCE));
+    let body = child.body(REFERENCE);
+    let started = std::time::Instant::now();
+    let (status, first) = env.post("/api/v1/uploads", &scanner, &body);
     assert_eq!(status, 201, "{first}");
+    eprintln!(
+        "upload of {} packages, {} findings ({} bytes of JSON) stored in {} ms",
+        child.inventory.packages.len(),
+        child.report.findings.len(),
+        body.to_string().len(),
+        started.elapsed().as_millis()
+    );
     assert_eq!(first["image"]["digest"], child.digest());
     assert_eq!(first["image"]["reference"], REFERENCE);
     let keys: std::collections::BTreeSet<_> = child

@@ -34,7 +34,10 @@ impl Env {
             db: Some(dir.path().join("advisories.sqlite")),
             ..Config::default()
         };
-        if let Some(base) = std::env::var("PATCHLINE_TEST_POSTGRES").ok().filter(|v| !v.is_empty()) {
+        if let Some(base) = std::env::var("PATCHLINE_TEST_POSTGRES")
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
             config.store = Some(fresh_database(&base));
         }
         change(&mut config);
