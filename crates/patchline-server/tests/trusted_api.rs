@@ -438,3 +438,31 @@ fn malformed_bodies_are_400_naming_the_problem() {
     );
     env.running.stop();
 }
+
+#[test]
+fn routes_are_in_the_openapi_document() {
+    let env = Env::start();
+    let doc: Value = env
+        .client
+        .get(format!("{}/api/v1/openapi.json", env.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    for (path, method) in [
+        ("/api/v1/uploads", "post"),
+        ("/api/v1/trusted-images", "get"),
+        ("/api/v1/trusted-images/requests", "post"),
+        ("/api/v1/trusted-images/policy", "get"),
+        ("/api/v1/trusted-images/{id}", "get"),
+        ("/api/v1/trusted-images/{id}", "delete"),
+        ("/api/v1/trusted-images/{id}/approve", "post"),
+        ("/api/v1/trusted-images/{id}/reject", "post"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} missing"
+        );
+    }
+    env.running.stop();
+}
