@@ -389,6 +389,12 @@ impl Request {
         self.inner = self.inner.form(fields);
         self
     }
+
+    /// A body sent as it is (an upload's JSON); its content type is the caller's header.
+    pub fn body(mut self, bytes: Vec<u8>) -> Request {
+        self.inner = self.inner.body(bytes);
+        self
+    }
 }
 
 /// An answer whose head has arrived; its body is read through [`Response::into_body`].

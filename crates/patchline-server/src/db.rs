@@ -828,6 +828,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_api.sql"),
         postgres: include_str!("../migrations/postgres/0006_api.sql"),
     },
+    Migration {
+        version: 7,
+        name: "trusted",
+        sqlite: include_str!("../migrations/sqlite/0007_trusted.sql"),
+        postgres: include_str!("../migrations/postgres/0007_trusted.sql"),
+    },
 ];
 
 /// Now, in unix seconds (every timestamp in the store).

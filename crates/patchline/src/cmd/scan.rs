@@ -137,6 +137,19 @@ pub struct Args {
     /// the report. Repeatable.
     #[arg(long, value_name = "FILE")]
     pub vex: Vec<PathBuf>,
+    /// After the scan, upload the inventory and report to a patchline server
+    /// (`https://HOST[:PORT]`; `http://` only to a loopback host) with a scanner token
+    /// from --server-token-file or $PATCHLINE_TOKEN. A failed upload exits 2.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// The file holding the scanner token for --server (never give the token itself on
+    /// the command line) [default: $PATCHLINE_TOKEN].
+    #[arg(long, value_name = "FILE", requires = "server")]
+    pub server_token_file: Option<PathBuf>,
+    /// The tag the server catalogues the image under (`host/repo:tag`) [default: the
+    /// scanned reference].
+    #[arg(long, value_name = "REF", requires = "server")]
+    pub server_reference: Option<String>,
     #[command(flatten)]
     pub image_args: ImageArgs,
 }
@@ -170,7 +183,45 @@ fn parse_age(s: &str) -> Result<Duration, String> {
     patchline_advisory::parse_duration(s).map_err(|e| e.to_string())
 }
 
+/// The token for `--server`: the file's first line, else `$PATCHLINE_TOKEN`.
+pub fn server_token(file: Option<&std::path::Path>) -> Result<String> {
+    let token = match file {
+        Some(p) => {
+            let bytes = read_bounded(p, 64 << 10).context("--server-token-file")?;
+            String::from_utf8(bytes)
+                .map_err(|_| anyhow::anyhow!("--server-token-file {}: not text", p.display()))?
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        }
+        None => std::env::var("PATCHLINE_TOKEN")
+            .map(|t| t.trim().to_string())
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "--server needs a token: --server-token-file FILE or $PATCHLINE_TOKEN"
+                )
+            })?,
+    };
+    if token.is_empty() {
+        anyhow::bail!("--server: the token is empty");
+    }
+    Ok(token)
+}
+
+/// How long an upload may take.
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(120);
+
 pub fn run(a: Args) -> Result<u8> {
+    // Checked before the scan, so a bad URL or a missing token costs no pull.
+    let upload = match &a.server {
+        Some(url) => {
+            patchline_server::uploads::upload_url(url).map_err(|e| anyhow::anyhow!(e))?;
+            Some((url.clone(), server_token(a.server_token_file.as_deref())?))
+        }
+        None => None,
+    };
     let vex = read_vex_files(&a.vex)?;
     let mut opts = a.image_args.scan_options()?;
     opts.db = a.db.clone();
@@ -227,6 +278,25 @@ pub fn run(a: Args) -> Result<u8> {
                 errln!("patchline: {} ({})", b.message, b.rule);
             }
         }
+    }
+    if let Some((url, token)) = upload {
+        let r = patchline_server::uploads::push(
+            &url,
+            &token,
+            &scan.inventory,
+            &scan.report,
+            a.server_reference.as_deref(),
+            UPLOAD_TIMEOUT,
+        )
+        .map_err(|e| anyhow::anyhow!("--server: {e}"))?;
+        errln!(
+            "patchline: uploaded to {url}: image {} scan {} ({} new, {} resolved, {} changed)",
+            r.image.digest,
+            r.scan_id,
+            r.delta.new,
+            r.delta.resolved,
+            r.delta.changed
+        );
     }
     Ok(if scan.verdict.unjudgeable() {
         crate::EXIT_BAD_INPUT
