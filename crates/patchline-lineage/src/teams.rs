@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{LineageError, Result};
+use crate::error::Result;
 
 /// At most this many teams, channels per team and addresses per e-mail channel.
 pub const MAX_TEAMS: usize = 10_000;
