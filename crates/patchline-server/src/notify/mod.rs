@@ -135,7 +135,7 @@ impl Context {
 /// The stored findings of `vuln` of every catalogued, scanned image, as scan reports
 /// keyed by catalogued reference: what `impact_cve` reads. A scanned image without the
 /// vulnerability gets an empty report (it is known not to carry it).
-fn stored_reports(tx: &mut dyn Tx, vuln: &str) -> Result<HashMap<String, ScanReport>> {
+pub(crate) fn stored_reports(tx: &mut dyn Tx, vuln: &str) -> Result<HashMap<String, ScanReport>> {
     let mut out: HashMap<String, ScanReport> = HashMap::new();
     for r in tx.query(
         "SELECT c.reference, i.digest FROM catalog_entries c JOIN images i ON i.id = c.image_id
