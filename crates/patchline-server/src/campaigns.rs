@@ -179,7 +179,8 @@ fn open(
     if let Some(p) = &plan {
         for w in &p.waves {
             for i in &w.images {
-                wave_of.insert(i.reference.clone(), w.index.max(1));
+                // The plan counts waves from 0; campaigns from 1.
+                wave_of.insert(i.reference.clone(), w.index + 1);
             }
         }
     }

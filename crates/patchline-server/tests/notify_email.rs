@@ -94,13 +94,27 @@ fn fix_message_arrives_by_smtp_once() {
     let got = if got.len() == 1 { mail.messages() } else { got };
     assert_eq!(got.len(), 1, "{got:?}");
     let m = &got[0];
-    assert!(m.contains("X-Envelope-To: platform@example.com,oncall@example.com"), "{m}");
+    assert!(
+        m.contains("X-Envelope-To: platform@example.com,oncall@example.com"),
+        "{m}"
+    );
     assert!(m.contains("From: patchline@example.com"), "{m}");
-    assert!(m.contains("Subject: [fix] CVE-2024-0042 libbar in r.example/platform/base:12"), "{m}");
-    assert!(m.contains("upgrade libbar 2.0-1") && m.contains("fixed in 2.0-3"), "{m}");
+    assert!(
+        m.contains("Subject: [fix] CVE-2024-0042 libbar in r.example/platform/base:12"),
+        "{m}"
+    );
+    assert!(
+        m.contains("upgrade libbar 2.0-1") && m.contains("fixed in 2.0-3"),
+        "{m}"
+    );
     let sent = server
         .db
-        .read(|tx| tx.query_i64("SELECT COUNT(*) FROM notifications WHERE state = 'sent'", &[]))
+        .read(|tx| {
+            tx.query_i64(
+                "SELECT COUNT(*) FROM notifications WHERE state = 'sent'",
+                &[],
+            )
+        })
         .unwrap();
     assert_eq!(sent, 1);
 }
