@@ -374,10 +374,8 @@ pub fn on_image_scanned(tx: &mut dyn Tx, _server: &Server, image_id: i64) -> Res
                         params![campaign, p],
                     )?
                     .and_then(|r| r.opt_string(0).ok().flatten()),
-                _ => it.opt_string(2)?.or_else(|| {
-                    // A CVE campaign's root is rebuilt in place: its current digest.
-                    None
-                }),
+                // A CVE campaign has no new root digest: the CVE alone decides.
+                _ => it.opt_string(2)?,
             };
             let on_parent = match &parent_digest {
                 Some(pd) => {
