@@ -405,11 +405,35 @@ pub fn on_image_scanned(tx: &mut dyn Tx, _server: &Server, image_id: i64) -> Res
                 params![state, &digest, now(), campaign, &reference],
             )?;
             if state == "verified" {
-                tx.exec(
+                let released = tx.query(
                     "UPDATE campaign_items SET state = 'to-rebuild', updated_at = ?
-                     WHERE campaign_id = ? AND parent_reference = ? AND state = 'waiting'",
+                     WHERE campaign_id = ? AND parent_reference = ? AND state = 'waiting'
+                     RETURNING reference, team, due_at",
                     params![now(), campaign, &reference],
                 )?;
+                // Each released item's team hears that its parent is ready.
+                for r in released {
+                    let (child, team, due) = (r.string(0)?, r.opt_string(1)?, r.opt_i64(2)?);
+                    let Some(team) = team else { continue };
+                    let key = format!("campaign:{campaign}:release:{child}");
+                    notify::queue(
+                        tx,
+                        NewNotification {
+                            team: &team,
+                            dedupe_key: &key,
+                            kind: "campaign",
+                            urgent: false,
+                            subject: format!("[rebuild] {child}: its parent is rebuilt (campaign #{campaign})"),
+                            text: format!(
+                                "{reference} is rebuilt and verified as {digest}: rebuild {child} on it{}.",
+                                due.map(|d| format!(" by {}", rfc3339(d))).unwrap_or_default()
+                            ),
+                            details: serde_json::json!({
+                                "campaign": campaign, "image": child, "parent": reference, "parent_digest": digest,
+                            }),
+                        },
+                    )?;
+                }
                 let left = tx.query_i64(
                     "SELECT COUNT(*) FROM campaign_items WHERE campaign_id = ? AND state NOT IN ('verified', 'exempt')",
                     params![campaign],

@@ -246,6 +246,16 @@ fn base_move_opens_waves_rebuilds_verify_and_sla_escalates() {
             )
         ]
     );
+    let released = server
+        .db
+        .read(|tx| {
+            tx.query_i64(
+                "SELECT COUNT(*) FROM notifications WHERE team = 'apps' AND dedupe_key = ?",
+                params![format!("campaign:{id}:release:r.example/apps/app:1")],
+            )
+        })
+        .unwrap();
+    assert_eq!(released, 1, "the app's team hears its parent is ready");
     rebuilt("app-2", "r.example/apps/app:1", &["B0p", "R1p", "A1p"]);
     let d = server
         .db
