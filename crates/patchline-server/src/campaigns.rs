@@ -146,6 +146,9 @@ struct Opening<'a> {
     new_digest: Option<String>,
     vuln_id: Option<String>,
     severity: Option<String>,
+    /// A CVE campaign's roots (fixed in place, not items): each one's packages to
+    /// upgrade and their fixed versions, so that the plan starts its waves there.
+    fixes: BTreeMap<String, (Vec<String>, BTreeMap<String, String>)>,
 }
 
 /// Opens a campaign over `members` (graph nodes, the root excluded, parents first).
@@ -158,11 +161,26 @@ fn open(
     o: Opening<'_>,
 ) -> Result<i64> {
     let teams = notify::teams::all(tx)?;
-    let root_id = graph.find(&o.root);
+    let cve = matches!(trigger, Trigger::Cve { .. });
+    let mut root_ids: Vec<usize> = Vec::new();
     let mut images: Vec<PlanImage> = Vec::new();
-    if let Some(r) = root_id {
-        images.push(plan_image(graph, r, None));
+    let root_refs: Vec<String> = if o.fixes.is_empty() {
+        vec![o.root.clone()]
+    } else {
+        o.fixes.keys().cloned().collect()
+    };
+    for r in root_refs {
+        if let Some(id) = graph.find(&r) {
+            let mut img = plan_image(graph, id, None);
+            if let Some((pkgs, fixed)) = o.fixes.get(&r) {
+                img.packages_to_upgrade = pkgs.clone();
+                img.fixed_versions = fixed.clone();
+            }
+            root_ids.push(id);
+            images.push(img);
+        }
     }
+    let n_roots = images.len();
     for &m in members {
         let vendor = notify::teams::vendor_team(&teams, graph.node(m).reference());
         images.push(plan_image(graph, m, vendor));
@@ -179,8 +197,9 @@ fn open(
     if let Some(p) = &plan {
         for w in &p.waves {
             for i in &w.images {
-                // The plan counts waves from 0; campaigns from 1.
-                wave_of.insert(i.reference.clone(), w.index + 1);
+                // Campaigns count waves from 1: a base move's plan puts the base's
+                // children in its wave 0, a CVE plan its roots (not items).
+                wave_of.insert(i.reference.clone(), w.index + usize::from(!cve));
             }
         }
     }
@@ -189,7 +208,7 @@ fn open(
         let mut cur = id;
         while let Some(p) = graph.parent(cur) {
             d += 1;
-            if Some(p) == root_id {
+            if root_ids.contains(&p) {
                 break;
             }
             cur = p;
@@ -206,7 +225,7 @@ fn open(
         params![o.kind, &o.title, &o.root, o.old_digest.clone(), o.new_digest.clone(), o.vuln_id.clone(), t, plan_json],
     )?;
     let mut to_tell: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (img, &m) in images.iter().skip(root_id.is_some() as usize).zip(members) {
+    for (img, &m) in images.iter().skip(n_roots).zip(members) {
         let wave = wave_of
             .get(&img.reference)
             .copied()
@@ -329,6 +348,7 @@ pub fn on_tag_moved(
             new_digest: Some(new.to_string()),
             vuln_id: None,
             severity,
+            fixes: BTreeMap::new(),
         },
     )?;
     // Campaigns this move closes a step of: the root itself may be an item elsewhere.
@@ -767,6 +787,17 @@ pub fn open_for_cve(tx: &mut dyn Tx, server: &Server, vuln: &str) -> Result<Opti
                 .position(|x| x == s)
                 .unwrap_or(4)
         });
+    // What each root upgrades; one known fixed version moves a pinned version too.
+    let mut fixes: BTreeMap<String, (Vec<String>, BTreeMap<String, String>)> = BTreeMap::new();
+    for r in &report.roots {
+        let f = fixes.entry(r.image.clone()).or_default();
+        if r.action == patchline_lineage::impact::Action::Fix && !f.0.contains(&r.package.name) {
+            f.0.push(r.package.name.clone());
+            if let [only] = r.fixed_versions.as_slice() {
+                f.1.insert(r.package.name.clone(), only.clone());
+            }
+        }
+    }
     let id = open(
         tx,
         server,
@@ -783,6 +814,7 @@ pub fn open_for_cve(tx: &mut dyn Tx, server: &Server, vuln: &str) -> Result<Opti
             new_digest: None,
             vuln_id: Some(vuln.to_string()),
             severity,
+            fixes,
         },
     )?;
     Ok(Some(id))

@@ -322,3 +322,126 @@ fn base_move_opens_waves_rebuilds_verify_and_sla_escalates() {
     assert!(r.status().is_client_error());
     running.stop();
 }
+
+/// A report with one CVE finding in package `libfoo`, installed by layer `B0` (index 0).
+fn cve_report(reference: &str, with_cve: bool) -> patchline_model::vuln::ScanReport {
+    let findings = if with_cve {
+        serde_json::json!([{
+            "id": "CVE-2024-7777", "advisories": [], "ecosystem": "Debian:12",
+            "package": {"ecosystem": "deb", "name": "libfoo", "version": "1.0-1",
+                "purl": "pkg:deb/debian/libfoo@1.0-1",
+                "introduced": {"index": 0, "diff_id": dg("B0").to_string()}},
+            "state": "fixed", "fixed_versions": ["1.0-2"], "severity": "high",
+            "severity_source": "test",
+        }])
+    } else {
+        serde_json::json!([])
+    };
+    serde_json::from_value(serde_json::json!({
+        "schema": "patchline.scan/v1", "tool": {"name": "patchline", "version": "0"},
+        "image": {"reference": reference}, "db": {"path": "", "schema_version": 1},
+        "packages_scanned": 10, "findings": findings, "inventory_complete": true,
+    }))
+    .unwrap()
+}
+
+#[test]
+fn cve_campaign_opened_through_the_api_and_verified_when_the_cve_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(
+        Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: Some(dir.path().to_path_buf()),
+            db: Some(dir.path().join("advisories.sqlite")),
+            ..Config::default()
+        },
+        ServeOptions { no_auth: true },
+    )
+    .unwrap();
+    let server: Arc<Server> = running.server.clone();
+    server
+        .db
+        .tx(|tx| -> patchline_server::db::Result<()> {
+            patchline_server::lineage::import_yaml(tx, CATALOG)?;
+            notify::teams::import(tx, CATALOG)?;
+            for (r, tag, layers) in [
+                ("r.example/platform/base:12", "base-1", &["B0"][..]),
+                ("r.example/platform/runtime:1", "rt-1", &["B0", "R1"][..]),
+                ("r.example/apps/app:1", "app-1", &["B0", "R1", "A1"][..]),
+            ] {
+                let (id, _) = push(tx, r, tag, layers);
+                store::record_scan(tx, id, "pull", now(), &cve_report(r, true))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let client = reqwest::blocking::Client::new();
+    let r = client
+        .post(format!("{}/api/v1/campaigns", running.url()))
+        .json(&serde_json::json!({"vuln_id": "CVE-2024-7777"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let d: serde_json::Value = r.json().unwrap();
+    assert_eq!(d["kind"], "cve");
+    assert_eq!(d["root_reference"], "r.example/platform/base:12");
+    let its: Vec<(String, i64, String)> = d["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["reference"].as_str().unwrap().to_string(),
+                i["wave"].as_i64().unwrap(),
+                i["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        its,
+        [
+            (
+                "r.example/platform/runtime:1".to_string(),
+                1,
+                "to-rebuild".to_string()
+            ),
+            ("r.example/apps/app:1".to_string(), 2, "waiting".to_string())
+        ],
+        "{d}"
+    );
+    // The SLA of the worst open severity (high: 30 days by default).
+    let due = d["items"][0]["due_at"].as_str().unwrap().to_string();
+    let id = d["id"].as_i64().unwrap();
+    let audited = server
+        .db
+        .read(|tx| {
+            tx.query_i64(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'campaign.open' AND subject = ?",
+                params![format!("campaign:{id}")],
+            )
+        })
+        .unwrap();
+    assert_eq!(audited, 1);
+    assert!(due.ends_with('Z'));
+
+    // The runtime rebuilt still carrying the CVE: seen, not verified; without it: verified.
+    let s = server.clone();
+    let rebuild = |tag: &str, with_cve: bool| {
+        server
+            .db
+            .tx(|tx| -> patchline_server::db::Result<()> {
+                let r = "r.example/platform/runtime:1";
+                let (img, _) = push(tx, r, tag, &["B0", "R1x"]);
+                store::record_scan(tx, img, "pull", now(), &cve_report(r, with_cve))?;
+                campaigns::on_image_scanned(tx, &s, img)
+            })
+            .unwrap();
+    };
+    rebuild("rt-still", true);
+    assert_eq!(items(&server, id)[0].2, "rebuilt");
+    rebuild("rt-fixed", false);
+    let now_items = items(&server, id);
+    assert_eq!(now_items[0].2, "verified");
+    assert_eq!(now_items[1].2, "to-rebuild");
+    running.stop();
+}
