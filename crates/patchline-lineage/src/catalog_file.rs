@@ -48,6 +48,10 @@ struct FileDoc {
     version: Option<u32>,
     #[serde(default)]
     images: Vec<FileImage>,
+    /// Teams and how to reach them (`patchline serve`'s notifications; the CLI keeps
+    /// them out of its catalog store): see [`crate::teams`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    teams: Vec<crate::teams::Team>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -82,6 +86,27 @@ struct FileOwner {
 /// already catalogued: see [`check_parents`]). Returns unresolved entries carrying the
 /// declared fields only.
 pub fn parse(text: &str) -> Result<Vec<CatalogEntry>> {
+    let doc = parse_doc(text)?;
+    if let Some(v) = doc.version {
+        if v != CATALOG_FILE_VERSION {
+            return Err(LineageError::CatalogFile(format!(
+                "version {v} is not supported (this patchline reads version {CATALOG_FILE_VERSION})"
+            )));
+        }
+    }
+    entries_of(doc.images)
+}
+
+/// The `teams:` section of a catalog file, validated (names unique, each channel
+/// complete). A file without the section has no teams.
+pub fn parse_teams(text: &str) -> Result<Vec<crate::teams::Team>> {
+    let doc = parse_doc(text)?;
+    crate::teams::validate(&doc.teams)?;
+    Ok(doc.teams)
+}
+
+/// The whole document, bounded, unknown fields refused (with their line and column).
+fn parse_doc(text: &str) -> Result<FileDoc> {
     if text.len() > MAX_CATALOG_FILE {
         return Err(LineageError::CatalogFile(format!(
             "{} bytes, larger than the {MAX_CATALOG_FILE}-byte limit",
@@ -96,20 +121,16 @@ pub fn parse(text: &str) -> Result<Vec<CatalogEntry>> {
             max_nodes: 1_000_000usize.max(text.len()),
         },
     };
-    let doc: FileDoc = serde_saphyr::from_str_with_options(text, options)
-        .map_err(|e| LineageError::CatalogFile(e.to_string()))?;
-    if let Some(v) = doc.version {
-        if v != CATALOG_FILE_VERSION {
-            return Err(LineageError::CatalogFile(format!(
-                "version {v} is not supported (this patchline reads version {CATALOG_FILE_VERSION})"
-            )));
-        }
-    }
+    serde_saphyr::from_str_with_options(text, options)
+        .map_err(|e| LineageError::CatalogFile(e.to_string()))
+}
+
+fn entries_of(images: Vec<FileImage>) -> Result<Vec<CatalogEntry>> {
     let mut problems = Vec::new();
-    let mut entries = Vec::with_capacity(doc.images.len());
+    let mut entries = Vec::with_capacity(images.len());
     // Normalised name (or the raw reference when it is no image name) → first image.
     let mut seen: HashMap<String, (usize, String)> = HashMap::new();
-    for (i, img) in doc.images.into_iter().enumerate() {
+    for (i, img) in images.into_iter().enumerate() {
         let n = i + 1;
         let label = format!(
             "image #{n} ({})",
@@ -277,6 +298,7 @@ pub fn to_yaml(entries: &[CatalogEntry]) -> Result<String> {
                 parent: e.declared_parent.clone(),
             })
             .collect(),
+        teams: Vec::new(),
     };
     serde_saphyr::to_string(&doc)
         .map_err(|e| LineageError::CatalogFile(format!("cannot write YAML: {e}")))

@@ -75,6 +75,7 @@ pub mod impact;
 pub mod name;
 pub mod plan;
 pub mod render;
+pub mod teams;
 
 pub use catalog::{AddOutcome, Catalog, ImageDocs, ImportOptions, ImportReport};
 pub use entry::{CatalogEntry, Owner, Tier};
