@@ -474,6 +474,12 @@ pub fn on_image_scanned(tx: &mut dyn Tx, _server: &Server, image_id: i64) -> Res
 /// team and the security team.
 pub fn sla_job(server: &Arc<Server>, _job: &Job) -> JobResult {
     server.db.tx(|tx| check_sla(tx, now()))?;
+    // Approvals of external images expire, or are revoked when the image gains a KEV
+    // finding or falls behind its own upstream, on the same schedule.
+    let revoked = server.db.tx(|tx| crate::trusted::review(tx, server))?;
+    for r in &revoked {
+        tracing::info!(trusted_image = r.id, reason = %r.reason, "trusted image approval ended");
+    }
     Ok(())
 }
 
