@@ -815,12 +815,20 @@ pub struct Migration {
 
 /// Every migration, in order. A released migration is never edited; changes are new
 /// migrations. Numbers are reserved per area while several people add them at once.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "queue",
+        sqlite: include_str!("../migrations/sqlite/0002_queue.sql"),
+        postgres: include_str!("../migrations/postgres/0002_queue.sql"),
+    },
+];
 
 /// Now, in unix seconds (every timestamp in the store).
 pub fn now() -> i64 {
@@ -867,7 +875,10 @@ mod tests {
     fn sqlite_migrates_and_round_trips_values() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path().join("s.sqlite").to_str().unwrap(), 4).unwrap();
-        assert_eq!(db.migrate().unwrap(), vec![1]);
+        assert_eq!(
+            db.migrate().unwrap(),
+            MIGRATIONS.iter().map(|m| m.version).collect::<Vec<_>>()
+        );
         assert!(db.migrate().unwrap().is_empty(), "migrations apply once");
         let row = db
             .tx(|tx| -> Result<Row> {
