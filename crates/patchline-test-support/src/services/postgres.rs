@@ -32,6 +32,7 @@ impl Postgres {
     /// not installed. Panics (the test fails) when it is installed but will not start.
     #[track_caller]
     pub fn start() -> Option<Postgres> {
+        crate::check_skips_shown();
         let Some(bin) = find_bin() else {
             crate::missing(
                 "PostgreSQL's initdb and pg_ctl were not found (/usr/lib/postgresql/*/bin or \
