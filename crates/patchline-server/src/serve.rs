@@ -46,6 +46,13 @@ use crate::state::Server;
 /// How long shutdown waits for the jobs in hand before the process exits anyway.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
 
+/// Under [`run`], how long an API process answers with readiness false after SIGTERM
+/// before it proceeds with shutdown, so load balancers stop sending first.
+pub const READINESS_DRAIN: Duration = Duration::from_secs(2);
+
+/// How long the HTTP server may take to drain its connections once it stops accepting.
+const HTTP_DRAIN: Duration = Duration::from_secs(10);
+
 /// What `patchline serve` was asked to do beyond the config.
 #[derive(Clone, Debug, Default)]
 pub struct ServeOptions {
@@ -58,6 +65,15 @@ pub fn open_store(config: &Config) -> anyhow::Result<Db> {
     let applied = db.migrate()?;
     if !applied.is_empty() {
         tracing::info!(store = %db.describe(), versions = ?applied, "store migrated");
+    }
+    // A newer patchline migrated this store: this one does not know its tables' meaning.
+    let known = crate::db::MIGRATIONS.last().map_or(0, |m| m.version);
+    let at = db.schema_version()?;
+    if at > known {
+        anyhow::bail!(
+            "the store {} is at schema version {at}, newer than this patchline knows ({known}): run the newer patchline (a store is never migrated down)",
+            db.describe()
+        );
     }
     Ok(db)
 }
@@ -86,7 +102,8 @@ pub fn check_no_auth(config: &Config, opts: &ServeOptions) -> anyhow::Result<()>
 
 /// Runs the server until SIGTERM/Ctrl-C.
 pub fn run(config: Config, opts: ServeOptions) -> anyhow::Result<()> {
-    let running = start(config, opts)?;
+    let mut running = start(config, opts)?;
+    running.drain = READINESS_DRAIN;
     eprintln!(
         "patchline serve: listening on http://{}/ (store {})",
         running
@@ -109,7 +126,11 @@ pub struct Running {
     pub addr: Option<std::net::SocketAddr>,
     runtime: tokio::runtime::Runtime,
     http: Option<tokio::task::JoinHandle<()>>,
+    http_stop: Option<tokio::sync::oneshot::Sender<()>>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    /// How long the API goes on answering, readiness false, before shutdown proceeds
+    /// ([`READINESS_DRAIN`] under [`run`]; none by default, for tests).
+    pub drain: Duration,
 }
 
 impl Running {
@@ -134,13 +155,10 @@ impl Running {
     pub fn stop_within(mut self, grace: Duration) -> bool {
         self.server.begin_shutdown();
         let deadline = Instant::now().checked_add(grace);
-        if let Some(h) = self.http.take() {
-            let _ = self.runtime.block_on(async {
-                match deadline {
-                    Some(d) => tokio::time::timeout_at(d.into(), h).await.ok(),
-                    None => Some(h.await),
-                }
-            });
+        if self.http.is_some() && !self.drain.is_zero() {
+            // Readiness is false from here: give load balancers the time to see it while
+            // the API still answers.
+            std::thread::sleep(self.drain.min(grace));
         }
         let mut all = true;
         for t in self.threads.drain(..) {
@@ -156,6 +174,16 @@ impl Running {
                     "still running after the grace period; its job keeps its lease and will be taken over"
                 );
             }
+        }
+        // The API answered (with readiness false) while the workers finished; now it
+        // stops accepting and drains its connections.
+        if let Some(stop) = self.http_stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(h) = self.http.take() {
+            let _ = self
+                .runtime
+                .block_on(async { tokio::time::timeout(HTTP_DRAIN, h).await });
         }
         if all {
             tracing::info!("stopped");
@@ -206,16 +234,10 @@ pub fn start(config: Config, opts: ServeOptions) -> anyhow::Result<Running> {
         let addr = listener.local_addr()?;
         tracing::info!(listen = %addr, store = %server.db.describe(), role = ?role, "patchline serve ready");
         let app = crate::api::router(server.clone());
-        let s = server.clone();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let http = runtime.spawn(async move {
             let shutdown = async move {
-                loop {
-                    let notified = s.shutdown.notified();
-                    if s.stopping() {
-                        break;
-                    }
-                    notified.await;
-                }
+                let _ = stop_rx.await;
             };
             if let Err(e) = axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown)
@@ -224,17 +246,28 @@ pub fn start(config: Config, opts: ServeOptions) -> anyhow::Result<Running> {
                 tracing::error!(error = %e, "HTTP server");
             }
         });
-        (Some(addr), Some(http))
+        (Some(addr), Some((http, stop_tx)))
     } else {
         tracing::info!(store = %server.db.describe(), "patchline worker ready");
         (None, None)
     };
+    let (http, http_stop) = match http {
+        Some((h, s)) => (Some(h), Some(s)),
+        None => (None, None),
+    };
+    if role == crate::config::Role::Api && server.db.backend() == crate::db::Backend::Sqlite {
+        tracing::warn!(
+            "role api on a SQLite store: no worker in this process runs the jobs the API enqueues; run a worker process on the same file, or use role all"
+        );
+    }
     Ok(Running {
         server,
         addr,
         runtime,
         http,
+        http_stop,
         threads,
+        drain: Duration::ZERO,
     })
 }
 
@@ -456,5 +489,30 @@ pub fn scheduler_loop(server: &Arc<Server>) {
             }
         }
         sleep_unless_stopping(server, Duration::from_millis(500));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params;
+
+    #[test]
+    fn a_store_newer_than_the_binary_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Config::default()
+        };
+        let db = open_store(&config).unwrap();
+        db.tx(|tx| {
+            tx.exec(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                params![9999i64, "future", 0i64],
+            )
+        })
+        .unwrap();
+        let e = open_store(&config).unwrap_err().to_string();
+        assert!(e.contains("9999") && e.contains("newer"), "{e}");
     }
 }
