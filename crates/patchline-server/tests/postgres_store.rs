@@ -10,9 +10,22 @@ use patchline_server::jobs::{self, Enqueue};
 use patchline_server::params;
 use patchline_test_support::services::postgres::Postgres;
 
+/// One cluster for the binary's tests; each test that cannot have it reports its own skip.
 fn cluster() -> Option<&'static Postgres> {
     static PG: OnceLock<Option<Postgres>> = OnceLock::new();
-    PG.get_or_init(Postgres::start).as_ref()
+    let mut reported = false;
+    let pg = PG
+        .get_or_init(|| {
+            reported = true;
+            Postgres::start()
+        })
+        .as_ref();
+    if pg.is_none() && !reported {
+        patchline_test_support::missing(
+            "PostgreSQL is not installed; install with: apt-get install -y postgresql",
+        );
+    }
+    pg
 }
 
 fn fresh(name: &str) -> Option<String> {
