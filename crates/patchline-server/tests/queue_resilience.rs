@@ -206,7 +206,7 @@ fn a_worker_killed_mid_job_loses_and_duplicates_nothing() {
     })
     .unwrap();
 
-    let n = 40;
+    let n = 60;
     db.tx(|tx| -> Result<()> {
         for i in 0..n {
             jobs::enqueue(
@@ -223,11 +223,18 @@ fn a_worker_killed_mid_job_loses_and_duplicates_nothing() {
     let logs = tempfile::tempdir().unwrap();
     let api_addr = format!("127.0.0.1:{}", free_port());
     let mut api = spawn("api", &url, Some(&api_addr), &logs.path().join("api.log"));
+    // w1 first, so it surely holds jobs however slowly the machine starts processes; then
+    // w2, both working the queue.
     let mut w1 = spawn("worker", &url, None, &logs.path().join("w1.log"));
-    let mut w2 = spawn("worker", &url, None, &logs.path().join("w2.log"));
-
-    // w1 in the middle of a job: holding it for a while already.
     wait_until("worker 1 to hold a job", 60, logs.path(), || {
+        !running_of(&db, w1.id()).is_empty()
+    });
+    let mut w2 = spawn("worker", &url, None, &logs.path().join("w2.log"));
+    wait_until("worker 2 to hold a job", 60, logs.path(), || {
+        !running_of(&db, w2.id()).is_empty()
+    });
+    // w1 in the middle of a job: holding it for a while already.
+    wait_until("worker 1 to be mid-job", 60, logs.path(), || {
         !running_of(&db, w1.id()).is_empty()
     });
     std::thread::sleep(Duration::from_millis(150));
