@@ -147,15 +147,11 @@ pub fn claim(
     kinds: Option<&[&str]>,
 ) -> Result<Option<Job>> {
     let t = now();
+    let mut params: Vec<crate::db::Value> = vec![t.into(), t.into()];
     let kind_filter = match kinds {
         Some(k) if !k.is_empty() => {
-            format!(
-                " AND kind IN ({})",
-                k.iter()
-                    .map(|k| format!("'{}'", k.replace('\'', "")))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            )
+            params.extend(k.iter().map(|k| crate::db::Value::from(*k)));
+            format!(" AND kind IN ({})", vec!["?"; k.len()].join(", "))
         }
         _ => String::new(),
     };
@@ -176,7 +172,7 @@ pub fn claim(
          WHERE ((state = 'queued' AND run_after <= ?) OR (state = 'running' AND lease_until < ?)){kind_filter}
          ORDER BY priority DESC, run_after, id LIMIT 1{lock}"
     );
-    let Some(row) = tx.query_opt(&sql, params![t, t])? else {
+    let Some(row) = tx.query_opt(&sql, &params)? else {
         return Ok(None);
     };
     let id = row.i64(0)?;
