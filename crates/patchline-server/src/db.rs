@@ -379,29 +379,54 @@ impl Tx for SqliteTx<'_> {
 
 /// A [`Value`] as PostgreSQL wants it for the parameter's type the server inferred, so one
 /// `Value::Int` binds to `bigint`, `integer` or `boolean` alike, and `Null` to anything.
+/// Parameters travel in binary, so a value of the wrong type would be read as other bytes
+/// (a real's bits as an integer): every other pairing is an error naming both types.
 impl ToSql for Value {
     fn to_sql(
         &self,
         ty: &Type,
         out: &mut postgres::types::private::BytesMut,
     ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        let is_text = |ty: &Type| {
+            matches!(
+                *ty,
+                Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
+            )
+        };
+        let mismatch = |what: &str| -> Box<dyn std::error::Error + Sync + Send> {
+            format!("cannot bind {what} to a parameter of type {ty}").into()
+        };
         match self {
             Value::Null => Ok(IsNull::Yes),
             Value::Int(i) => match *ty {
+                Type::INT8 => i.to_sql(ty, out),
                 Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
                 Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
                 Type::BOOL => (*i != 0).to_sql(ty, out),
                 Type::FLOAT8 => (*i as f64).to_sql(ty, out),
                 Type::FLOAT4 => (*i as f32).to_sql(ty, out),
-                Type::TEXT | Type::VARCHAR => i.to_string().to_sql(ty, out),
-                _ => i.to_sql(ty, out),
+                ref t if is_text(t) => i.to_string().to_sql(&Type::TEXT, out),
+                _ => Err(mismatch("an integer")),
             },
             Value::Real(f) => match *ty {
+                Type::FLOAT8 => f.to_sql(ty, out),
                 Type::FLOAT4 => (*f as f32).to_sql(ty, out),
-                _ => f.to_sql(ty, out),
+                ref t if is_text(t) => f.to_string().to_sql(&Type::TEXT, out),
+                _ => Err(mismatch("a real")),
             },
-            Value::Text(s) => s.to_sql(ty, out),
-            Value::Blob(b) => b.to_sql(ty, out),
+            Value::Text(s) => match *ty {
+                ref t if is_text(t) => s.to_sql(&Type::TEXT, out),
+                // json's binary form is its text.
+                Type::JSON => {
+                    out.extend_from_slice(s.as_bytes());
+                    Ok(IsNull::No)
+                }
+                _ => Err(mismatch("text")),
+            },
+            Value::Blob(b) => match *ty {
+                Type::BYTEA => b.to_sql(ty, out),
+                _ => Err(mismatch("a blob")),
+            },
         }
     }
     fn accepts(_ty: &Type) -> bool {
@@ -449,10 +474,20 @@ fn pg_row(sql: &str, r: &postgres::Row) -> Result<Row> {
                     found: "numeric".into(),
                 })
             }
-            _ => r
+            // pg_advisory_xact_lock() and other functions returning nothing.
+            Type::VOID => None,
+            ref t if <String as postgres::types::FromSql>::accepts(t) => r
                 .try_get::<_, Option<String>>(i)
                 .map_err(err)?
                 .map(Value::Text),
+            ref t => {
+                return Err(DbError::Type {
+                    sql: short(sql),
+                    index: i,
+                    expected: "bigint, double precision, text or bytea (cast the column)",
+                    found: t.to_string(),
+                })
+            }
         };
         values.push(v.unwrap_or(Value::Null));
     }
@@ -499,7 +534,11 @@ fn pg_error(e: postgres::Error) -> String {
             Some(d) => format!("{} ({d})", db.message()),
             None => db.message().to_string(),
         },
-        None => e.to_string(),
+        // "error serializing parameter 0" alone does not say why: add the cause.
+        None => match std::error::Error::source(&e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
     }
 }
 
@@ -821,6 +860,12 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "init",
         sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
         postgres: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "queue",
+        sqlite: include_str!("../migrations/sqlite/0002_queue.sql"),
+        postgres: include_str!("../migrations/postgres/0002_queue.sql"),
     },
     Migration {
         version: 6,

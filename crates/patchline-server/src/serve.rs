@@ -1,8 +1,35 @@
 //! Start-up, workers, schedules, the HTTP server and graceful shutdown.
 //!
-//! On SIGTERM or Ctrl-C: readiness turns false, workers stop claiming and finish the job
-//! in hand (a job that outlives the grace period keeps its lease, which runs out, and
-//! another worker takes it), the HTTP server drains its connections, then the process exits.
+//! # Roles and scale-out
+//!
+//! One process does everything by default (`role = "all"`): the API, `workers` worker
+//! threads and a scheduler, on the embedded SQLite store. To outgrow one machine, point
+//! every process at one PostgreSQL store (`store = "postgres://..."`) and run as many as
+//! needed of each role:
+//!
+//! - `--role api`: serves the REST API, the registry hook, health and metrics; enqueues
+//!   jobs, runs none. Stateless: put any number behind a load balancer (readiness says
+//!   when one may take traffic).
+//! - `--role worker`: claims and runs jobs (scans, syncs, rematches, deliveries) and runs
+//!   the scheduler; serves no HTTP. Stateless too: the queue, the leases and every result
+//!   live in the store, so workers are added or removed at any time.
+//! - `--role all`: both.
+//!
+//! Every process migrates the store at start (an advisory lock serialises them on
+//! PostgreSQL), so a rolling upgrade starts the new version's processes first; a migration
+//! only adds. Workers claim with `FOR UPDATE SKIP LOCKED` and hold leases kept by a
+//! heartbeat (see [`crate::jobs`]): a worker that dies is replaced by the lease running out,
+//! not by any coordination. Each process's scheduler asks the store whether a period's job
+//! is due ([`jobs::schedule_due`]), so periodic jobs are enqueued once however many run.
+//!
+//! # Shutdown
+//!
+//! On SIGTERM or Ctrl-C: readiness turns false (`/readyz` 503, so a load balancer stops
+//! sending), workers stop claiming (a job claimed but not started is released to the
+//! queue), each finishes the job in hand, the HTTP server drains its connections, then the
+//! process exits. A job that outlives the grace period ([`DEFAULT_GRACE`],
+//! [`Running::stop_within`]) is left running until the process exits: it keeps its lease,
+//! which runs out, and another worker takes the job over.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +43,16 @@ use crate::db::Db;
 use crate::jobs::{self, Enqueue, Job};
 use crate::state::Server;
 
+/// How long shutdown waits for the jobs in hand before the process exits anyway.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
+
+/// Under [`run`], how long an API process answers with readiness false after SIGTERM
+/// before it proceeds with shutdown, so load balancers stop sending first.
+pub const READINESS_DRAIN: Duration = Duration::from_secs(2);
+
+/// How long the HTTP server may take to drain its connections once it stops accepting.
+const HTTP_DRAIN: Duration = Duration::from_secs(10);
+
 /// What `patchline serve` was asked to do beyond the config.
 #[derive(Clone, Debug, Default)]
 pub struct ServeOptions {
@@ -28,6 +65,15 @@ pub fn open_store(config: &Config) -> anyhow::Result<Db> {
     let applied = db.migrate()?;
     if !applied.is_empty() {
         tracing::info!(store = %db.describe(), versions = ?applied, "store migrated");
+    }
+    // A newer patchline migrated this store: this one does not know its tables' meaning.
+    let known = crate::db::MIGRATIONS.last().map_or(0, |m| m.version);
+    let at = db.schema_version()?;
+    if at > known {
+        anyhow::bail!(
+            "the store {} is at schema version {at}, newer than this patchline knows ({known}): run the newer patchline (a store is never migrated down)",
+            db.describe()
+        );
     }
     Ok(db)
 }
@@ -56,7 +102,8 @@ pub fn check_no_auth(config: &Config, opts: &ServeOptions) -> anyhow::Result<()>
 
 /// Runs the server until SIGTERM/Ctrl-C.
 pub fn run(config: Config, opts: ServeOptions) -> anyhow::Result<()> {
-    let running = start(config, opts)?;
+    let mut running = start(config, opts)?;
+    running.drain = READINESS_DRAIN;
     eprintln!(
         "patchline serve: listening on http://{}/ (store {})",
         running
@@ -67,7 +114,7 @@ pub fn run(config: Config, opts: ServeOptions) -> anyhow::Result<()> {
     );
     running.runtime.block_on(wait_for_signal());
     tracing::info!("shutdown: no new jobs; finishing the ones in hand");
-    running.stop();
+    running.stop_within(DEFAULT_GRACE);
     Ok(())
 }
 
@@ -79,7 +126,11 @@ pub struct Running {
     pub addr: Option<std::net::SocketAddr>,
     runtime: tokio::runtime::Runtime,
     http: Option<tokio::task::JoinHandle<()>>,
+    http_stop: Option<tokio::sync::oneshot::Sender<()>>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    /// How long the API goes on answering, readiness false, before shutdown proceeds
+    /// ([`READINESS_DRAIN`] under [`run`]; none by default, for tests).
+    pub drain: Duration,
 }
 
 impl Running {
@@ -93,15 +144,53 @@ impl Running {
 
     /// Graceful shutdown: readiness goes false, workers finish the job in hand and stop
     /// claiming, the HTTP server drains; returns when all of it has stopped.
-    pub fn stop(mut self) {
+    pub fn stop(self) {
+        self.stop_within(Duration::from_secs(u64::MAX / 4));
+    }
+
+    /// [`Running::stop`], waiting at most `grace` for the workers' jobs in hand; returns
+    /// false when some were still running then. Those threads are left running (they end
+    /// with the process); their jobs keep their leases, which run out, and another worker
+    /// takes them over.
+    pub fn stop_within(mut self, grace: Duration) -> bool {
         self.server.begin_shutdown();
-        if let Some(h) = self.http.take() {
-            let _ = self.runtime.block_on(h);
+        let deadline = Instant::now().checked_add(grace);
+        if self.http.is_some() && !self.drain.is_zero() {
+            // Readiness is false from here: give load balancers the time to see it while
+            // the API still answers.
+            std::thread::sleep(self.drain.min(grace));
         }
+        let mut all = true;
         for t in self.threads.drain(..) {
-            let _ = t.join();
+            while !t.is_finished() && deadline.is_none_or(|d| Instant::now() < d) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                all = false;
+                tracing::warn!(
+                    thread = t.thread().name().unwrap_or("?"),
+                    "still running after the grace period; its job keeps its lease and will be taken over"
+                );
+            }
         }
-        tracing::info!("stopped");
+        // The API answered (with readiness false) while the workers finished; now it
+        // stops accepting and drains its connections.
+        if let Some(stop) = self.http_stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(h) = self.http.take() {
+            let _ = self
+                .runtime
+                .block_on(async { tokio::time::timeout(HTTP_DRAIN, h).await });
+        }
+        if all {
+            tracing::info!("stopped");
+        }
+        // The runtime's own threads: do not wait for a handler stuck on I/O either.
+        self.runtime.shutdown_timeout(Duration::from_secs(1));
+        all
     }
 }
 
@@ -145,16 +234,10 @@ pub fn start(config: Config, opts: ServeOptions) -> anyhow::Result<Running> {
         let addr = listener.local_addr()?;
         tracing::info!(listen = %addr, store = %server.db.describe(), role = ?role, "patchline serve ready");
         let app = crate::api::router(server.clone());
-        let s = server.clone();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let http = runtime.spawn(async move {
             let shutdown = async move {
-                loop {
-                    let notified = s.shutdown.notified();
-                    if s.stopping() {
-                        break;
-                    }
-                    notified.await;
-                }
+                let _ = stop_rx.await;
             };
             if let Err(e) = axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown)
@@ -163,17 +246,28 @@ pub fn start(config: Config, opts: ServeOptions) -> anyhow::Result<Running> {
                 tracing::error!(error = %e, "HTTP server");
             }
         });
-        (Some(addr), Some(http))
+        (Some(addr), Some((http, stop_tx)))
     } else {
         tracing::info!(store = %server.db.describe(), "patchline worker ready");
         (None, None)
     };
+    let (http, http_stop) = match http {
+        Some((h, s)) => (Some(h), Some(s)),
+        None => (None, None),
+    };
+    if role == crate::config::Role::Api && server.db.backend() == crate::db::Backend::Sqlite {
+        tracing::warn!(
+            "role api on a SQLite store: no worker in this process runs the jobs the API enqueues; run a worker process on the same file, or use role all"
+        );
+    }
     Ok(Running {
         server,
         addr,
         runtime,
         http,
+        http_stop,
         threads,
+        drain: Duration::ZERO,
     })
 }
 
@@ -209,6 +303,12 @@ pub fn worker_loop(server: &Arc<Server>) {
     while !server.stopping() {
         let claimed = server.db.tx(|tx| jobs::claim(tx, &owner, lease, None));
         match claimed {
+            Ok(Some(job)) if server.stopping() => {
+                // Shutdown began while claiming: give it back rather than start it.
+                if let Err(e) = server.db.tx(|tx| jobs::release(tx, job.id, &owner)) {
+                    tracing::warn!(job = job.id, error = %e, "releasing a job at shutdown (its lease will run out)");
+                }
+            }
             Ok(Some(job)) => run_job(server, &job, &owner, lease),
             Ok(None) => sleep_unless_stopping(server, Duration::from_millis(250)),
             Err(e) => {
@@ -301,8 +401,10 @@ fn sleep_unless_stopping(server: &Server, d: Duration) {
     }
 }
 
-/// Enqueues the periodic jobs when their time comes (dedupe keys keep one live job each,
-/// so several processes' schedulers do not pile them up).
+/// Enqueues the periodic jobs when their time comes. Every worker process runs one; the
+/// store's `job_schedules` decides which process enqueues each period's job
+/// ([`jobs::schedule_due`]), and the dedupe key keeps one live job per schedule when a run
+/// outlasts its period.
 pub fn scheduler_loop(server: &Arc<Server>) {
     let s = &server.config.schedules;
     let mut plan: Vec<(String, &'static str, serde_json::Value, Option<Duration>)> = vec![
@@ -346,6 +448,9 @@ pub fn scheduler_loop(server: &Arc<Server>) {
             sync_every,
         ));
     }
+    // When to ask the store next, per schedule: the due time it answered (another process
+    // may have won the period), checked again at least every minute in case the clock of
+    // the process that wrote it differs.
     let mut next: Vec<Instant> = plan.iter().map(|_| Instant::now()).collect();
     while !server.stopping() {
         for (i, (key, kind, payload, every)) in plan.iter().enumerate() {
@@ -353,22 +458,61 @@ pub fn scheduler_loop(server: &Arc<Server>) {
             if Instant::now() < next[i] {
                 continue;
             }
-            next[i] = Instant::now() + *every;
-            let r = server.db.tx(|tx| {
-                jobs::enqueue(
-                    tx,
-                    kind,
-                    payload,
-                    Enqueue {
-                        dedupe_key: Some(key),
-                        ..Enqueue::default()
-                    },
-                )
+            let every_secs = every.as_secs().max(1) as i64;
+            let r = server.db.tx(|tx| -> crate::db::Result<(bool, i64)> {
+                let (won, next_at) = jobs::schedule_due(tx, key, every_secs)?;
+                if won {
+                    jobs::enqueue(
+                        tx,
+                        kind,
+                        payload,
+                        Enqueue {
+                            dedupe_key: Some(key),
+                            ..Enqueue::default()
+                        },
+                    )?;
+                }
+                Ok((won, next_at))
             });
-            if let Err(e) = r {
-                tracing::warn!(job = %key, error = %e, "scheduling");
+            match r {
+                Ok((won, next_at)) => {
+                    if won {
+                        tracing::debug!(schedule = %key, "periodic job enqueued");
+                    }
+                    let wait = (next_at - crate::db::now()).clamp(1, 60) as u64;
+                    next[i] = Instant::now() + Duration::from_secs(wait);
+                }
+                Err(e) => {
+                    tracing::warn!(schedule = %key, error = %e, "scheduling");
+                    next[i] = Instant::now() + Duration::from_secs(5);
+                }
             }
         }
         sleep_unless_stopping(server, Duration::from_millis(500));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params;
+
+    #[test]
+    fn a_store_newer_than_the_binary_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Config::default()
+        };
+        let db = open_store(&config).unwrap();
+        db.tx(|tx| {
+            tx.exec(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                params![9999i64, "future", 0i64],
+            )
+        })
+        .unwrap();
+        let e = open_store(&config).unwrap_err().to_string();
+        assert!(e.contains("9999") && e.contains("newer"), "{e}");
     }
 }

@@ -52,8 +52,16 @@ fn parse_registry(s: &str) -> Result<String, String> {
     Ok(s.trim_end_matches('/').to_string())
 }
 
+/// The config file, then `PATCHLINE_*` from the environment, then the flags (each later one
+/// wins), validated.
 pub fn load_config(args: &Args) -> Result<Config> {
-    let mut config = Config::load(args.config.as_deref())?;
+    let vars: Vec<(String, String)> = std::env::vars().collect();
+    load_config_with_env(args, &vars)
+}
+
+/// [`load_config`] with the environment given.
+pub fn load_config_with_env(args: &Args, vars: &[(String, String)]) -> Result<Config> {
+    let mut config = Config::load_with_env(args.config.as_deref(), vars)?;
     if let Some(l) = &args.listen {
         config.listen = l.clone();
     }
@@ -112,4 +120,110 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn args(argv: &[&str]) -> Args {
+        Cli::try_parse_from(std::iter::once("serve").chain(argv.iter().copied()))
+            .unwrap()
+            .args
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn file_then_environment_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("patchline.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\nworkers = 3\nrole = \"api\"\n[schedules]\ndigest = \"12h\"\n",
+        )
+        .unwrap();
+        let f = file.to_str().unwrap();
+        let c = load_config_with_env(&args(&["--config", f]), &[]).unwrap();
+        assert_eq!(
+            (c.listen.as_str(), c.workers, c.role),
+            ("127.0.0.1:9000", 3, Role::Api)
+        );
+        let vars = env(&[
+            ("PATCHLINE_WORKERS", "5"),
+            ("PATCHLINE_ROLE", "worker"),
+            ("PATCHLINE_SCHEDULES__DIGEST", "off"),
+            ("PATCHLINE_STORE", "postgres://p:secret@db/patchline"),
+        ]);
+        let c = load_config_with_env(&args(&["--config", f]), &vars).unwrap();
+        assert_eq!((c.workers, c.role), (5, Role::Worker));
+        assert_eq!(c.schedules.digest, "off");
+        assert_eq!(c.store.as_deref(), Some("postgres://p:secret@db/patchline"));
+        let c = load_config_with_env(
+            &args(&[
+                "--config",
+                f,
+                "--workers",
+                "7",
+                "--role",
+                "all",
+                "--listen",
+                "127.0.0.1:0",
+            ]),
+            &vars,
+        )
+        .unwrap();
+        assert_eq!(
+            (c.workers, c.role, c.listen.as_str()),
+            (7, Role::All, "127.0.0.1:0")
+        );
+    }
+
+    #[test]
+    fn an_invalid_config_names_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("patchline.toml");
+        for (text, key) in [
+            ("job_lease = \"soon\"\n", "job_lease"),
+            ("listen = \"everywhere\"\n", "listen"),
+            ("[schedules]\nsync = \"often\"\n", "schedules.sync"),
+            ("wrokers = 2\n", "wrokers"),
+            ("store = \"mysql://db/x\"\n", "store"),
+        ] {
+            std::fs::write(&file, text).unwrap();
+            let e = load_config_with_env(&args(&["--config", file.to_str().unwrap()]), &[])
+                .unwrap_err();
+            let msg = format!("{e:#}");
+            assert!(msg.contains(key), "{text:?}: {msg}");
+        }
+        // From the environment, the variable is named.
+        let e = load_config_with_env(&args(&[]), &env(&[("PATCHLINE_WORKERS", "0")])).unwrap_err();
+        assert!(format!("{e:#}").contains("workers"), "{e:#}");
+        // A secret in the store URL is not repeated in the error.
+        std::fs::write(&file, "store = \"mysql://u:hunter2@db/x\"\n").unwrap();
+        let e =
+            load_config_with_env(&args(&["--config", file.to_str().unwrap()]), &[]).unwrap_err();
+        assert!(!format!("{e:#}").contains("hunter2"), "{e:#}");
+    }
+
+    #[test]
+    fn no_auth_is_refused_off_loopback_even_for_check_config() {
+        let a = args(&["--listen", "0.0.0.0:8080", "--no-auth", "--check-config"]);
+        let e = run(a).unwrap_err();
+        assert!(format!("{e:#}").contains("--no-auth"), "{e:#}");
+        let a = args(&["--listen", "127.0.0.1:8080", "--no-auth", "--check-config"]);
+        assert_eq!(run(a).unwrap(), 0);
+    }
 }
