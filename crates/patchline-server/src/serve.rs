@@ -59,6 +59,22 @@ pub struct ServeOptions {
     pub no_auth: bool,
 }
 
+/// Loads a catalog YAML (images, tiers, owners, teams and their channels) into the store:
+/// the declarations and the teams in one transaction.
+pub fn load_catalog(server: &Server, path: &std::path::Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading the catalog {}", path.display()))?;
+    let (images, teams) = server
+        .db
+        .tx(|tx| -> crate::db::Result<(usize, usize)> {
+            let images = crate::lineage::import_yaml(tx, &text)?;
+            let teams = crate::notify::teams::import(tx, &text)?;
+            Ok((images.len(), teams.len()))
+        })
+        .with_context(|| format!("loading the catalog {}", path.display()))?;
+    tracing::info!(catalog = %path.display(), images, teams, "catalog loaded");
+    Ok(())
+}
+
 /// Opens and migrates the store named by the config.
 pub fn open_store(config: &Config) -> anyhow::Result<Db> {
     let db = Db::open(&config.store_url(), config.store_pool)?;
@@ -201,6 +217,12 @@ pub fn start(config: Config, opts: ServeOptions) -> anyhow::Result<Running> {
     let db = open_store(&config)?;
     let advisory_db = advisory_db_path(&config)?;
     let server = Arc::new(Server::new(db, config, opts.no_auth, advisory_db));
+    if let Some(path) = server.config.catalog.clone() {
+        load_catalog(&server, &path)?;
+    }
+    if server.config.role.serves_api() {
+        crate::auth::bootstrap(&server)?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("patchline-http")
