@@ -420,6 +420,13 @@ impl Config {
         ] {
             parse_schedule(v).map_err(|m| invalid(key, m))?;
         }
+        if let Some(p) = &self.policy {
+            // Read whole here so a bad policy stops the server at start, not every scan.
+            patchline_policy::read_policy(p).map_err(|e| invalid("policy", e.to_string()))?;
+        }
+        if let Some(p) = &self.catalog {
+            std::fs::metadata(p).map_err(|e| invalid("catalog", format!("{}: {e}", p.display())))?;
+        }
         parse_duration(&self.job_lease).map_err(|m| invalid("job_lease", m))?;
         parse_duration(&self.limits.request_timeout)
             .map_err(|m| invalid("limits.request_timeout", m))?;

@@ -155,6 +155,7 @@ fn pull_and_scan(
             vuln: have_db,
             ..Scanners::default()
         },
+        governance: governance(server)?,
         ..ScanOptions::default()
     };
     let input = Input::parse(&format!("docker://{host}/{}@{}", p.repository, p.digest));
@@ -174,6 +175,23 @@ fn pull_and_scan(
         });
     }
     Ok(scan)
+}
+
+/// What the server's own scans are judged by: the configured policy file's `registry`
+/// stage (its only stage when it has one), its trusted images and exceptions, and the
+/// governance team's approved external images from the store.
+pub fn governance(server: &Server) -> anyhow::Result<patchline_scan::policy::Governance> {
+    let mut g = match &server.config.policy {
+        Some(path) => {
+            let file = patchline_policy::file::read_policy(path)?;
+            let stage = if file.stages.contains_key("registry") { Some("registry") } else { None };
+            patchline_scan::policy::Governance::from_policy(&file, stage)
+                .map_err(|e| anyhow::anyhow!("policy {}: {e}", path.display()))?
+        }
+        None => patchline_scan::policy::Governance::default(),
+    };
+    g.trusted_images.extend(server.db.read(crate::trusted::governance)?);
+    Ok(g)
 }
 
 /// The store's part, in one transaction.
