@@ -815,12 +815,20 @@ pub struct Migration {
 
 /// Every migration, in order. A released migration is never edited; changes are new
 /// migrations. Numbers are reserved per area while several people add them at once.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "rescan",
+        sqlite: include_str!("../migrations/sqlite/0004_rescan.sql"),
+        postgres: include_str!("../migrations/postgres/0004_rescan.sql"),
+    },
+];
 
 /// Now, in unix seconds (every timestamp in the store).
 pub fn now() -> i64 {
