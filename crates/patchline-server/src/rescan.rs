@@ -305,6 +305,9 @@ fn decode_inventory(image_id: i64, doc: &[u8]) -> anyhow::Result<Inventory> {
     serde_json::from_slice(&json).with_context(|| format!("inventory of image {image_id}"))
 }
 
+/// An inventory's advisory keys.
+type Keys = BTreeSet<(String, String)>;
+
 /// Brings `rescan_keys` up to date with the stored inventories; returns how many were
 /// (re)indexed.
 pub fn index_inventories(db: &Db) -> anyhow::Result<usize> {
@@ -324,7 +327,7 @@ pub fn index_inventories(db: &Db) -> anyhow::Result<usize> {
     let mut n = 0;
     for chunk in stale.chunks(READ_BATCH) {
         let docs = load_docs(db, &chunk.iter().map(|c| c.0).collect::<Vec<_>>())?;
-        let mut rows: Vec<(i64, i64, i64, BTreeSet<(String, String)>)> = Vec::new();
+        let mut rows: Vec<(i64, i64, i64, Keys)> = Vec::new();
         for (id, doc) in docs {
             let Some(&(_, updated, size)) = chunk.iter().find(|c| c.0 == id) else {
                 continue;
