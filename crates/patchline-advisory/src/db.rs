@@ -482,7 +482,7 @@ impl AdvisoryDb {
             .collect();
         Ok(DbInfo {
             path: self.path.display().to_string(),
-            schema_version: SCHEMA_VERSION,
+            schema_version: self.version,
             updated_at: self.updated_at()?,
             sources,
         })

@@ -276,3 +276,111 @@ fn a_feed_update_rematches_only_the_images_it_touches() {
         scan_findings(&child_inv, &adb_path)
     );
 }
+
+/// `POST /api/v1/feeds`: a security token's upload is imported in place and queues the
+/// rescan; a viewer is refused; a document of no feed is a 400 that does not leak the
+/// temporary file's name; the previous DB stays usable.
+#[test]
+fn feed_upload_updates_the_db_and_queues_the_rescan() {
+    let Some(sample) = patchline_test_support::shared_data_path(TRACKER) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let adb_path = dir.path().join("advisories.sqlite");
+    import(&adb_path, &sample);
+    let config = Config {
+        data_dir: Some(dir.path().to_path_buf()),
+        db: Some(adb_path.clone()),
+        ..Config::default()
+    };
+    let db = Db::open(
+        &format!("sqlite:{}", dir.path().join("store.db").display()),
+        4,
+    )
+    .unwrap();
+    db.migrate().unwrap();
+    let server = Arc::new(Server::new(db, config, false, adb_path.clone()));
+    let (security, viewer) = server
+        .db
+        .tx(|tx| {
+            use patchline_server::auth::{create_token, Role};
+            let s = create_token(tx, "sec", Role::Security, None, None, "test")?.1;
+            let v = create_token(tx, "view", Role::Viewer, None, None, "test")?.1;
+            Ok::<_, patchline_server::db::DbError>((s, v))
+        })
+        .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}/api/v1/feeds", listener.local_addr().unwrap());
+    let (router, _) = rescan::routes().split_for_parts();
+    let app = router.with_state(server.clone());
+    rt.spawn(async move { axum::serve(listener, app).await });
+    // A rescan for the first watch is out of the way: the upload's is the one counted.
+    rescan::watch(&server).unwrap();
+    server
+        .db
+        .tx(|tx| tx.exec("UPDATE jobs SET state = 'done'", &[]))
+        .unwrap();
+    let g1 = patchline_advisory::AdvisoryDb::open(&adb_path)
+        .unwrap()
+        .generation()
+        .unwrap();
+
+    let client = reqwest::blocking::Client::new();
+    let body = tracker_with_curl(&sample);
+    let r = client
+        .post(format!("{url}?source=debian-tracker"))
+        .bearer_auth(&viewer)
+        .body(body.clone())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    let r = client
+        .post(format!("{url}?source=debian-tracker"))
+        .bearer_auth(&security)
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().unwrap();
+    assert_eq!(v["generation"], g1 + 1, "{v}");
+    assert!(v["rescan_job"].as_i64().is_some(), "{v}");
+    assert!(v["advisories"].as_u64().unwrap() > 0, "{v}");
+    let adb = patchline_advisory::AdvisoryDb::open(&adb_path).unwrap();
+    assert_eq!(
+        adb.changed_since(g1).unwrap(),
+        Some(vec![("Debian:12".to_string(), "curl".to_string())])
+    );
+    drop(adb);
+
+    let r = client
+        .post(format!("{url}?source=debian-tracker"))
+        .bearer_auth(&security)
+        .body(r#"{"what": 1}"#)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let text = r.text().unwrap();
+    assert!(
+        text.contains("the upload") && !text.contains("feed-uploads"),
+        "{text}"
+    );
+    let r = client
+        .post(format!("{url}?source=../x"))
+        .bearer_auth(&security)
+        .body("{}")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let adb = patchline_advisory::AdvisoryDb::open(&adb_path).unwrap();
+    assert_eq!(adb.generation().unwrap(), g1 + 1);
+    assert_eq!(adb.lookup("Debian:12", "curl").unwrap().len(), 1);
+    // Nothing left behind in the upload directory.
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("feed-uploads"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
