@@ -14,12 +14,12 @@
 //!    `rescan` keeps one live rescan: while one runs, the next watch waits and then
 //!    covers everything since).
 //! 3. [`rescan_job`] asks the DB what changed since `since`: the keys select the images
-//!    through `rescan_keys`, the changed CVEs the images with an open finding of that id
+//!    through `rescan_keysets`, the changed CVEs the images with an open finding of that id
 //!    (their severity, KEV or EPSS moved). When the DB cannot say (no `since`: the first
 //!    watch of this store; a `--fresh` rebuild; a generation older than the DB's log),
 //!    every stored inventory is rematched.
 //!
-//! # The keys (`rescan_keys`, migration 0004)
+//! # The keys (`rescan_keysets` and `rescan_indexed`, migration 0004)
 //!
 //! The advisory DB keys advisories by OSV ecosystem (`Debian:12`, `Alpine:v3.18`, `PyPI`)
 //! and by the name distro feeds use: the **source** package. `image_packages` (lead-owned,
@@ -29,8 +29,9 @@
 //! own package format under each of the release's ecosystems and each of
 //! [`patchline_match::lookup_names`] (source name; rpm also the binary name), language
 //! packages not owned by an OS package under their OSV ecosystem; both normalised as the
-//! advisory DB normalises them. The index is brought up to date lazily before each
-//! rescan: an inventory whose `updated_at` or stored size differs from what
+//! advisory DB normalises them. Key sets are stored once each, named by their hash:
+//! builds of one application share theirs. The index is brought up to date lazily
+//! before each rescan: an inventory whose `updated_at` or stored size differs from what
 //! `rescan_indexed` recorded is indexed again, so no writer of inventories has to know
 //! about it.
 //!
@@ -308,8 +309,21 @@ fn decode_inventory(image_id: i64, doc: &[u8]) -> anyhow::Result<Inventory> {
 /// An inventory's advisory keys.
 type Keys = BTreeSet<(String, String)>;
 
-/// Brings `rescan_keys` up to date with the stored inventories; returns how many were
-/// (re)indexed.
+/// The name of a key set: SHA-256 of its sorted keys.
+fn keyset_name(keys: &Keys) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (e, p) in keys {
+        h.update(e.as_bytes());
+        h.update([0]);
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
+}
+
+/// Brings `rescan_indexed` and `rescan_keysets` up to date with the stored
+/// inventories; returns how many were (re)indexed.
 pub fn index_inventories(db: &Db) -> anyhow::Result<usize> {
     let stale: Vec<(i64, i64, i64)> = db.read(|tx| -> crate::db::Result<Vec<(i64, i64, i64)>> {
         tx.query(
@@ -324,44 +338,71 @@ pub fn index_inventories(db: &Db) -> anyhow::Result<usize> {
         .map(|r| Ok((r.i64(0)?, r.i64(1)?, r.i64(2)?)))
         .collect()
     })?;
+    // Key sets known to be stored (a set is written once and never changes).
+    let mut known: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut n = 0;
-    for chunk in stale.chunks(READ_BATCH) {
+    for chunk in stale.chunks(READ_BATCH * 2) {
         let docs = load_docs(db, &chunk.iter().map(|c| c.0).collect::<Vec<_>>())?;
-        let mut rows: Vec<(i64, i64, i64, Keys)> = Vec::new();
-        for (id, doc) in docs {
+        // Decompressing and parsing is most of the cost: two threads.
+        let half = docs.len().div_ceil(2);
+        let keyed: Vec<(i64, anyhow::Result<Keys>)> = std::thread::scope(|s| {
+            let work = |part: &[(i64, Vec<u8>)]| -> Vec<(i64, anyhow::Result<Keys>)> {
+                part.iter()
+                    .map(|(id, doc)| (*id, decode_inventory(*id, doc).map(|inv| advisory_keys(&inv))))
+                    .collect()
+            };
+            let (a, b) = docs.split_at(half);
+            let other = s.spawn(move || work(b));
+            let mut out = work(a);
+            out.extend(other.join().unwrap_or_default());
+            out
+        });
+        let mut rows: Vec<(i64, i64, i64, String, Option<Keys>)> = Vec::new();
+        for (id, keys) in keyed {
             let Some(&(_, updated, size)) = chunk.iter().find(|c| c.0 == id) else {
                 continue;
             };
-            match decode_inventory(id, &doc) {
-                Ok(inv) => rows.push((id, updated, size, advisory_keys(&inv))),
+            match keys {
+                Ok(keys) => {
+                    let name = keyset_name(&keys);
+                    let new = known.insert(name.clone());
+                    rows.push((id, updated, size, name, new.then_some(keys)));
+                }
                 Err(e) => {
                     tracing::warn!(image = id, error = %format!("{e:#}"), "indexing an inventory")
                 }
             }
         }
         db.tx(|tx| -> crate::db::Result<()> {
-            for (id, updated, size, keys) in &rows {
-                tx.exec("DELETE FROM rescan_keys WHERE image_id = ?", params![*id])?;
-                let keys: Vec<&(String, String)> = keys.iter().collect();
-                for part in keys.chunks(INSERT_ROWS) {
-                    let mut sql = String::from(
-                        "INSERT INTO rescan_keys (ecosystem, package, image_id) VALUES ",
-                    );
-                    let mut values: Vec<Value> = Vec::with_capacity(part.len() * 3);
-                    for (i, (eco, pkg)) in part.iter().enumerate() {
-                        sql.push_str(if i == 0 { "(?, ?, ?)" } else { ", (?, ?, ?)" });
-                        values.push(Value::from(eco.as_str()));
-                        values.push(Value::from(pkg.as_str()));
-                        values.push(Value::from(*id));
+            for (id, updated, size, name, keys) in &rows {
+                if let Some(keys) = keys {
+                    let stored = tx
+                        .query_opt(
+                            "SELECT 1 FROM rescan_keysets WHERE keyset = ? LIMIT 1",
+                            params![name.as_str()],
+                        )?
+                        .is_some();
+                    let keys: Vec<&(String, String)> = keys.iter().collect();
+                    for part in keys.chunks(INSERT_ROWS).filter(|_| !stored) {
+                        let mut sql = String::from(
+                            "INSERT INTO rescan_keysets (keyset, ecosystem, package) VALUES ",
+                        );
+                        let mut values: Vec<Value> = Vec::with_capacity(part.len() * 3);
+                        for (i, (eco, pkg)) in part.iter().enumerate() {
+                            sql.push_str(if i == 0 { "(?, ?, ?)" } else { ", (?, ?, ?)" });
+                            values.push(Value::from(name.as_str()));
+                            values.push(Value::from(eco.as_str()));
+                            values.push(Value::from(pkg.as_str()));
+                        }
+                        sql.push_str(" ON CONFLICT DO NOTHING");
+                        tx.exec(&sql, &values)?;
                     }
-                    sql.push_str(" ON CONFLICT DO NOTHING");
-                    tx.exec(&sql, &values)?;
                 }
                 tx.exec(
-                    "INSERT INTO rescan_indexed (image_id, inventory_updated_at, inventory_size) VALUES (?, ?, ?)
+                    "INSERT INTO rescan_indexed (image_id, inventory_updated_at, inventory_size, keyset) VALUES (?, ?, ?, ?)
                      ON CONFLICT (image_id) DO UPDATE SET inventory_updated_at = excluded.inventory_updated_at,
-                         inventory_size = excluded.inventory_size",
-                    params![*id, *updated, *size],
+                         inventory_size = excluded.inventory_size, keyset = excluded.keyset",
+                    params![*id, *updated, *size, name.as_str()],
                 )?;
             }
             Ok(())
@@ -387,7 +428,7 @@ fn load_docs(db: &Db, ids: &[i64]) -> crate::db::Result<Vec<(i64, Vec<u8>)>> {
     })
 }
 
-/// Live images indexed under any of `keys`, or with an open finding of one of `cves`.
+/// Live images whose key set holds any of `keys`, or with an open finding of one of `cves`.
 pub fn affected_images(
     db: &Db,
     keys: &[(String, String)],
@@ -397,7 +438,8 @@ pub fn affected_images(
         let mut ids = BTreeSet::new();
         for (eco, pkg) in keys {
             for r in tx.query(
-                "SELECT k.image_id FROM rescan_keys k JOIN images m ON m.id = k.image_id
+                "SELECT r.image_id FROM rescan_keysets k JOIN rescan_indexed r ON r.keyset = k.keyset
+                 JOIN images m ON m.id = r.image_id
                  WHERE k.ecosystem = ? AND k.package = ? AND m.deleted_at IS NULL",
                 params![eco.as_str(), pkg.as_str()],
             )? {
