@@ -54,7 +54,9 @@
 //!   ecosystem exactly ([`normalize_package`](patchline_model::ecosystem::normalize_package)).
 //! - The database records each source's URL, fetch time, ETag/Last-Modified and counts;
 //!   re-importing a source replaces its records ([`db`] documents the schema and the
-//!   merge rules). Writes build a new file and rename it into place.
+//!   merge rules). Writes update the file in place in one transaction (WAL: readers keep
+//!   their snapshot) and log which (ecosystem, package) keys changed, per generation, for
+//!   delta rescans ([`AdvisoryDb::changed_since`]).
 //! - `db update` ([`update`]) downloads with conditional and resumable requests from the
 //!   official URLs or a mirror; by default the sources the distro registry names for the
 //!   distros patchline scans, plus KEV and EPSS ([`update::default_source_names`]); the

@@ -868,6 +868,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0002_queue.sql"),
     },
     Migration {
+        version: 4,
+        name: "rescan",
+        sqlite: include_str!("../migrations/sqlite/0004_rescan.sql"),
+        postgres: include_str!("../migrations/postgres/0004_rescan.sql"),
+    },
+    Migration {
         version: 6,
         name: "api",
         sqlite: include_str!("../migrations/sqlite/0006_api.sql"),

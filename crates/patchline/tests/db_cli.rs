@@ -84,7 +84,7 @@ fn import_and_status() {
     let s = status_json(db_s);
     assert_eq!(s["advisories"], go_n + 3);
     assert_eq!(s["enrichments"], kev_n);
-    assert_eq!(s["schema_version"], 1);
+    assert_eq!(s["schema_version"], 2);
     assert_eq!(s["stale"], false);
     assert_eq!(s["sources"].as_array().unwrap().len(), 3);
 

@@ -73,6 +73,7 @@ pub fn api_v1() -> OpenApiRouter<AppState> {
         .merge(crate::uploads::routes())
         .merge(crate::campaigns::routes())
         .merge(crate::trusted::routes())
+        .merge(crate::rescan::routes())
 }
 
 /// The whole HTTP application.
