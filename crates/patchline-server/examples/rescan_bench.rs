@@ -130,7 +130,7 @@ fn build_images(
             let app = i % apps.len();
             let build = i / apps.len();
             let (size, vulns) = &apps[app];
-            let mut inv = if app % 3 == 0 {
+            let mut inv = if app.is_multiple_of(3) {
                 child.clone()
             } else {
                 base.clone()
