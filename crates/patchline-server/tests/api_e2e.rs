@@ -711,11 +711,10 @@ fn openapi_document_lists_every_served_path() {
 #[test]
 fn bootstrap_writes_one_admin_token_to_a_private_file() {
     let dir = tempfile::tempdir().unwrap();
+    // serve::start makes the token before it serves.
     let running = patchline_server::serve::start(config(dir.path()), Default::default()).unwrap();
-    let path = patchline_server::auth::bootstrap(&running.server)
-        .unwrap()
-        .expect("a token");
-    assert_eq!(path, dir.path().join("admin-token"));
+    let path = dir.path().join("admin-token");
+    assert!(path.is_file(), "no bootstrap token at {}", path.display());
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
