@@ -425,7 +425,8 @@ impl Config {
             patchline_policy::read_policy(p).map_err(|e| invalid("policy", e.to_string()))?;
         }
         if let Some(p) = &self.catalog {
-            std::fs::metadata(p).map_err(|e| invalid("catalog", format!("{}: {e}", p.display())))?;
+            std::fs::metadata(p)
+                .map_err(|e| invalid("catalog", format!("{}: {e}", p.display())))?;
         }
         parse_duration(&self.job_lease).map_err(|m| invalid("job_lease", m))?;
         parse_duration(&self.limits.request_timeout)

@@ -62,7 +62,8 @@ pub struct ServeOptions {
 /// Loads a catalog YAML (images, tiers, owners, teams and their channels) into the store:
 /// the declarations and the teams in one transaction.
 pub fn load_catalog(server: &Server, path: &std::path::Path) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading the catalog {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the catalog {}", path.display()))?;
     let (images, teams) = server
         .db
         .tx(|tx| -> crate::db::Result<(usize, usize)> {

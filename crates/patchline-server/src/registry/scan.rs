@@ -184,13 +184,18 @@ pub fn governance(server: &Server) -> anyhow::Result<patchline_scan::policy::Gov
     let mut g = match &server.config.policy {
         Some(path) => {
             let file = patchline_policy::file::read_policy(path)?;
-            let stage = if file.stages.contains_key("registry") { Some("registry") } else { None };
+            let stage = if file.stages.contains_key("registry") {
+                Some("registry")
+            } else {
+                None
+            };
             patchline_scan::policy::Governance::from_policy(&file, stage)
                 .map_err(|e| anyhow::anyhow!("policy {}: {e}", path.display()))?
         }
         None => patchline_scan::policy::Governance::default(),
     };
-    g.trusted_images.extend(server.db.read(crate::trusted::governance)?);
+    g.trusted_images
+        .extend(server.db.read(crate::trusted::governance)?);
     Ok(g)
 }
 
