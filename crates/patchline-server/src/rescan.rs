@@ -348,7 +348,12 @@ pub fn index_inventories(db: &Db) -> anyhow::Result<usize> {
         let keyed: Vec<(i64, anyhow::Result<Keys>)> = std::thread::scope(|s| {
             let work = |part: &[(i64, Vec<u8>)]| -> Vec<(i64, anyhow::Result<Keys>)> {
                 part.iter()
-                    .map(|(id, doc)| (*id, decode_inventory(*id, doc).map(|inv| advisory_keys(&inv))))
+                    .map(|(id, doc)| {
+                        (
+                            *id,
+                            decode_inventory(*id, doc).map(|inv| advisory_keys(&inv)),
+                        )
+                    })
                     .collect()
             };
             let (a, b) = docs.split_at(half);
