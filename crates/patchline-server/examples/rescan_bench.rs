@@ -138,7 +138,7 @@ fn build_images(
             inv.image.reference = format!("registry.bench/app{app}:build{build}");
             for j in 0..*size {
                 // Most dependencies stay put between builds; some move.
-                let minor = if j % 7 == 0 { build % 4 } else { 0 };
+                let minor = if j.is_multiple_of(7) { build % 4 } else { 0 };
                 inv.packages.push(pypi(
                     &template,
                     &format!("app{app}-dep{j}"),
@@ -208,7 +208,7 @@ fn osv_dir(data: &Path, dir: &Path, changed: usize) -> usize {
     // Spread the changed ones over the ecosystems.
     for (i, f) in files.iter().enumerate() {
         let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
-        if i % 2 == 0 && n < changed {
+        if i.is_multiple_of(2) && n < changed {
             v["modified"] = "2026-12-07T00:00:00Z".into();
             v["details"] = format!("{} (revised)", v["details"].as_str().unwrap_or("")).into();
             n += 1;
