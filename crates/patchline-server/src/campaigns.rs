@@ -617,8 +617,10 @@ const CAMPAIGN_COLUMNS: &str =
     responses((status = 200, body = Vec<CampaignSummary>)), security(("token" = [])))]
 async fn list_campaigns(
     State(state): State<AppState>,
-    _who: Principal,
+    who: Principal,
 ) -> ApiResult<Json<Vec<CampaignSummary>>> {
+    // A scanner token uploads; it reads nothing back.
+    who.require_read()?;
     let out = state
         .db
         .run_read(|tx| -> Result<Vec<CampaignSummary>> {
@@ -640,9 +642,10 @@ async fn list_campaigns(
     security(("token" = [])))]
 async fn get_campaign(
     State(state): State<AppState>,
-    _who: Principal,
+    who: Principal,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<CampaignDetail>> {
+    who.require_read()?;
     let out = state.db.run_read(move |tx| detail(tx, id)).await?;
     out.map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no campaign {id}")))

@@ -11,6 +11,7 @@
 //! - [`config`]: `patchline.toml` and the environment.
 //! - [`db`]: one SQL dialect over SQLite and PostgreSQL, pooled, with migrations.
 //! - [`store`]: images, inventories, findings and the delta a scan makes.
+//! - [`ingest`]: the one way a scan's result (pulled, uploaded) enters the store.
 //! - [`lineage`]: the catalog entries (declared and resolved) and the graph built from them.
 //! - [`jobs`]: the queue (claim with a lease, heartbeat, retry), workers and schedules.
 //! - [`registry`]: push events (Distribution, Harbor), sync of catalogs and tags, the scan job.
@@ -31,6 +32,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod config;
 pub mod db;
+pub mod ingest;
 pub mod jobs;
 pub mod lineage;
 pub mod metrics;

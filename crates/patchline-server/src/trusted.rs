@@ -44,10 +44,11 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::api::{request_id, ApiError, ApiResult};
 use crate::auth::{Principal, Role};
 use crate::db::{now, rfc3339, DbError, Result, Row, Tx, Value};
+use crate::ingest::store_scan;
 use crate::params;
 use crate::state::{AppState, Server};
 use crate::store::ImageKey;
-use crate::uploads::{check_digest, check_reference, split_reference, store_scan};
+use crate::uploads::{check_digest, check_reference, split_reference};
 
 const MAX_TEXT: usize = 4000;
 /// Longest approval.
@@ -260,7 +261,7 @@ async fn request(
                     reference: format!("{repository}@{digest}"),
                     source: "registry".into(),
                 };
-                store_scan(tx, &s, &key, None, &scan.inventory, &scan.report, "pull", now())?;
+                store_scan(tx, &s, &key, &[], &scan.inventory, &scan.report, "pull", now())?;
             }
             let summary = latest_scan(tx, &digest)?.ok_or_else(|| {
                 ApiError::internal("the scan of the image was not stored")

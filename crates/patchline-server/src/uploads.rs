@@ -40,9 +40,9 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::api::{request_id, ApiError, ApiResult};
 use crate::auth::{Principal, Role};
-use crate::db::{now, DbError, Tx};
-use crate::state::{AppState, Server};
-use crate::store::{self, Delta, ImageKey};
+use crate::db::now;
+use crate::state::AppState;
+use crate::store::{Delta, ImageKey};
 
 /// Longest `reference` accepted.
 const MAX_REFERENCE: usize = 512;
@@ -136,11 +136,11 @@ async fn upload(
     let out = server
         .db
         .run(move |tx| -> ApiResult<UploadResponse> {
-            let (delta, image_id) = store_scan(
+            let (delta, image_id) = crate::ingest::store_scan(
                 tx,
                 &s,
                 &checked.key,
-                checked.tag_reference.as_deref(),
+                checked.tag_reference.as_slice(),
                 &checked.inventory,
                 &checked.report,
                 "upload",
@@ -301,32 +301,6 @@ pub fn split_reference(r: &str) -> (String, String, Option<String>) {
         }
         _ => (String::new(), name.to_string(), tag),
     }
-}
-
-/// Stores one scan's result for an image, as every scan path does: the image row, the
-/// inventory, the scan and its findings, the catalog entry (when `tag_reference` names
-/// a tag), then the notifications and campaign progress the delta calls for. Runs in
-/// the caller's transaction. Returns the delta and the image's id.
-#[allow(clippy::too_many_arguments)]
-pub fn store_scan(
-    tx: &mut dyn Tx,
-    server: &Server,
-    key: &ImageKey,
-    tag_reference: Option<&str>,
-    inventory: &Inventory,
-    report: &ScanReport,
-    kind: &str,
-    started_at: i64,
-) -> Result<(Delta, i64), DbError> {
-    let image_id = store::upsert_image(tx, key)?;
-    store::save_inventory(tx, image_id, inventory)?;
-    let delta = store::record_scan(tx, image_id, kind, started_at, report)?;
-    if let Some(reference) = tag_reference {
-        crate::lineage::record_image(tx, reference, image_id, &inventory.image)?;
-    }
-    crate::notify::on_delta(tx, server, &delta)?;
-    crate::campaigns::on_image_scanned(tx, server, image_id)?;
-    Ok((delta, image_id))
 }
 
 // ---- the client side ----------------------------------------------------------------

@@ -196,7 +196,7 @@ fn child_image_findings_are_exact() {
     assert_eq!(r["packages_scanned"], 104);
     assert_eq!(r["inventory_complete"], true);
     assert_eq!(r["db"]["path"], env.db.as_str());
-    assert_eq!(r["db"]["schema_version"], 1);
+    assert_eq!(r["db"]["schema_version"], 2);
     let got = rows(&r);
     let want = expected();
     let missing: Vec<_> = want.difference(&got).collect();

@@ -199,7 +199,9 @@ pub fn governance(server: &Server) -> anyhow::Result<patchline_scan::policy::Gov
     Ok(g)
 }
 
-/// The store's part, in one transaction.
+/// The store's part, in one transaction: the digest is catalogued under every tag of its
+/// repository that points at it now (a push of `latest` beside `1.4.2` queued no second
+/// scan), else under the digest itself.
 fn store_scan(
     tx: &mut dyn Tx,
     server: &Server,
@@ -208,11 +210,6 @@ fn store_scan(
     started_at: i64,
     scan: &patchline_scan::Scan,
 ) -> crate::db::Result<()> {
-    let id = store::upsert_image(tx, key)?;
-    store::save_inventory(tx, id, &scan.inventory)?;
-    let delta = store::record_scan(tx, id, "pull", started_at, &scan.report)?;
-    // Every tag of the repository that points at the digest now (a push of `latest`
-    // beside `1.4.2` queued no second scan), else the digest itself.
     let mut refs: Vec<String> = tx
         .query(
             "SELECT tag FROM tags WHERE registry = ? AND repository = ? AND digest = ? ORDER BY tag",
@@ -227,10 +224,15 @@ fn store_scan(
     if refs.is_empty() {
         refs.push(reference(&key.registry, &p.repository, None, &p.digest));
     }
-    for r in &refs {
-        crate::lineage::record_image(tx, r, id, &scan.inventory.image)?;
-    }
-    crate::notify::on_delta(tx, server, &delta)?;
-    crate::campaigns::on_image_scanned(tx, server, id)?;
+    crate::ingest::store_scan(
+        tx,
+        server,
+        key,
+        &refs,
+        &scan.inventory,
+        &scan.report,
+        "pull",
+        started_at,
+    )?;
     Ok(())
 }
