@@ -4,9 +4,7 @@
 //! verifier, never the same (finding, team) twice across repeated deltas, a failing
 //! channel that holds neither the others nor leaks its secret, and the digest.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use patchline_lineage::CatalogEntry;
 use patchline_model::vuln::ScanReport;
@@ -17,74 +15,7 @@ use patchline_server::jobs;
 use patchline_server::notify::{self, webhook};
 use patchline_server::store::{self, ImageKey};
 use patchline_server::{params, Server};
-
-/// One request the receiver got.
-#[derive(Clone, Debug)]
-struct Received {
-    path: String,
-    signature: Option<String>,
-    body: Vec<u8>,
-}
-
-/// A small HTTP/1.1 receiver on 127.0.0.1:0 answering 200 to every POST.
-fn receiver() -> (String, Arc<Mutex<Vec<Received>>>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", l.local_addr().unwrap());
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let g = got.clone();
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let Ok(mut s) = s else { continue };
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            let head_end = loop {
-                let n = s.read(&mut chunk).unwrap_or(0);
-                if n == 0 {
-                    break None;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    break Some(i + 4);
-                }
-            };
-            let Some(head_end) = head_end else { continue };
-            let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-            let mut lines = head.lines();
-            let path = lines
-                .next()
-                .and_then(|l| l.split(' ').nth(1))
-                .unwrap_or("")
-                .to_string();
-            let mut len = 0;
-            let mut signature = None;
-            for l in lines {
-                if let Some((k, v)) = l.split_once(':') {
-                    if k.eq_ignore_ascii_case("content-length") {
-                        len = v.trim().parse().unwrap_or(0);
-                    }
-                    if k.eq_ignore_ascii_case(webhook::SIGNATURE_HEADER) {
-                        signature = Some(v.trim().to_string());
-                    }
-                }
-            }
-            while buf.len() < head_end + len {
-                let n = s.read(&mut chunk).unwrap_or(0);
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            g.lock().unwrap().push(Received {
-                path,
-                signature,
-                body: buf[head_end..].to_vec(),
-            });
-            let _ =
-                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-        }
-    });
-    (url, got)
-}
+use patchline_test_support::services::webhook::{Received, WebhookReceiver};
 
 fn dg(s: &str) -> Digest {
     use sha2::Digest as _;
@@ -247,7 +178,8 @@ teams:
 
 #[test]
 fn one_fix_to_the_root_team_waiting_lines_below_signed_and_never_twice() {
-    let (url, got) = receiver();
+    let rx = WebhookReceiver::start();
+    let url = rx.url.clone();
     let sdir = tempfile::tempdir().unwrap();
     let secret_file = sdir.path().join("hook-secret");
     std::fs::write(&secret_file, "whsec-test-0123456789\n").unwrap();
@@ -327,7 +259,7 @@ fn one_fix_to_the_root_team_waiting_lines_below_signed_and_never_twice() {
     // Critical: sent at once. The web team's first webhook is refused (port 9).
     let failed = run_notify_jobs(&w);
     assert_eq!(failed, 1, "the web team's dead channel fails its job");
-    let received = got.lock().unwrap().clone();
+    let received = rx.received();
     let count = |p: &str| received.iter().filter(|r| r.path == p).count();
     assert_eq!(
         (count("/platform"), count("/apps"), count("/web")),
@@ -335,7 +267,7 @@ fn one_fix_to_the_root_team_waiting_lines_below_signed_and_never_twice() {
         "{received:?}"
     );
     for r in &received {
-        let sig = r.signature.as_deref().expect("signed");
+        let sig = r.header(webhook::SIGNATURE_HEADER).expect("signed");
         webhook::verify(b"whsec-test-0123456789", sig, &r.body, now(), 300)
             .unwrap_or_else(|e| panic!("{}: {e}", r.path));
         // A tampered body is detected by the receiver's verifier.
@@ -406,11 +338,7 @@ fn one_fix_to_the_root_team_waiting_lines_below_signed_and_never_twice() {
         .unwrap();
     assert_eq!(run_notify_jobs(&w), 1);
     assert_eq!(
-        got.lock()
-            .unwrap()
-            .iter()
-            .filter(|r| r.path == "/web")
-            .count(),
+        rx.received().iter().filter(|r| r.path == "/web").count(),
         1,
         "the working channel is not sent twice"
     );
@@ -424,7 +352,7 @@ fn one_fix_to_the_root_team_waiting_lines_below_signed_and_never_twice() {
     assert!(m.contains("channel=\"webhook\",outcome=\"failed\""), "{m}");
 
     // A low finding is not urgent: it waits for the digest, which sends one message.
-    let before = got.lock().unwrap().len();
+    let before = rx.received().len();
     scan(
         &w,
         ids[1],
@@ -438,7 +366,7 @@ fn one_fix_to_the_root_team_waiting_lines_below_signed_and_never_twice() {
         ),
     );
     assert_eq!(run_notify_jobs(&w), 0);
-    assert_eq!(got.lock().unwrap().len(), before, "nothing urgent");
+    assert_eq!(rx.received().len(), before, "nothing urgent");
     let job = jobs::Job {
         id: 0,
         kind: jobs::kind::DIGEST.into(),
@@ -449,7 +377,7 @@ fn one_fix_to_the_root_team_waiting_lines_below_signed_and_never_twice() {
     notify::digest_job(&w.server, &job).unwrap();
     notify::digest_job(&w.server, &job).unwrap();
     assert_eq!(run_notify_jobs(&w), 0);
-    let after = got.lock().unwrap().clone();
+    let after = rx.received();
     let digests: Vec<&Received> = after[before..].iter().collect();
     assert_eq!(digests.len(), 1, "{digests:?}");
     let d: serde_json::Value = serde_json::from_slice(&digests[0].body).unwrap();

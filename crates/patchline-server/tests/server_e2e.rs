@@ -140,8 +140,10 @@ fn push_findings_base_move_campaign_rebuild_closes() {
             ..Hooks::default()
         },
         registries: vec![RegistryConfig::from_url(&reg.url())],
+        // Registry events are best effort (the registry drops what it cannot deliver in
+        // time); the sync covers losses, as in production.
         schedules: Schedules {
-            sync: off(),
+            sync: "3s".into(),
             db_update: off(),
             db_watch: off(),
             digest: off(),
@@ -209,5 +211,238 @@ fn push_findings_base_move_campaign_rebuild_closes() {
     });
     assert_eq!(done["items"][0]["state"], "verified", "{done:#}");
     assert!(done["closed_at"].is_string(), "{done:#}");
+    running.stop();
+}
+
+/// The Debian tracker sample plus curl's CVE-2024-2398 as the tracker writes an entry
+/// (fixed in 7.88.1-10+deb12u6, as curl's own Debian changelog says).
+fn tracker_with_curl(sample: &Path) -> String {
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(sample).unwrap()).unwrap();
+    doc["curl"] = serde_json::json!({
+        "CVE-2024-2398": {
+            "description": "When an application tells libcurl it wants to allow HTTP/2 server push and the amount of received headers for the push surpasses the maximum allowed limit (1000), libcurl aborts the server push and leaks the memory allocated for the previously allocated headers.",
+            "scope": "remote",
+            "releases": {"bookworm": {"status": "resolved", "repositories": {"bookworm": "7.88.1-10+deb12u6"},
+                "fixed_version": "7.88.1-10+deb12u6", "urgency": "medium"}}
+        }
+    });
+    serde_json::to_string(&doc).unwrap()
+}
+
+fn import_tracker(db: &Path, file: &Path) {
+    let opts = patchline_advisory::ImportOptions {
+        source: Some("debian-tracker".into()),
+        ..Default::default()
+    };
+    patchline_advisory::import_files(db, &[file.to_path_buf()], &opts).unwrap();
+}
+
+/// A feed update beside the running server (as `patchline db import` would do it): the
+/// server notices the new generation, rematches only the image holding curl, and the team
+/// owning the image where the fix belongs gets one signed webhook delivery and one e-mail;
+/// the base's team nothing.
+#[test]
+fn a_feed_update_reaches_the_owner_once_by_signed_webhook_and_mail() {
+    use patchline_server::notify::webhook;
+    use patchline_server::store::ImageKey;
+    use patchline_test_support::services::smtp::Smtp;
+    use patchline_test_support::services::webhook::WebhookReceiver;
+
+    let Some(fx) = fixtures() else { return };
+    let Some(sample) = shared_data_path("feeds/debian-tracker/debian_security_tracker_mock.json")
+    else {
+        return;
+    };
+    let Some(smtp) = Smtp::start() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let adb = t.path().join("advisories.sqlite");
+    import_tracker(&adb, &sample);
+    let rx = WebhookReceiver::start();
+    let hook_secret = t.path().join("webhook-secret");
+    std::fs::write(&hook_secret, "team-webhook-secret").unwrap();
+
+    let images = "version: 1\nimages:\n  - reference: registry.test/platform/base:12\n    tier: base\n    owner: { team: platform }\n  - reference: registry.test/apps/shop:1\n    tier: application\n    owner: { team: shop }\n";
+    let catalog = t.path().join("catalog.yaml");
+    std::fs::write(&catalog, images).unwrap();
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: Some(t.path().join("data")),
+        db: Some(adb.clone()),
+        workers: 1,
+        catalog: Some(catalog),
+        smtp: Some(patchline_server::config::Smtp {
+            host: "127.0.0.1".into(),
+            port: smtp.port,
+            from: "patchline@example.com".into(),
+            username: None,
+            password_file: None,
+            password_env: None,
+            security: "none".into(),
+        }),
+        schedules: Schedules {
+            sync: "off".into(),
+            db_update: "off".into(),
+            db_watch: "1s".into(),
+            digest: "1s".into(),
+            sla_check: "off".into(),
+            retention: "off".into(),
+        },
+        ..Config::default()
+    };
+    let running = start(config, ServeOptions::default()).unwrap();
+    let server = running.server.clone();
+
+    // The two images as scans store them (the base's layers are the child's first ones,
+    // so the hierarchy comes from the layer chains).
+    let layout = fx.join("layout");
+    let mut image_ids = Vec::new();
+    for (tag, reference) in [
+        ("base", "registry.test/platform/base:12"),
+        ("child", "registry.test/apps/shop:1"),
+    ] {
+        let opts = patchline_scan::ScanOptions {
+            db: Some(adb.clone()),
+            ..Default::default()
+        };
+        let scan = patchline_scan::scan(
+            patchline_scan::Input::parse(&format!("oci:{}:{tag}", layout.display())),
+            &opts,
+            &patchline_inventory::NoProgress,
+        )
+        .unwrap();
+        let digest = scan
+            .inventory
+            .image
+            .manifest_digest
+            .clone()
+            .unwrap()
+            .to_string();
+        let key = ImageKey {
+            digest,
+            registry: "registry.test".into(),
+            repository: reference
+                .split_once('/')
+                .unwrap()
+                .1
+                .split(':')
+                .next()
+                .unwrap()
+                .into(),
+            reference: reference.into(),
+            source: "upload".into(),
+        };
+        let (_, id) = server
+            .db
+            .tx(|tx| {
+                patchline_server::ingest::store_scan(
+                    tx,
+                    &server,
+                    &key,
+                    &[reference.to_string()],
+                    &scan.inventory,
+                    &scan.report,
+                    "upload",
+                    patchline_server::db::now(),
+                )
+            })
+            .unwrap();
+        image_ids.push(id);
+    }
+    // Let the first watch (a full rematch of a store it never saw) and the first digests
+    // pass while no team has a channel yet.
+    let idle = || {
+        server
+            .db
+            .read(|tx| {
+                tx.query_i64(
+                    "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running') AND kind IN ('rescan', 'notify')",
+                    &[],
+                )
+            })
+            .unwrap()
+            == 0
+    };
+    std::thread::sleep(Duration::from_secs(3));
+    wait_for("the first rescan", 120, || idle().then_some(()));
+    let scans = |id: i64| {
+        server
+            .db
+            .read(|tx| {
+                tx.query_i64(
+                    "SELECT COUNT(*) FROM scans WHERE image_id = ?",
+                    patchline_server::params![id],
+                )
+            })
+            .unwrap()
+    };
+    let (base_scans, shop_scans) = (scans(image_ids[0]), scans(image_ids[1]));
+    let teams = format!(
+        "teams:\n  - name: platform\n    notify: [ {{ webhook: {{ url: \"{url}/platform\", secret_file: \"{s}\" }} }} ]\n  - name: shop\n    notify:\n      - webhook: {{ url: \"{url}/shop\", secret_file: \"{s}\" }}\n      - email: {{ to: [shop@example.com] }}\n",
+        url = rx.url,
+        s = hook_secret.display()
+    );
+    server
+        .db
+        .tx(|tx| patchline_server::notify::teams::import(tx, &teams))
+        .unwrap();
+    let before = rx.received().len();
+    let mails_before = smtp.messages().len();
+
+    // The feed update.
+    let updated = t.path().join("tracker.json");
+    std::fs::write(&updated, tracker_with_curl(&sample)).unwrap();
+    import_tracker(&adb, &updated);
+
+    let got = wait_for("the shop team's webhook delivery", 120, || {
+        let got: Vec<_> = rx.received()[before..]
+            .iter()
+            .filter(|r| String::from_utf8_lossy(&r.body).contains("CVE-2024-2398"))
+            .cloned()
+            .collect();
+        (!got.is_empty()).then_some(got)
+    });
+    let mails = smtp.wait_for(mails_before + 1, Duration::from_secs(60));
+    // Deliveries still in flight would show now: never the same finding twice.
+    std::thread::sleep(Duration::from_secs(3));
+    let all: Vec<_> = rx.received()[before..]
+        .iter()
+        .filter(|r| String::from_utf8_lossy(&r.body).contains("CVE-2024-2398"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        all.len(),
+        1,
+        "one delivery: {:?}",
+        all.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+    assert_eq!(got[0].path, "/shop");
+    let header = got[0].header(webhook::SIGNATURE_HEADER).expect("signed");
+    let now = patchline_server::db::now();
+    webhook::verify(b"team-webhook-secret", header, &got[0].body, now, 300)
+        .expect("a valid signature");
+    assert!(webhook::verify(
+        b"team-webhook-secret",
+        header,
+        b"{\"tampered\":1}",
+        now,
+        300
+    )
+    .is_err());
+    let mail = mails[mails_before..]
+        .iter()
+        .find(|m| m.contains("CVE-2024-2398"))
+        .expect("a mail about the CVE");
+    assert!(mail.contains("shop@example.com"), "{mail}");
+    // Only the image holding curl was rematched.
+    assert_eq!(
+        scans(image_ids[0]),
+        base_scans,
+        "the base was not rematched"
+    );
+    assert_eq!(
+        scans(image_ids[1]),
+        shop_scans + 1,
+        "the child was rematched once"
+    );
     running.stop();
 }

@@ -8,6 +8,7 @@
 pub mod postgres;
 pub mod registry;
 pub mod smtp;
+pub mod webhook;
 
 /// A free TCP port on 127.0.0.1 (bound and released; a race with another process is
 /// possible but harmless in tests, which fail loudly then).
