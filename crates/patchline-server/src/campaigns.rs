@@ -612,26 +612,51 @@ fn summary(tx: &mut dyn Tx, r: &crate::db::Row) -> Result<CampaignSummary> {
 const CAMPAIGN_COLUMNS: &str =
     "id, kind, title, root_reference, old_digest, new_digest, vuln_id, state, opened_at, closed_at, plan";
 
-/// Every campaign, newest first.
-#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns",
-    responses((status = 200, body = Vec<CampaignSummary>)), security(("token" = [])))]
+/// `GET /api/v1/campaigns`'s query.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignQuery {
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// 1 to 500 (default 100).
+    pub limit: Option<i64>,
+    /// `open`, `done` or `cancelled`.
+    pub state: Option<String>,
+}
+
+/// Campaigns, newest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", params(CampaignQuery),
+    responses((status = 200, body = crate::api::common::Page<CampaignSummary>)), security(("token" = [])))]
 async fn list_campaigns(
     State(state): State<AppState>,
     who: Principal,
-) -> ApiResult<Json<Vec<CampaignSummary>>> {
+    crate::api::common::ApiQuery(q): crate::api::common::ApiQuery<CampaignQuery>,
+) -> ApiResult<Json<crate::api::common::Page<CampaignSummary>>> {
     // A scanner token uploads; it reads nothing back.
     who.require_read()?;
-    let out = state
+    let limit = crate::api::common::limit(q.limit)?;
+    let after = crate::api::common::decode_cursor(q.cursor.as_deref())?;
+    if let Some(st) = &q.state {
+        if !["open", "done", "cancelled"].contains(&st.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "state: {st:?} (open, done or cancelled)"
+            )));
+        }
+    }
+    let rows = state
         .db
-        .run_read(|tx| -> Result<Vec<CampaignSummary>> {
+        .run_read(move |tx| -> Result<Vec<CampaignSummary>> {
             let rows = tx.query(
-                &format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns ORDER BY id DESC LIMIT 1000"),
-                &[],
+                &format!(
+                    "SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE (? IS NULL OR id < ?) AND (? IS NULL OR state = ?)
+                     ORDER BY id DESC LIMIT ?"
+                ),
+                params![after, after, q.state.clone(), q.state, limit + 1],
             )?;
             rows.iter().map(|r| summary(tx, r)).collect()
         })
         .await?;
-    Ok(Json(out))
+    Ok(Json(crate::api::common::page(rows, limit, |c| c.id)))
 }
 
 /// One campaign: counts per state, waves, items with team, state, due date, old and new

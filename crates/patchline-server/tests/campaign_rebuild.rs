@@ -150,12 +150,14 @@ fn base_move_opens_waves_rebuilds_verify_and_sla_escalates() {
         })
         .unwrap();
     let client = reqwest::blocking::Client::new();
-    let list: serde_json::Value = client
+    let page: serde_json::Value = client
         .get(format!("{}/api/v1/campaigns", running.url()))
         .send()
         .unwrap()
         .json()
         .unwrap();
+    assert!(page["next_cursor"].is_null(), "{page}");
+    let list = &page["items"];
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
     let id = list[0]["id"].as_i64().unwrap();
     assert_eq!(list[0]["kind"], "base-moved");

@@ -189,7 +189,7 @@ fn push_findings_base_move_campaign_rebuild_closes() {
     // The patched base is published under the base's tag: a campaign opens for the child.
     reg.push(&layout, "base-patched", "platform/base:12");
     let campaign = wait_for("a campaign for the base move", 600, || {
-        api.get("/api/v1/campaigns")
+        api.get("/api/v1/campaigns")["items"]
             .as_array()
             .and_then(|c| c.first().cloned())
     });
