@@ -69,6 +69,7 @@
 //! - `render`: JSON and Markdown ([`render_json`], [`render_markdown`]);
 //! - `write`: the plan directory ([`write_dir`]).
 
+mod fixes;
 mod image;
 mod refs;
 mod render;
@@ -84,6 +85,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::containerfile::{self, ParseError};
 
+pub use fixes::{highest_fixed, RootFixes};
 pub use image::unified_diff;
 pub use render::{render_json, render_markdown};
 pub use upgrade::upgrade_command;

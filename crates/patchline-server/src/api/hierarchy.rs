@@ -14,13 +14,13 @@
 //! without patched Containerfiles; and `base=` plans need the new base pinned
 //! (`to=REPO:TAG@DIGEST`): the server does not contact registries on a read.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use patchline_lineage::impact::{Action, ImpactReport};
-use patchline_lineage::plan::{self, LanguageFix, PlanImage, PlanRequest, TagScheme, Trigger};
+use patchline_lineage::impact::ImpactReport;
+use patchline_lineage::plan::{self, PlanImage, PlanRequest, TagScheme, Trigger};
 use patchline_lineage::{Graph, NodeId, Tier};
 use patchline_model::vuln::{DbInfo, Finding, ScanReport};
 use serde::{Deserialize, Serialize};
@@ -315,18 +315,6 @@ fn plan_image(tx: &mut dyn Tx, g: &Graph, id: NodeId, packages: Vec<String>) -> 
     })
 }
 
-/// The highest of the fixed versions in the package's scheme (as `patchline plan`).
-fn highest(ecosystem: patchline_model::Ecosystem, fixed: &[String]) -> Option<String> {
-    let scheme = patchline_model::distro::package_scheme(ecosystem);
-    fixed
-        .iter()
-        .max_by(|a, b| match scheme {
-            Some(s) => s.compare(a, b).unwrap_or_else(|_| a.cmp(b)),
-            None => a.cmp(b),
-        })
-        .cloned()
-}
-
 fn plan_request(tx: &mut dyn Tx, q: &PlanQuery, scheme: TagScheme) -> ApiResult<PlanRequest> {
     let mut images = Vec::new();
     let trigger = match (&q.cve, &q.base, &q.to) {
@@ -338,37 +326,7 @@ fn plan_request(tx: &mut dyn Tx, q: &PlanQuery, scheme: TagScheme) -> ApiResult<
                     "no catalogued image is affected by {id}"
                 )));
             }
-            let mut fix: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-            let mut versions: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-            let mut language: BTreeMap<String, Vec<LanguageFix>> = BTreeMap::new();
-            for r in &report.roots {
-                if r.action != Action::Fix {
-                    continue;
-                }
-                let to = highest(r.package.ecosystem, &r.fixed_versions);
-                if r.package.ecosystem.is_os() {
-                    fix.entry(r.image.clone())
-                        .or_default()
-                        .insert(r.package.name.clone());
-                    if let Some(v) = to {
-                        versions
-                            .entry(r.image.clone())
-                            .or_default()
-                            .insert(r.package.name.clone(), v);
-                    }
-                } else {
-                    let fixes = language.entry(r.image.clone()).or_default();
-                    if !fixes.iter().any(|f| f.name == r.package.name) {
-                        fixes.push(LanguageFix {
-                            ecosystem: r.package.ecosystem,
-                            name: r.package.name.clone(),
-                            installed: r.package.version.clone(),
-                            fixed: to,
-                            path: None,
-                        });
-                    }
-                }
-            }
+            let mut fixes = plan::RootFixes::from_impact(&report);
             let mut seen = HashSet::new();
             for img in &report.images {
                 let Some(node) = g.find(&img.image) else {
@@ -377,13 +335,9 @@ fn plan_request(tx: &mut dyn Tx, q: &PlanQuery, scheme: TagScheme) -> ApiResult<
                 if !seen.insert(node) {
                     continue;
                 }
-                let pkgs = fix
-                    .get(&img.image)
-                    .map(|s| s.iter().cloned().collect())
-                    .unwrap_or_default();
+                let pkgs = fixes.packages_of(&img.image);
                 let mut p = plan_image(tx, &g, node, pkgs)?;
-                p.fixed_versions = versions.remove(&img.image).unwrap_or_default();
-                p.language_fixes = language.remove(&img.image).unwrap_or_default();
+                fixes.apply(&img.image, &mut p);
                 images.push(p);
             }
             Trigger::Cve { id: id.clone() }

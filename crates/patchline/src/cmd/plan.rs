@@ -7,8 +7,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context, Result};
 use patchline_image::registry::RegistryStore;
 use patchline_image::ImageRef;
-use patchline_lineage::impact::Action;
-use patchline_lineage::plan::{self, LanguageFix, PlanImage, PlanRequest, TagScheme, Trigger};
+use patchline_lineage::plan::{self, PlanImage, PlanRequest, TagScheme, Trigger};
 use patchline_lineage::{Catalog, Graph, NodeId, Tier};
 
 use crate::args::ImageArgs;
@@ -110,19 +109,6 @@ fn plan_image(cat: &Catalog, g: &Graph, id: NodeId, packages: Vec<String>) -> Re
     })
 }
 
-/// The highest of the fixed versions in the package's scheme: the version that fixes
-/// every advisory of the CVE's release branches the package may be on.
-fn highest(ecosystem: patchline_model::Ecosystem, fixed: &[String]) -> Option<String> {
-    let scheme = patchline_model::distro::package_scheme(ecosystem);
-    fixed
-        .iter()
-        .max_by(|a, b| match scheme {
-            Some(s) => s.compare(a, b).unwrap_or_else(|_| a.cmp(b)),
-            None => a.cmp(b),
-        })
-        .cloned()
-}
-
 /// Splits `REPO:TAG@DIGEST` into `(REPO:TAG, Some(DIGEST))`.
 fn split_digest(s: &str) -> (&str, Option<&str>) {
     match s.split_once('@') {
@@ -162,37 +148,7 @@ pub fn run(a: Args) -> Result<u8> {
         if report.images.is_empty() {
             bail!("no catalogued image is affected by {id}");
         }
-        let mut fix: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let mut versions: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-        let mut language: BTreeMap<String, Vec<LanguageFix>> = BTreeMap::new();
-        for r in &report.roots {
-            if r.action != Action::Fix {
-                continue;
-            }
-            let to = highest(r.package.ecosystem, &r.fixed_versions);
-            if r.package.ecosystem.is_os() {
-                fix.entry(r.image.clone())
-                    .or_default()
-                    .insert(r.package.name.clone());
-                if let Some(v) = to {
-                    versions
-                        .entry(r.image.clone())
-                        .or_default()
-                        .insert(r.package.name.clone(), v);
-                }
-            } else {
-                let fixes = language.entry(r.image.clone()).or_default();
-                if !fixes.iter().any(|f| f.name == r.package.name) {
-                    fixes.push(LanguageFix {
-                        ecosystem: r.package.ecosystem,
-                        name: r.package.name.clone(),
-                        installed: r.package.version.clone(),
-                        fixed: to,
-                        path: None,
-                    });
-                }
-            }
-        }
+        let mut fixes = plan::RootFixes::from_impact(&report);
         let mut seen = HashSet::new();
         for img in &report.images {
             let node = g
@@ -201,13 +157,9 @@ pub fn run(a: Args) -> Result<u8> {
             if !seen.insert(node) {
                 continue;
             }
-            let pkgs = fix
-                .get(&img.image)
-                .map(|s| s.iter().cloned().collect())
-                .unwrap_or_default();
+            let pkgs = fixes.packages_of(&img.image);
             let mut p = plan_image(&cat, &g, node, pkgs)?;
-            p.fixed_versions = versions.remove(&img.image).unwrap_or_default();
-            p.language_fixes = language.remove(&img.image).unwrap_or_default();
+            fixes.apply(&img.image, &mut p);
             images.push(p);
         }
         Trigger::Cve { id: id.clone() }
