@@ -14,9 +14,12 @@ use patchline_server::params;
 use patchline_server::registry::sync::{cursor_key, sync, SyncPayload};
 use patchline_server::serve::{start, Running, ServeOptions};
 use patchline_server::store;
+use patchline_test_support::fixtures;
 use patchline_test_support::services::free_port;
 use patchline_test_support::services::registry::{Notify, RegistryService};
-use patchline_test_support::{fixtures, shared_data_path, workspace_root};
+
+mod feeds_support;
+use feeds_support::advisory_db;
 
 const SECRET: &str = "hook-s3cret-for-tests";
 const CVE: &str = "CVE-2024-11053";
@@ -30,21 +33,6 @@ fn quiet_schedules() -> Schedules {
         sla_check: "off".into(),
         retention: "off".into(),
     }
-}
-
-/// An advisory DB from real data: the Debian tracker extract of the CLI's tests (facts
-/// from Debian's changelogs) and CISA's KEV catalogue from ../shared/data.
-fn advisory_db(dir: &Path) -> Option<PathBuf> {
-    let kev = shared_data_path("feeds/kev/known_exploited_vulnerabilities.json")?;
-    let tracker = workspace_root().join("crates/patchline/tests/data/debian-tracker-bookworm.json");
-    let db = dir.join("advisories.sqlite");
-    patchline_advisory::import_files(
-        &db,
-        &[tracker, kev],
-        &patchline_advisory::ImportOptions::default(),
-    )
-    .expect("importing the advisory feeds");
-    Some(db)
 }
 
 fn config(dir: &Path, port: u16, registry: &str, db: PathBuf) -> Config {

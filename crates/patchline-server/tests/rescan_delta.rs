@@ -17,28 +17,10 @@ use patchline_server::state::Server;
 use patchline_server::store::{self, ImageKey};
 use patchline_server::{jobs, params};
 
-const TRACKER: &str = "feeds/debian-tracker/debian_security_tracker_mock.json";
+mod feeds_support;
+use feeds_support::{import_tracker, tracker_with_curl};
 
-/// The tracker sample plus curl's CVE-2024-2398 as the tracker writes an entry.
-fn tracker_with_curl(sample: &Path) -> String {
-    let mut doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(sample).unwrap()).unwrap();
-    doc["curl"] = serde_json::json!({
-        "CVE-2024-2398": {
-            "description": "When an application tells libcurl it wants to allow HTTP/2 server push and the amount of received headers for the push surpasses the maximum allowed limit (1000), libcurl aborts the server push and leaks the memory allocated for the previously allocated headers.",
-            "scope": "remote",
-            "releases": {
-                "bookworm": {
-                    "status": "resolved",
-                    "repositories": {"bookworm": "7.88.1-10+deb12u6"},
-                    "fixed_version": "7.88.1-10+deb12u6",
-                    "urgency": "medium"
-                }
-            }
-        }
-    });
-    serde_json::to_string(&doc).unwrap()
-}
+const TRACKER: &str = "feeds/debian-tracker/debian_security_tracker_mock.json";
 
 fn inventory(reference: &str) -> Inventory {
     let opts = ScanOptions {
@@ -56,14 +38,6 @@ fn inventory(reference: &str) -> Inventory {
     )
     .unwrap()
     .inventory
-}
-
-fn import(db: &Path, file: &Path) {
-    let opts = patchline_advisory::ImportOptions {
-        source: Some("debian-tracker".into()),
-        ..Default::default()
-    };
-    patchline_advisory::import_files(db, &[file.to_path_buf()], &opts).unwrap();
 }
 
 fn scans_of(db: &Db, image: i64) -> i64 {
@@ -127,7 +101,7 @@ fn a_feed_update_rematches_only_the_images_it_touches() {
     };
     let dir = tempfile::tempdir().unwrap();
     let adb_path = dir.path().join("advisories.sqlite");
-    import(&adb_path, &sample);
+    import_tracker(&adb_path, &sample);
     let config = Config {
         data_dir: Some(dir.path().to_path_buf()),
         db: Some(adb_path.clone()),
@@ -211,7 +185,7 @@ fn a_feed_update_rematches_only_the_images_it_touches() {
     // The feed update: curl gains CVE-2024-2398.
     let updated = dir.path().join("tracker.json");
     std::fs::write(&updated, tracker_with_curl(&sample)).unwrap();
-    import(&adb_path, &updated);
+    import_tracker(&adb_path, &updated);
     let adb = patchline_advisory::AdvisoryDb::open(&adb_path).unwrap();
     assert_eq!(adb.generation().unwrap(), g1 + 1);
     assert_eq!(
@@ -287,7 +261,7 @@ fn feed_upload_updates_the_db_and_queues_the_rescan() {
     };
     let dir = tempfile::tempdir().unwrap();
     let adb_path = dir.path().join("advisories.sqlite");
-    import(&adb_path, &sample);
+    import_tracker(&adb_path, &sample);
     let config = Config {
         data_dir: Some(dir.path().to_path_buf()),
         db: Some(adb_path.clone()),

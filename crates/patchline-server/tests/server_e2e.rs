@@ -6,7 +6,6 @@
 //! (with umoci, as a real rebuild would stack its layer) is pushed under its tag and the
 //! campaign closes, verified by the child's real layer chain.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -14,24 +13,14 @@ use patchline_server::config::{Config, Hooks, RegistryConfig, Schedules};
 use patchline_server::serve::{start, ServeOptions};
 use patchline_test_support::services::free_port;
 use patchline_test_support::services::registry::{Notify, RegistryService};
-use patchline_test_support::{fixtures, require_tools, shared_data_path, workspace_root};
+use patchline_test_support::{fixtures, require_tools, shared_data_path};
+
+mod feeds_support;
+use feeds_support::{advisory_db, import_tracker, tracker_with_curl};
 use serde_json::Value;
 
 const SECRET: &str = "e2e-hook-secret";
 const CVE: &str = "CVE-2024-11053";
-
-fn advisory_db(dir: &Path) -> Option<PathBuf> {
-    let kev = shared_data_path("feeds/kev/known_exploited_vulnerabilities.json")?;
-    let tracker = workspace_root().join("crates/patchline/tests/data/debian-tracker-bookworm.json");
-    let db = dir.join("advisories.sqlite");
-    patchline_advisory::import_files(
-        &db,
-        &[tracker, kev],
-        &patchline_advisory::ImportOptions::default(),
-    )
-    .expect("importing the advisory feeds");
-    Some(db)
-}
 
 fn sh(cmd: &mut Command) {
     let st = cmd.status().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
@@ -212,29 +201,6 @@ fn push_findings_base_move_campaign_rebuild_closes() {
     assert_eq!(done["items"][0]["state"], "verified", "{done:#}");
     assert!(done["closed_at"].is_string(), "{done:#}");
     running.stop();
-}
-
-/// The Debian tracker sample plus curl's CVE-2024-2398 as the tracker writes an entry
-/// (fixed in 7.88.1-10+deb12u6, as curl's own Debian changelog says).
-fn tracker_with_curl(sample: &Path) -> String {
-    let mut doc: Value = serde_json::from_slice(&std::fs::read(sample).unwrap()).unwrap();
-    doc["curl"] = serde_json::json!({
-        "CVE-2024-2398": {
-            "description": "When an application tells libcurl it wants to allow HTTP/2 server push and the amount of received headers for the push surpasses the maximum allowed limit (1000), libcurl aborts the server push and leaks the memory allocated for the previously allocated headers.",
-            "scope": "remote",
-            "releases": {"bookworm": {"status": "resolved", "repositories": {"bookworm": "7.88.1-10+deb12u6"},
-                "fixed_version": "7.88.1-10+deb12u6", "urgency": "medium"}}
-        }
-    });
-    serde_json::to_string(&doc).unwrap()
-}
-
-fn import_tracker(db: &Path, file: &Path) {
-    let opts = patchline_advisory::ImportOptions {
-        source: Some("debian-tracker".into()),
-        ..Default::default()
-    };
-    patchline_advisory::import_files(db, &[file.to_path_buf()], &opts).unwrap();
 }
 
 /// A feed update beside the running server (as `patchline db import` would do it): the
