@@ -21,6 +21,7 @@
 //! - [`trusted`]: the governance team's approved external images.
 //! - [`auth`], [`audit`]: API tokens and roles; the append-only audit log.
 //! - [`api`]: the REST API under `/api/v1` and its OpenAPI document.
+//! - [`web`]: the web dashboard (server-rendered HTML on the same store and tokens).
 //! - [`serve`]: start-up, the HTTP server, graceful shutdown.
 //!
 //! The HTTP side is async (tokio, axum); everything under it is the synchronous library
@@ -44,6 +45,7 @@ pub mod state;
 pub mod store;
 pub mod trusted;
 pub mod uploads;
+pub mod web;
 
 pub use config::Config;
 pub use db::Db;
