@@ -214,3 +214,44 @@ async fn logout(viewer: Viewer, Form(f): Form<LogoutForm>) -> Response {
     );
     r
 }
+
+/// What a viewer may see.
+///
+/// CONTRACT: every page that lists or shows images, findings, CVEs, campaigns, teams or
+/// exceptions filters by this. `None` = everything (admin, security, viewer); for a `team`
+/// token, the images its team owns in the catalog plus their ancestors (the bases it
+/// inherits findings from, read-only): another team's images are neither listed nor
+/// reachable by URL (404, as if they did not exist).
+pub fn visible_images(
+    tx: &mut dyn crate::db::Tx,
+    viewer: &Viewer,
+) -> crate::db::Result<Option<std::collections::HashSet<i64>>> {
+    use crate::auth::Role;
+    if viewer.principal.role != Role::Team {
+        return Ok(None);
+    }
+    let team = viewer.principal.team.clone().unwrap_or_default();
+    let mut ids_by_ref = std::collections::HashMap::new();
+    for r in tx.query(
+        "SELECT reference, image_id FROM catalog_entries WHERE image_id IS NOT NULL",
+        &[],
+    )? {
+        ids_by_ref.insert(r.string(0)?, r.i64(1)?);
+    }
+    let graph = crate::lineage::load_graph(tx)?;
+    let mut out = std::collections::HashSet::new();
+    for (i, node) in graph.nodes().iter().enumerate() {
+        let owned = node.entry.owner.as_ref().is_some_and(|o| o.team == team);
+        if !owned {
+            continue;
+        }
+        for n in std::iter::once(i).chain(graph.ancestors(i)) {
+            for r in graph.node(n).references() {
+                if let Some(id) = ids_by_ref.get(r) {
+                    out.insert(*id);
+                }
+            }
+        }
+    }
+    Ok(Some(out))
+}
