@@ -72,3 +72,29 @@ pub fn page(viewer: &Viewer, title: &str, nav: Nav, body: Markup) -> Response {
     );
     r
 }
+
+/// A severity as text and colour (`class="sev sev-critical"`): colour is never the only
+/// signal.
+pub fn severity(sev: &str) -> Markup {
+    let s = sev.to_ascii_lowercase();
+    let known = ["critical", "high", "medium", "low"].contains(&s.as_str());
+    let class = if known {
+        format!("sev sev-{s}")
+    } else {
+        "sev sev-unknown".into()
+    };
+    let label = if known { s.clone() } else { "unknown".into() };
+    html! { span class=(class) { (label) } }
+}
+
+/// The known-exploited mark (CISA KEV).
+pub fn kev() -> Markup {
+    html! { abbr class="kev" title="In CISA's Known Exploited Vulnerabilities catalog" { "KEV" } }
+}
+
+/// A unix time as `2026-12-08 01:02 UTC` inside `<time datetime=...>`.
+pub fn when(unix: i64) -> Markup {
+    let rfc = crate::db::rfc3339(unix);
+    let short = rfc.get(..16).unwrap_or(&rfc).replace('T', " ");
+    html! { time datetime=(rfc) { (short) " UTC" } }
+}
