@@ -222,6 +222,70 @@ fn osv_dir(data: &Path, dir: &Path, changed: usize) -> usize {
     n
 }
 
+/// The shared Debian tracker sample is a few kilobytes: matched alone it leaves ~2 findings
+/// per image, far fewer than a real Debian 12 image has (Trivy reports 100 to 150, most
+/// of them unfixed). So the bench adds, in the tracker's own format, a synthetic load on
+/// the base image's real source packages: 0 to 4 CVEs each (ids `CVE-2099-*`, so they
+/// cannot be mistaken for real ones), a third of them fixed in a later version, the rest
+/// open or unimportant. Set `PATCHLINE_BENCH_REAL_ONLY=1` to match the real samples only.
+fn tracker_with_load(mock: &Path, base: &Inventory, out: &Path) {
+    let mut doc: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(mock).unwrap()).unwrap();
+    if std::env::var("PATCHLINE_BENCH_REAL_ONLY").is_err() {
+        let mut sources: Vec<(String, String)> = base
+            .packages
+            .iter()
+            .map(|p| {
+                (
+                    p.source_name.clone().unwrap_or_else(|| p.name.clone()),
+                    p.source_version
+                        .clone()
+                        .unwrap_or_else(|| p.version.clone()),
+                )
+            })
+            .collect();
+        sources.sort();
+        sources.dedup_by(|a, b| a.0 == b.0);
+        let mut id = 10_000;
+        for (k, (name, version)) in sources.iter().enumerate() {
+            // An empty package object would also make the file unrecognisable.
+            if k % 5 == 0 {
+                continue;
+            }
+            let entry = doc
+                .entry(name.clone())
+                .or_insert_with(|| serde_json::json!({}));
+            for j in 0..(k % 5) {
+                id += 1;
+                let fixed = (k + j).is_multiple_of(3);
+                let urgency = ["low", "medium", "unimportant", "not yet assigned"][(k + j) % 4];
+                let mut release = serde_json::json!({
+                    "status": if fixed { "resolved" } else { "open" },
+                    "repositories": {"bookworm": version},
+                    "urgency": urgency,
+                });
+                if fixed {
+                    release["fixed_version"] = format!("{version}+bench1").into();
+                }
+                entry[format!("CVE-2099-{id}")] = serde_json::json!({
+                    "description": "synthetic load for the rescan benchmark",
+                    "scope": "local",
+                    "releases": {"bookworm": release},
+                });
+            }
+        }
+    }
+    std::fs::write(out, serde_json::to_vec(&doc).unwrap()).unwrap();
+}
+
+/// Where a rescan's time went (the stages overlap on their threads).
+fn stages(s: &rescan::RescanStats) {
+    println!(
+        "  stages busy: read+decode {:.1}s, match {:.1}s, record {:.1}s",
+        s.stage_secs[0], s.stage_secs[1], s.stage_secs[2]
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
@@ -250,12 +314,15 @@ fn main() {
         source: Some("debian-tracker".into()),
         ..Default::default()
     };
-    patchline_advisory::import_files(
-        &adb,
-        &[data.join("feeds/debian-tracker/debian_security_tracker_mock.json")],
-        &tracker_opts,
-    )
-    .unwrap();
+    let tracker = tmp.path().join("debian-tracker.json");
+    tracker_with_load(
+        &data.join("feeds/debian-tracker/debian_security_tracker_mock.json"),
+        &base,
+        &tracker,
+    );
+    if let Err(e) = patchline_advisory::import_files(&adb, &[tracker], &tracker_opts) {
+        panic!("importing the tracker: {e}");
+    }
     let osv = tmp.path().join("osv");
     osv_dir(&data, &osv, 0);
     import_osv(&adb, &osv);
@@ -276,6 +343,35 @@ fn main() {
     println!("filled in {:.1}s", t.elapsed().as_secs_f64());
     drop(images);
 
+    if std::env::var("PATCHLINE_BENCH_PROBE").is_ok() {
+        let docs: Vec<Vec<u8>> = server
+            .db
+            .read(|tx| -> patchline_server::db::Result<Vec<Vec<u8>>> {
+                tx.query("SELECT doc FROM inventories LIMIT 500", &[])?
+                    .iter()
+                    .map(|r| Ok(r.blob(0)?.to_vec()))
+                    .collect()
+            })
+            .unwrap();
+        let t = Instant::now();
+        let raw: Vec<Vec<u8>> = docs
+            .iter()
+            .map(|d| zstd::decode_all(&d[..]).unwrap())
+            .collect();
+        let z = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for r in &raw {
+            let _: Inventory = serde_json::from_slice(r).unwrap();
+        }
+        let j = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for r in &raw {
+            let _: serde_json::Value = serde_json::from_slice(r).unwrap();
+        }
+        let v = t.elapsed().as_secs_f64();
+        println!("probe: 500 docs, mean {} B compressed, {} B json; zstd {:.2} ms, serde {:.2} ms, Value {:.2} ms per doc",
+            docs.iter().map(|d| d.len()).sum::<usize>() / 500, raw.iter().map(|d| d.len()).sum::<usize>() / 500, z * 2.0, j * 2.0, v * 2.0);
+    }
     let t = Instant::now();
     let indexed = rescan::index_inventories(&server.db).unwrap();
     let index_s = t.elapsed().as_secs_f64();
@@ -284,11 +380,13 @@ fn main() {
     let s = rescan::rescan(&server, None).unwrap();
     let full_s = s.elapsed.as_secs_f64();
     println!(
-        "full rematch (fresh store, every finding new): {} images in {full_s:.1}s = {:.0}/s; {} findings",
+        "full rematch (fresh store, every finding new): {} images in {full_s:.1}s = {:.0}/s; {} findings ({:.0} per image)",
         s.images,
         s.images as f64 / full_s,
-        s.new_findings
+        s.new_findings,
+        s.new_findings as f64 / s.images.max(1) as f64
     );
+    stages(&s);
     let s2 = rescan::rescan(&server, None).unwrap();
     let full2_s = s2.elapsed.as_secs_f64();
     println!(
@@ -296,6 +394,7 @@ fn main() {
         s2.images,
         s2.images as f64 / full2_s
     );
+    stages(&s2);
 
     // The baseline: one by one, a new matcher per image, one transaction each.
     let sample: Vec<i64> = ids.iter().step_by((n / 300).max(1)).copied().collect();
@@ -346,6 +445,7 @@ fn main() {
         "delta rescan: {} of {n} images rematched in {delta_s:.2}s ({} with changes)",
         d.images, d.with_changes
     );
+    stages(&d);
     println!("--- summary ({})", server.db.describe());
     println!(
         "full rematch: fresh {full_s:.1}s ({:.0}/s, x{:.1} the one-by-one baseline), steady {full2_s:.1}s ({:.0}/s, x{:.1})",

@@ -885,6 +885,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_trusted.sql"),
         postgres: include_str!("../migrations/postgres/0007_trusted.sql"),
     },
+    Migration {
+        version: 13,
+        name: "finding_hash",
+        sqlite: include_str!("../migrations/sqlite/0013_finding_hash.sql"),
+        postgres: include_str!("../migrations/postgres/0013_finding_hash.sql"),
+    },
 ];
 
 /// Now, in unix seconds (every timestamp in the store).

@@ -39,12 +39,20 @@
 //!
 //! One [`Matcher`] over one snapshot of the DB serves the whole job: it looks each
 //! (ecosystem, package) up once and evaluates each (source package, version) once, so
-//! images sharing base layers share that work. Three stages run at once (the machine
-//! has few cores; each stage is one thread): reading and decompressing stored
-//! inventories, matching, and recording (`store::record_scan` with kind `rescan`,
+//! images sharing base layers share that work. Three stages run at once: reading and
+//! decompressing stored inventories (two threads: the largest cost of a delta),
+//! matching, and recording (`store::record_scan` with kind `rescan`,
 //! `notify::on_delta`, `campaigns::on_image_scanned`, in transactions of up to
-//! [`WRITE_BATCH`] images). Each image's report is what `patchline scan` of the same
-//! inventory reports: the matcher's report with the DB's info and the inventory's checks.
+//! [`WRITE_BATCH`] images). A full rematch's report per image is what `patchline scan`
+//! of the same inventory reports: the matcher's report with the DB's info and the
+//! inventory's checks.
+//!
+//! A delta rematches only what can have changed ([`DeltaScope`]): each affected
+//! image's packages under a changed key, and those with an open finding of a changed
+//! CVE. `store::record_partial_scan` reconciles the findings of exactly those packages
+//! and leaves the others alone; an image whose part changed nothing gets no `scans` row
+//! (its `last_scanned_at` moves). Findings seen again unchanged are not rewritten
+//! (`findings.doc_hash`, migration 13).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -213,6 +221,9 @@ pub struct RescanStats {
     pub failed: usize,
     #[serde(skip)]
     pub elapsed: Duration,
+    /// [`Rematched::stage_secs`].
+    #[serde(skip)]
+    pub stage_secs: [f64; 3],
 }
 
 /// Rematches what changed in the advisory DB since generation `since` (everything when
@@ -232,6 +243,7 @@ pub fn rescan(server: &Server, since: Option<u64>) -> anyhow::Result<RescanStats
         },
         None => None,
     };
+    let mut scope = None;
     let images = match changed {
         None => {
             stats.full = true;
@@ -249,15 +261,18 @@ pub fn rescan(server: &Server, since: Option<u64>) -> anyhow::Result<RescanStats
         Some((keys, cves)) => {
             stats.changed_keys = keys.len();
             stats.changed_cves = cves.len();
-            affected_images(&server.db, &keys, &cves)?
+            let (images, s) = affected_images(&server.db, &keys, &cves)?;
+            scope = Some(s);
+            images
         }
     };
-    let out = rematch(server, &adb, &images)?;
+    let out = rematch(server, &adb, &images, scope.as_ref())?;
     stats.images = out.images;
     stats.with_changes = out.with_changes;
     stats.new_findings = out.new_findings;
     stats.resolved_findings = out.resolved_findings;
     stats.failed = out.failed;
+    stats.stage_secs = out.stage_secs;
     stats.elapsed = started.elapsed();
     Ok(stats)
 }
@@ -265,40 +280,88 @@ pub fn rescan(server: &Server, since: Option<u64>) -> anyhow::Result<RescanStats
 /// The advisory keys `patchline-match` looks `inv`'s packages up under (see the module
 /// doc), as the advisory DB's change log spells them.
 pub fn advisory_keys(inv: &Inventory) -> BTreeSet<(String, String)> {
-    let registry = Registry::builtin();
-    let release = inv
-        .distro
-        .as_ref()
-        .and_then(|d| match registry.recognize(d) {
-            Recognition::Release(r) => Some(r),
-            _ => None,
-        });
-    let mut out = BTreeSet::new();
-    for p in &inv.packages {
+    let keyer = Keyer::new(inv);
+    inv.packages.iter().flat_map(|p| keyer.keys(p)).collect()
+}
+
+/// The advisory keys of one inventory's packages (its distro release recognised once).
+struct Keyer {
+    registry: &'static Registry,
+    release: Option<patchline_model::distro::Release>,
+}
+
+impl Keyer {
+    fn new(inv: &Inventory) -> Keyer {
+        let registry = Registry::builtin();
+        let release = inv
+            .distro
+            .as_ref()
+            .and_then(|d| match registry.recognize(d) {
+                Recognition::Release(r) => Some(r),
+                _ => None,
+            });
+        Keyer { registry, release }
+    }
+
+    /// The keys `patchline-match` looks `p` up under; none for a package it does not
+    /// match (an OS package of another format, a language package an OS package owns).
+    fn keys(&self, p: &patchline_model::Package) -> Vec<(String, String)> {
         let ecosystems: Vec<&str> = if p.ecosystem.is_os() {
-            match &release {
+            match &self.release {
                 Some(rel) if p.ecosystem == rel.spec.packages => {
                     rel.ecosystems.iter().map(String::as_str).collect()
                 }
-                _ => continue,
+                _ => return Vec::new(),
             }
         } else {
             if p.managed_by.is_some() {
-                continue;
+                return Vec::new();
             }
             match p.ecosystem.language() {
                 Some(l) => vec![l.osv],
-                None => continue,
+                None => return Vec::new(),
             }
         };
+        let mut out = Vec::new();
         for eco in ecosystems {
-            let eco = registry.normalize_ecosystem(eco);
+            let eco = self.registry.normalize_ecosystem(eco);
             for name in patchline_match::lookup_names(p) {
-                out.insert((eco.to_string(), normalize_package(&eco, name).into_owned()));
+                out.push((eco.to_string(), normalize_package(&eco, name).into_owned()));
             }
         }
+        out
     }
-    out
+}
+
+/// What a delta rescan rematches of each affected image: the packages under a changed
+/// advisory key, and those with an open finding of a changed CVE.
+#[derive(Clone, Debug, Default)]
+pub struct DeltaScope {
+    pub keys: std::collections::HashSet<(String, String)>,
+    /// Per image: (package, version) of its open findings of a changed CVE.
+    pub by_cve: std::collections::HashMap<i64, Vec<(String, String)>>,
+}
+
+impl DeltaScope {
+    /// `inv` cut down to the packages to rematch, and their (name, version) scope; every
+    /// package sharing a name and version with one in scope comes along, so that the
+    /// findings the scope reconciles are exactly those the cut inventory can yield.
+    fn cut(&self, image_id: i64, mut inv: Inventory) -> (Inventory, store::Scope) {
+        let keyer = Keyer::new(&inv);
+        let mut scope: store::Scope = self
+            .by_cve
+            .get(&image_id)
+            .map(|v| v.iter().cloned().collect())
+            .unwrap_or_default();
+        for p in &inv.packages {
+            if keyer.keys(p).iter().any(|k| self.keys.contains(k)) {
+                scope.insert((p.name.clone(), p.version.clone()));
+            }
+        }
+        inv.packages
+            .retain(|p| scope.contains(&(p.name.clone(), p.version.clone())));
+        (inv, scope)
+    }
 }
 
 fn decode_inventory(image_id: i64, doc: &[u8]) -> anyhow::Result<Inventory> {
@@ -433,14 +496,19 @@ fn load_docs(db: &Db, ids: &[i64]) -> crate::db::Result<Vec<(i64, Vec<u8>)>> {
     })
 }
 
-/// Live images whose key set holds any of `keys`, or with an open finding of one of `cves`.
+/// Live images whose key set holds any of `keys`, or with an open finding of one of
+/// `cves`, and what of each to rematch.
 pub fn affected_images(
     db: &Db,
     keys: &[(String, String)],
     cves: &[String],
-) -> crate::db::Result<Vec<i64>> {
-    db.read(|tx| -> crate::db::Result<Vec<i64>> {
+) -> crate::db::Result<(Vec<i64>, DeltaScope)> {
+    db.read(|tx| -> crate::db::Result<(Vec<i64>, DeltaScope)> {
         let mut ids = BTreeSet::new();
+        let mut scope = DeltaScope {
+            keys: keys.iter().cloned().collect(),
+            ..DeltaScope::default()
+        };
         for (eco, pkg) in keys {
             for r in tx.query(
                 "SELECT r.image_id FROM rescan_keysets k JOIN rescan_indexed r ON r.keyset = k.keyset
@@ -456,15 +524,21 @@ pub fn affected_images(
             let values: Vec<Value> = part.iter().map(|c| Value::from(c.as_str())).collect();
             for r in tx.query(
                 &format!(
-                    "SELECT DISTINCT f.image_id FROM findings f JOIN images m ON m.id = f.image_id
+                    "SELECT f.image_id, f.package, f.version FROM findings f JOIN images m ON m.id = f.image_id
                      WHERE f.state = 'open' AND m.deleted_at IS NULL AND f.vuln_id IN ({marks})"
                 ),
                 &values,
             )? {
-                ids.insert(r.i64(0)?);
+                let id = r.i64(0)?;
+                ids.insert(id);
+                scope
+                    .by_cve
+                    .entry(id)
+                    .or_default()
+                    .push((r.string(1)?, r.string(2)?));
             }
         }
-        Ok(ids.into_iter().collect())
+        Ok((ids.into_iter().collect(), scope))
     })
 }
 
@@ -476,6 +550,9 @@ pub struct Rematched {
     pub new_findings: usize,
     pub resolved_findings: usize,
     pub failed: usize,
+    /// Busy time of each stage (they overlap): reading and decoding inventories,
+    /// matching, recording.
+    pub stage_secs: [f64; 3],
 }
 
 /// The report `patchline scan` makes of `inv` with `matcher` over a DB described by
@@ -495,38 +572,72 @@ pub fn report_for(
 /// Rematches the stored inventories of `images` against `adb` and records each result:
 /// three stages on three threads (read + decompress, match, record), bounded queues
 /// between them.
-pub fn rematch(server: &Server, adb: &AdvisoryDb, images: &[i64]) -> anyhow::Result<Rematched> {
+pub fn rematch(
+    server: &Server,
+    adb: &AdvisoryDb,
+    images: &[i64],
+    scope: Option<&DeltaScope>,
+) -> anyhow::Result<Rematched> {
     let info = adb.info()?;
     let db = &server.db;
-    let (inv_tx, inv_rx) = std::sync::mpsc::sync_channel::<(i64, anyhow::Result<Inventory>)>(128);
-    let (rep_tx, rep_rx) = std::sync::mpsc::sync_channel::<(i64, i64, ScanReport)>(128);
+    type Read = (i64, anyhow::Result<(Inventory, Option<store::Scope>)>);
+    type Matched = (i64, i64, ScanReport, Option<store::Scope>);
+    let (inv_tx, inv_rx) = std::sync::mpsc::sync_channel::<Read>(128);
+    let (rep_tx, rep_rx) = std::sync::mpsc::sync_channel::<Matched>(128);
     std::thread::scope(|s| -> anyhow::Result<Rematched> {
-        let reader = s.spawn(move || -> anyhow::Result<()> {
-            for chunk in images.chunks(READ_BATCH) {
-                for (id, doc) in load_docs(db, chunk)? {
-                    let inv = decode_inventory(id, &doc);
-                    if inv_tx.send((id, inv)).is_err() {
-                        return Ok(());
+        // Decoding inventories is the largest part of a delta rescan: two readers, each
+        // taking every other chunk.
+        let readers: Vec<_> = (0..2)
+            .map(|k| {
+                let inv_tx = inv_tx.clone();
+                s.spawn(move || -> anyhow::Result<f64> {
+                    let mut busy = 0.0;
+                    for chunk in images.chunks(READ_BATCH).skip(k).step_by(2) {
+                        let t = Instant::now();
+                        let docs = load_docs(db, chunk)?;
+                        busy += t.elapsed().as_secs_f64();
+                        for (id, doc) in docs {
+                            let t = Instant::now();
+                            let read = decode_inventory(id, &doc).map(|inv| match scope {
+                                Some(scope) => {
+                                    let (inv, sc) = scope.cut(id, inv);
+                                    (inv, Some(sc))
+                                }
+                                None => (inv, None),
+                            });
+                            busy += t.elapsed().as_secs_f64();
+                            if inv_tx.send((id, read)).is_err() {
+                                return Ok(busy);
+                            }
+                        }
                     }
-                }
-            }
-            Ok(())
-        });
+                    Ok(busy)
+                })
+            })
+            .collect();
+        drop(inv_tx);
         let writer = s.spawn(move || -> anyhow::Result<Rematched> {
             let mut out = Rematched::default();
-            let mut batch: Vec<(i64, i64, ScanReport)> = Vec::with_capacity(WRITE_BATCH);
-            let flush = |batch: &mut Vec<(i64, i64, ScanReport)>,
-                         out: &mut Rematched|
-             -> anyhow::Result<()> {
+            let mut batch: Vec<Matched> = Vec::with_capacity(WRITE_BATCH);
+            let flush = |batch: &mut Vec<Matched>, out: &mut Rematched| -> anyhow::Result<()> {
                 if batch.is_empty() {
                     return Ok(());
                 }
+                let t = Instant::now();
                 let deltas = db.tx(|tx| -> crate::db::Result<Vec<store::Delta>> {
                     let mut deltas = Vec::with_capacity(batch.len());
-                    for (id, started, report) in batch.iter() {
-                        let delta = store::record_scan(tx, *id, "rescan", *started, report)?;
-                        crate::notify::on_delta(tx, server, &delta)?;
-                        crate::campaigns::on_image_scanned(tx, server, *id)?;
+                    for (id, started, report, scope) in batch.iter() {
+                        let delta = match scope {
+                            Some(scope) => store::record_partial_scan(
+                                tx, *id, "rescan", *started, report, scope,
+                            )?,
+                            None => store::record_scan(tx, *id, "rescan", *started, report)?,
+                        };
+                        // Unchanged findings cannot move a campaign or tell anyone.
+                        if !delta.is_empty() {
+                            crate::notify::on_delta(tx, server, &delta)?;
+                            crate::campaigns::on_image_scanned(tx, server, *id)?;
+                        }
                         deltas.push(delta);
                     }
                     Ok(deltas)
@@ -537,6 +648,7 @@ pub fn rematch(server: &Server, adb: &AdvisoryDb, images: &[i64]) -> anyhow::Res
                     out.new_findings += d.new.len();
                     out.resolved_findings += d.resolved.len();
                 }
+                out.stage_secs[2] += t.elapsed().as_secs_f64();
                 batch.clear();
                 Ok(())
             };
@@ -551,10 +663,11 @@ pub fn rematch(server: &Server, adb: &AdvisoryDb, images: &[i64]) -> anyhow::Res
         });
         let mut matcher = Matcher::new(adb);
         let mut failed = 0;
+        let mut match_busy = 0.0;
         let mut result = Ok(());
-        for (id, inv) in inv_rx {
-            let inv = match inv {
-                Ok(inv) => inv,
+        for (id, read) in inv_rx {
+            let (inv, part) = match read {
+                Ok(read) => read,
                 Err(e) => {
                     tracing::warn!(image = id, error = %format!("{e:#}"), "rematch: unreadable inventory");
                     failed += 1;
@@ -562,9 +675,12 @@ pub fn rematch(server: &Server, adb: &AdvisoryDb, images: &[i64]) -> anyhow::Res
                 }
             };
             let started = now();
-            match report_for(&mut matcher, &info, &inv) {
+            let t = Instant::now();
+            let report = report_for(&mut matcher, &info, &inv);
+            match_busy += t.elapsed().as_secs_f64();
+            match report {
                 Ok(report) => {
-                    if rep_tx.send((id, started, report)).is_err() {
+                    if rep_tx.send((id, started, report, part)).is_err() {
                         break;
                     }
                 }
@@ -579,12 +695,17 @@ pub fn rematch(server: &Server, adb: &AdvisoryDb, images: &[i64]) -> anyhow::Res
         let written = writer
             .join()
             .map_err(|_| anyhow::anyhow!("the rematch writer panicked"))??;
-        reader
-            .join()
-            .map_err(|_| anyhow::anyhow!("the rematch reader panicked"))??;
+        let mut read_busy = 0.0;
+        for reader in readers {
+            read_busy += reader
+                .join()
+                .map_err(|_| anyhow::anyhow!("the rematch reader panicked"))??;
+        }
         result?;
         let mut written = written;
         written.failed = failed;
+        written.stage_secs[0] = read_busy;
+        written.stage_secs[1] = match_busy;
         Ok(written)
     })
 }

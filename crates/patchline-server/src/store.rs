@@ -147,6 +147,7 @@ pub struct StoredFinding {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Delta {
     pub image_id: i64,
+    /// The `scans` row; 0 when none was written (a partial report that changed nothing).
     pub scan_id: i64,
     pub new: Vec<StoredFinding>,
     pub resolved: Vec<StoredFinding>,
@@ -189,49 +190,79 @@ pub fn record_scan(
     started_at: i64,
     report: &ScanReport,
 ) -> Result<Delta> {
-    let t = now();
-    let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
-    let mut kev = 0i64;
-    for f in &report.findings {
-        *counts.entry(severity_str(f.severity)).or_default() += 1;
-        kev += f.kev.is_some() as i64;
-    }
-    let warnings = serde_json::to_string(&report.warnings).unwrap_or_else(|_| "[]".into());
-    let scan_id = tx.query_i64(
-        "INSERT INTO scans (image_id, kind, started_at, finished_at, db_built, critical, high, medium, low, unknown, kev, unmatched, warnings)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        params![
-            image_id,
-            kind,
-            started_at,
-            t,
-            report.db.updated_at.clone(),
-            counts.get("critical").copied().unwrap_or(0),
-            counts.get("high").copied().unwrap_or(0),
-            counts.get("medium").copied().unwrap_or(0),
-            counts.get("low").copied().unwrap_or(0),
-            counts.get("unknown").copied().unwrap_or(0),
-            kev,
-            report.packages_not_matched,
-            warnings
-        ],
-    )?;
+    record(tx, image_id, kind, started_at, report, None)
+}
 
+/// The packages a partial report covers, as (name, version): the report holds every
+/// finding of exactly these packages of the image and nothing else.
+pub type Scope = std::collections::HashSet<(String, String)>;
+
+/// [`record_scan`] of a report that matched only the packages in `scope` (a delta
+/// rescan): open findings of other packages are left as they are; the scan's counts are
+/// the image's open findings afterwards, its unmatched count and warnings the previous
+/// scan's.
+pub fn record_partial_scan(
+    tx: &mut dyn Tx,
+    image_id: i64,
+    kind: &str,
+    started_at: i64,
+    report: &ScanReport,
+    scope: &Scope,
+) -> Result<Delta> {
+    record(tx, image_id, kind, started_at, report, Some(scope))
+}
+
+fn record(
+    tx: &mut dyn Tx,
+    image_id: i64,
+    kind: &str,
+    started_at: i64,
+    report: &ScanReport,
+    scope: Option<&Scope>,
+) -> Result<Delta> {
+    let t = now();
     // What is open now.
-    let mut open: BTreeMap<FindingKey, (i64, String, bool)> = BTreeMap::new();
-    for r in tx.query(
-        "SELECT id, vuln_id, ecosystem, package, version, severity, kev FROM findings WHERE image_id = ? AND state = 'open'",
-        params![image_id],
-    )? {
+    let mut open: BTreeMap<FindingKey, (i64, String, bool, Option<String>)> = BTreeMap::new();
+    let open_rows = match scope {
+        None => tx.query(
+            "SELECT id, vuln_id, ecosystem, package, version, severity, kev, doc_hash FROM findings WHERE image_id = ? AND state = 'open'",
+            params![image_id],
+        )?,
+        Some(scope) => {
+            let names: std::collections::BTreeSet<&str> =
+                scope.iter().map(|(n, _)| n.as_str()).collect();
+            let mut rows = Vec::new();
+            let names: Vec<&str> = names.into_iter().collect();
+            for part in names.chunks(400) {
+                let marks = vec!["?"; part.len()].join(", ");
+                let mut values = vec![crate::db::Value::from(image_id)];
+                values.extend(part.iter().map(|n| crate::db::Value::from(*n)));
+                rows.extend(
+                    tx.query(
+                        &format!(
+                            "SELECT id, vuln_id, ecosystem, package, version, severity, kev, doc_hash FROM findings
+                             WHERE image_id = ? AND state = 'open' AND package IN ({marks})"
+                        ),
+                        &values,
+                    )?
+                    .into_iter()
+                    .filter(|r| {
+                        matches!((r.str(3), r.str(4)), (Ok(n), Ok(v)) if scope.contains(&(n.to_string(), v.to_string())))
+                    }),
+                );
+            }
+            rows
+        }
+    };
+    for r in open_rows {
         open.insert(
             (r.string(1)?, r.string(2)?, r.string(3)?, r.string(4)?),
-            (r.i64(0)?, r.string(5)?, r.bool(6)?),
+            (r.i64(0)?, r.string(5)?, r.bool(6)?, r.opt_string(7)?),
         );
     }
 
     let mut delta = Delta {
         image_id,
-        scan_id,
         ..Delta::default()
     };
     let mut seen = std::collections::BTreeSet::new();
@@ -248,6 +279,15 @@ pub fn record_scan(
             .map(|c| c.base_score)
             .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))));
         let doc = serde_json::to_string(f).unwrap_or_default();
+        let hash = doc_hash(&doc);
+        // Seen again exactly as stored: nothing to write (most findings of a rescan).
+        if open
+            .get(&key)
+            .is_some_and(|o| o.3.as_deref() == Some(hash.as_str()))
+        {
+            open.remove(&key);
+            continue;
+        }
         let aliases = serde_json::to_string(&f.aliases).unwrap_or_else(|_| "[]".into());
         let fixed = f.fixed_versions.first().cloned();
         let layer = f.package.introduced.as_ref().map(|l| l.diff_id.to_string());
@@ -256,14 +296,14 @@ pub fn record_scan(
             .and_then(|v| v.as_str().map(str::to_string));
         let id = tx.query_i64(
             "INSERT INTO findings (image_id, vuln_id, aliases, ecosystem, package, version, severity, cvss, kev, epss,
-                 fix_state, fixed_version, layer_diff_id, summary, state, first_seen, last_seen, doc)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)
+                 fix_state, fixed_version, layer_diff_id, summary, state, first_seen, last_seen, doc, doc_hash)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)
              ON CONFLICT (image_id, vuln_id, ecosystem, package, version) DO UPDATE SET
                  aliases = excluded.aliases, severity = excluded.severity, cvss = excluded.cvss,
                  kev = excluded.kev, epss = excluded.epss, fix_state = excluded.fix_state,
                  fixed_version = excluded.fixed_version, layer_diff_id = excluded.layer_diff_id,
                  summary = excluded.summary, state = 'open', last_seen = excluded.last_seen,
-                 resolved_at = NULL, doc = excluded.doc
+                 resolved_at = NULL, doc = excluded.doc, doc_hash = excluded.doc_hash
              RETURNING id",
             params![
                 image_id,
@@ -282,7 +322,8 @@ pub fn record_scan(
                 f.summary.clone(),
                 t,
                 t,
-                doc
+                doc,
+                hash
             ],
         )?;
         let stored = StoredFinding {
@@ -302,7 +343,7 @@ pub fn record_scan(
                 event(tx, id, image_id, "new", None, t)?;
                 delta.new.push(stored);
             }
-            Some((_, old_sev, old_kev)) => {
+            Some((_, old_sev, old_kev, _)) => {
                 if old_sev != severity {
                     event(
                         tx,
@@ -328,7 +369,7 @@ pub fn record_scan(
             }
         }
     }
-    for ((vuln_id, ecosystem, package, version), (id, severity, kev)) in open {
+    for ((vuln_id, ecosystem, package, version), (id, severity, kev, _)) in open {
         tx.exec(
             "UPDATE findings SET state = 'resolved', resolved_at = ? WHERE id = ?",
             params![t, id],
@@ -347,15 +388,77 @@ pub fn record_scan(
             layer_diff_id: None,
         });
     }
-    tx.exec(
-        "UPDATE scans SET new_findings = ?, resolved_findings = ? WHERE id = ?",
-        params![delta.new.len(), delta.resolved.len(), scan_id],
-    )?;
+    // The scan's row, last: its counts are the report's, or for a partial report the
+    // image's open findings now. A partial report that changed nothing leaves no row
+    // (most images of a delta rescan): the image's last_scanned_at says it was matched.
+    let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+    let mut kev = 0i64;
+    let mut warnings = serde_json::to_string(&report.warnings).unwrap_or_else(|_| "[]".into());
+    let mut unmatched = report.packages_not_matched as i64;
+    let write_scan = match scope {
+        None => {
+            for f in &report.findings {
+                *counts.entry(severity_str(f.severity).into()).or_default() += 1;
+                kev += f.kev.is_some() as i64;
+            }
+            true
+        }
+        Some(_) if delta.is_empty() => false,
+        Some(_) => {
+            for r in tx.query(
+                "SELECT severity, count(*), CAST(sum(kev) AS BIGINT) FROM findings
+                 WHERE image_id = ? AND state = 'open' GROUP BY severity",
+                params![image_id],
+            )? {
+                counts.insert(r.string(0)?, r.i64(1)?);
+                kev += r.opt_i64(2)?.unwrap_or(0);
+            }
+            if let Some(r) = tx.query_opt(
+                "SELECT unmatched, warnings FROM scans WHERE image_id = ? ORDER BY id DESC LIMIT 1",
+                params![image_id],
+            )? {
+                unmatched = r.opt_i64(0)?.unwrap_or(0);
+                warnings = r.opt_string(1)?.unwrap_or_else(|| "[]".into());
+            }
+            true
+        }
+    };
+    if write_scan {
+        let n = |k: &str| counts.get(k).copied().unwrap_or(0);
+        delta.scan_id = tx.query_i64(
+            "INSERT INTO scans (image_id, kind, started_at, finished_at, db_built, critical, high, medium, low, unknown, kev,
+                 unmatched, warnings, new_findings, resolved_findings)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            params![
+                image_id,
+                kind,
+                started_at,
+                t,
+                report.db.updated_at.clone(),
+                n("critical"),
+                n("high"),
+                n("medium"),
+                n("low"),
+                n("unknown"),
+                kev,
+                unmatched,
+                warnings,
+                delta.new.len(),
+                delta.resolved.len()
+            ],
+        )?;
+    }
     tx.exec(
         "UPDATE images SET last_scanned_at = ?, scan_status = 'scanned', scan_error = NULL WHERE id = ?",
         params![t, image_id],
     )?;
     Ok(delta)
+}
+
+/// The fingerprint `findings.doc_hash` holds: 128 bits of SHA-256 over the stored JSON.
+fn doc_hash(doc: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(doc.as_bytes())[..16])
 }
 
 fn event(

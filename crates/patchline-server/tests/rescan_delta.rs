@@ -223,6 +223,21 @@ fn a_feed_update_rematches_only_the_images_it_touches() {
         })
         .unwrap();
     assert_eq!(kind, "rescan");
+    // The delta rematched curl's packages only, yet the scan's counts are the image's.
+    let (counted, open): (i64, i64) = db
+        .read(|tx| -> patchline_server::db::Result<(i64, i64)> {
+            let r = tx.query_one(
+                "SELECT critical + high + medium + low + unknown FROM scans WHERE image_id = ? ORDER BY id DESC LIMIT 1",
+                params![child],
+            )?;
+            let open = tx.query_i64(
+                "SELECT COUNT(*) FROM findings WHERE image_id = ? AND state = 'open'",
+                params![child],
+            )?;
+            Ok((r.i64(0)?, open))
+        })
+        .unwrap();
+    assert_eq!(counted, open);
     let events: i64 = db
         .read(|tx| {
             tx.query_i64(

@@ -122,7 +122,9 @@ pub async fn list(
             let mut sql = String::from(
                 "SELECT f.id, i.digest, i.reference, f.vuln_id, f.aliases, f.ecosystem, f.package, f.version,
                         f.severity, f.cvss, f.kev, f.epss, f.fix_state, f.fixed_version, f.layer_diff_id,
-                        f.summary, f.state, f.first_seen, f.last_seen, f.resolved_at
+                        f.summary, f.state, f.first_seen,
+                        CASE WHEN f.state = 'open' THEN COALESCE(i.last_scanned_at, f.last_seen) ELSE f.last_seen END,
+                        f.resolved_at
                  FROM findings f JOIN images i ON i.id = f.image_id
                  WHERE f.id > ?",
             );
