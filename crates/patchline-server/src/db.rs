@@ -885,6 +885,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_trusted.sql"),
         postgres: include_str!("../migrations/postgres/0007_trusted.sql"),
     },
+    Migration {
+        version: 11,
+        name: "harbor",
+        sqlite: include_str!("../migrations/sqlite/0011_harbor.sql"),
+        postgres: include_str!("../migrations/postgres/0011_harbor.sql"),
+    },
 ];
 
 /// Now, in unix seconds (every timestamp in the store).
