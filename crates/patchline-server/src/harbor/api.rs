@@ -481,7 +481,12 @@ pub async fn report(
             mime::SBOM_1_0
         )));
     };
-    let format = match (want, q.sbom_media_type.as_deref()) {
+    // What to answer with, settled before the store is asked.
+    enum Answer {
+        Vulnerability(&'static str),
+        Sbom(SbomFormat),
+    }
+    let answer = match (want, q.sbom_media_type.as_deref()) {
         (Wanted::Sbom, None) => {
             return Err(HarborError::bad_request(format!(
                 "an SBOM report needs ?sbom_media_type={} or {}",
@@ -489,15 +494,17 @@ pub async fn report(
                 mime::CYCLONEDX
             )))
         }
-        (Wanted::Sbom, Some(m)) => Some(SbomFormat::from_media_type(m).ok_or_else(|| {
-            HarborError::bad_request(format!(
-                "unsupported sbom_media_type {} ({} or {})",
-                capped(m),
-                mime::SPDX,
-                mime::CYCLONEDX
-            ))
-        })?),
-        (Wanted::Vulnerability(_), _) => None,
+        (Wanted::Sbom, Some(m)) => {
+            Answer::Sbom(SbomFormat::from_media_type(m).ok_or_else(|| {
+                HarborError::bad_request(format!(
+                    "unsupported sbom_media_type {} ({} or {})",
+                    capped(m),
+                    mime::SPDX,
+                    mime::CYCLONEDX
+                ))
+            })?)
+        }
+        (Wanted::Vulnerability(ct), _) => Answer::Vulnerability(ct),
     };
     if id.len() > 64 {
         return Err(not_found());
@@ -521,22 +528,21 @@ pub async fn report(
             format!("scan failed: {message}"),
         )),
         report::Outcome::Done => {
-            let (body, content_type) = match (want, format) {
-                (Wanted::Vulnerability(ct), _) => (
+            let (body, content_type) = match answer {
+                Answer::Vulnerability(ct) => (
                     state
                         .db
                         .run_read(move |tx| report::vulnerability_report(tx, &req))
                         .await?,
                     ct,
                 ),
-                (Wanted::Sbom, Some(f)) => (
+                Answer::Sbom(f) => (
                     state
                         .db
                         .run_read(move |tx| report::sbom_report(tx, &req, f))
                         .await?,
                     mime::SBOM_1_0,
                 ),
-                (Wanted::Sbom, None) => unreachable!("checked above"),
             };
             Ok(json_response(StatusCode::OK, content_type, &body))
         }

@@ -335,3 +335,77 @@ pub fn sbom_report(
         "sbom": sbom,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIFF: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    const BLOB: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+
+    fn finding() -> Finding {
+        serde_json::from_value(json!({
+            "id": "CVE-2024-11053",
+            "advisories": ["debian-tracker:CVE-2024-11053"],
+            "package": {"ecosystem": "deb", "name": "curl", "version": "7.88.1-10+deb12u5",
+                        "purl": "pkg:deb/debian/curl@7.88.1-10%2Bdeb12u5",
+                        "introduced": {"index": 1, "diff_id": DIFF}},
+            "ecosystem": "Debian:12",
+            "state": "fixed",
+            "fixed_versions": ["7.88.1-10+deb12u10"],
+            "severity": "medium",
+            "severity_source": "debian",
+            "cvss": [
+                {"version": "3.1", "vector": "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:L/I:N/A:N", "base_score": 3.7, "source": "nvd"},
+                {"version": "3.1", "vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N", "base_score": 7.5, "source": "osv"},
+                {"version": "2.0", "vector": "AV:N/AC:L/Au:N/C:P/I:N/A:N", "base_score": 5.0, "source": "nvd"},
+                {"version": "4.0", "vector": "CVSS:4.0/AV:N", "base_score": 9.0, "source": "osv"}
+            ],
+            "summary": "curl netrc and redirect credential leak",
+            "references": ["https://curl.se/docs/CVE-2024-11053.html", "javascript:alert(1)"]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_finding_becomes_harbors_vulnerability_item() {
+        let v = vulnerability(&finding(), "open", &[(DIFF.into(), Some(BLOB.into()))]);
+        assert_eq!(v["id"], "CVE-2024-11053");
+        assert_eq!(v["package"], "curl");
+        assert_eq!(v["version"], "7.88.1-10+deb12u5");
+        assert_eq!(v["fix_version"], "7.88.1-10+deb12u10");
+        assert_eq!(v["severity"], "Medium");
+        assert_eq!(v["description"], "curl netrc and redirect credential leak");
+        // Only web links: Harbor renders them as anchors.
+        assert_eq!(
+            v["links"],
+            json!(["https://curl.se/docs/CVE-2024-11053.html"])
+        );
+        // The highest v3 and the v2 vector; v4 has no field in the spec.
+        assert_eq!(
+            v["preferred_cvss"],
+            json!({"score_v3": 7.5, "vector_v3": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N",
+                   "score_v2": 5.0, "vector_v2": "AV:N/AC:L/Au:N/C:P/I:N/A:N"})
+        );
+        assert_eq!(v["layer"], json!({"diff_id": DIFF, "digest": BLOB}));
+        assert_eq!(v["vendor_attributes"]["state"], "open");
+        assert_eq!(v["vendor_attributes"]["fix_state"], "fixed");
+        assert_eq!(v["vendor_attributes"]["ecosystem"], "Debian:12");
+        assert_eq!(v["vendor_attributes"]["cvss"].as_array().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn a_finding_without_fix_or_layer_has_no_such_fields() {
+        let mut f = finding();
+        f.fixed_versions.clear();
+        f.cvss.clear();
+        f.package.introduced = None;
+        f.severity = Severity::Negligible;
+        let v = vulnerability(&f, "suppressed", &[]);
+        assert!(v.get("fix_version").is_none());
+        assert!(v.get("preferred_cvss").is_none());
+        assert!(v.get("layer").is_none());
+        assert_eq!(v["severity"], "Negligible");
+        assert_eq!(v["vendor_attributes"]["state"], "suppressed");
+    }
+}
