@@ -36,6 +36,7 @@ const VULN_CT: &str = "application/vnd.security.vulnerability.report; version=1.
 const SBOM_CT: &str = "application/vnd.security.sbom.report+json; version=1.0";
 const ERROR_CT: &str = "application/vnd.scanner.adapter.error+json; version=1.0";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 
 fn quiet_schedules() -> Schedules {
     Schedules {
@@ -547,6 +548,52 @@ fn drive(store: Option<String>) {
     // A viewer may not scan.
     let viewer_scan = harbor.scan(&viewer, &request.to_string());
     assert_eq!(viewer_scan.status, 403);
+
+    // A Docker v2 manifest (skopeo converts the base on push), as Harbor names it.
+    let out = std::process::Command::new("skopeo")
+        .args([
+            "--insecure-policy",
+            "copy",
+            "--quiet",
+            "--dest-tls-verify=false",
+        ])
+        .args(["--format", "v2s2", "--dest-creds"])
+        .arg(format!("{}:{}", ROBOT.0, ROBOT.1))
+        .arg(format!("oci:{}:base", layout.display()))
+        .arg(format!("docker://{}/platform/base:12", reg.host))
+        .env("TMPDIR", t.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo push v2s2: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (base_digest, base_type) = manifest_of(&reg, "platform/base", "12");
+    assert_eq!(base_type, DOCKER_MANIFEST);
+    let mut docker = scan_request(
+        &reg.url(),
+        Some(&basic),
+        "platform/base",
+        &base_digest,
+        "12",
+    );
+    docker["artifact"]["mime_type"] = json!(DOCKER_MANIFEST);
+    let accepted = harbor.scan(&scanner, &docker.to_string());
+    assert_eq!(accepted.status, 202, "{}", accepted.body);
+    let base_id = accepted.body["id"].as_str().unwrap().to_string();
+    let (_, r) = harbor.poll(&scanner, &base_id, VULN_CT, "");
+    assert_eq!(r.status, 200, "{}", r.body);
+    spec.check("HarborVulnerabilityReport", &r.body);
+    assert_eq!(r.body["artifact"]["mime_type"], DOCKER_MANIFEST);
+    assert!(
+        !r.body["vulnerabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["package"] == "curl"),
+        "the base has no curl"
+    );
 
     // A scan that fails (no credentials for a registry that needs them): 500 with its
     // error, in the spec's error shape.

@@ -408,4 +408,47 @@ mod tests {
         assert_eq!(v["severity"], "Negligible");
         assert_eq!(v["vendor_attributes"]["state"], "suppressed");
     }
+    fn request(state: &str, job: Option<(&str, Option<&str>)>) -> StoredRequest {
+        StoredRequest {
+            id: "x".into(),
+            repository: "apps/fetch".into(),
+            digest: BLOB.into(),
+            tag: None,
+            mime_type: mime::OCI_MANIFEST.into(),
+            state: state.into(),
+            error: (state == "failed").then(|| "pull refused".into()),
+            finished_at: None,
+            job: job.map(|(s, e)| (s.to_string(), e.map(str::to_string))),
+        }
+    }
+
+    #[test]
+    fn a_request_whose_job_died_is_failed_not_pending_forever() {
+        assert_eq!(
+            request("queued", Some(("queued", None))).outcome(),
+            Outcome::Pending
+        );
+        assert_eq!(
+            request("queued", Some(("running", None))).outcome(),
+            Outcome::Pending
+        );
+        assert_eq!(
+            request("done", Some(("done", None))).outcome(),
+            Outcome::Done
+        );
+        assert_eq!(
+            request("failed", Some(("failed", Some("x")))).outcome(),
+            Outcome::Failed("pull refused".into())
+        );
+        // The worker died on the last attempt: the queue failed the job, the request
+        // was never told.
+        assert_eq!(
+            request("queued", Some(("failed", Some("the lease ran out")))).outcome(),
+            Outcome::Failed("the lease ran out".into())
+        );
+        assert!(matches!(
+            request("queued", None).outcome(),
+            Outcome::Failed(_)
+        ));
+    }
 }
