@@ -465,9 +465,11 @@ pub async fn report(
     State(state): State<AppState>,
     _caller: HarborCaller,
     Path(id): Path<String>,
-    Query(q): Query<ReportQuery>,
+    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, HarborError> {
+    // A query that does not parse is a 400 in the spec's error shape, not axum's text.
+    let Query(q) = query.map_err(|e| HarborError::bad_request(format!("invalid query: {e}")))?;
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
