@@ -886,6 +886,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0007_trusted.sql"),
     },
     Migration {
+        version: 11,
+        name: "harbor",
+        sqlite: include_str!("../migrations/sqlite/0011_harbor.sql"),
+        postgres: include_str!("../migrations/postgres/0011_harbor.sql"),
+    },
+    Migration {
         version: 13,
         name: "finding_hash",
         sqlite: include_str!("../migrations/sqlite/0013_finding_hash.sql"),

@@ -101,6 +101,7 @@ pub fn handler(kind: &str) -> Option<Handler> {
         kind::SLA_CHECK => crate::campaigns::sla_job,
         kind::RETENTION => retention_job,
         kind::DRILL => drill_job,
+        crate::harbor::KIND => crate::harbor::scan_job,
         _ => return None,
     })
 }

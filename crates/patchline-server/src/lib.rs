@@ -33,6 +33,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod config;
 pub mod db;
+pub mod harbor;
 pub mod ingest;
 pub mod jobs;
 pub mod lineage;
