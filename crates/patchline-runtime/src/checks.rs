@@ -662,3 +662,34 @@ mod tests {
         assert!(CHECKS.iter().all(|c| c.id.starts_with("runtime.")));
     }
 }
+
+#[cfg(test)]
+mod docs {
+    use super::CHECKS;
+
+    /// docs/runtime.md lists every check as `scan`'s docs/checks.md does; the expected
+    /// block is printed when it is out of date.
+    #[test]
+    fn docs_runtime_md_lists_every_check() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/runtime.md");
+        let doc = std::fs::read_to_string(&root).unwrap_or_default();
+        let lines: Vec<String> = CHECKS
+            .iter()
+            .map(|c| {
+                format!(
+                    "- `{}` ({}): {}. Fix: {}",
+                    c.id,
+                    c.severity.as_str(),
+                    c.title,
+                    c.fix
+                )
+            })
+            .collect();
+        let absent: Vec<&String> = lines.iter().filter(|l| !doc.contains(l.as_str())).collect();
+        assert!(
+            absent.is_empty(),
+            "docs/runtime.md lacks these lines (the whole block):\n{}",
+            lines.join("\n")
+        );
+    }
+}
