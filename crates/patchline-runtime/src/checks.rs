@@ -191,6 +191,13 @@ pub const NETWORK_EGRESS: CheckDef = CheckDef {
     fix: "Attach only internal networks (`docker network create --internal`) or `--network none` when the workload needs no egress.",
 };
 
+pub const UNTRUSTED_IMAGE: CheckDef = CheckDef {
+    id: "runtime.untrusted-image",
+    severity: Severity::High,
+    title: "Image not in the trusted list",
+    fix: "Run an image the policy's trusted_images (or the stage's trusted_bases) approves, or have it approved.",
+};
+
 /// Every runtime check, in docs/runtime.md's order.
 pub const CHECKS: &[CheckDef] = &[
     ROOT_USER,
@@ -207,6 +214,7 @@ pub const CHECKS: &[CheckDef] = &[
     NO_PIDS_LIMIT,
     UNEXPECTED_PROCESS,
     NETWORK_EGRESS,
+    UNTRUSTED_IMAGE,
 ];
 
 /// The runtime check of an id.
@@ -441,6 +449,78 @@ pub fn check(c: &ContainerFacts, ctx: &CheckContext) -> Vec<CheckFinding> {
     out
 }
 
+/// The approved images of a policy file: its `trusted_images` and the stage's
+/// `trusted_bases` patterns (an organisation's own registry: `registry.example.com/*`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Trust {
+    pub images: Vec<patchline_policy::TrustedImage>,
+    pub repositories: Vec<String>,
+}
+
+/// `child:1` → `docker.io/library/child:1`, as Docker Hub names are matched: a first
+/// component without a dot or port (other than `localhost`) is a Hub repository, and a
+/// reference without tag or digest means `:latest`.
+pub fn normalize_reference(r: &str) -> String {
+    let mut out = r.to_string();
+    let first = r.split('/').next().unwrap_or("");
+    let has_host =
+        r.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    if !has_host {
+        out = if r.contains('/') {
+            format!("docker.io/{r}")
+        } else {
+            format!("docker.io/library/{r}")
+        };
+    }
+    let last = out.rsplit('/').next().unwrap_or("");
+    if !last.contains(':') && !last.contains('@') {
+        out.push_str(":latest");
+    }
+    out
+}
+
+/// `runtime.untrusted-image` when no entry of `trust` approves the container's image.
+/// A pinned entry approves only its digest, which must be one of the image's registry
+/// digests (`repo@sha256:…`) or its id; an image never pulled or pushed has no registry
+/// digest, so a pinned entry does not approve it.
+pub fn untrusted(c: &ContainerFacts, trust: &Trust, today: time::Date) -> Option<CheckFinding> {
+    let reference = normalize_reference(&c.image);
+    if c.image.starts_with("sha256:") {
+        // Run by id: nothing names where it came from.
+    } else if trust
+        .repositories
+        .iter()
+        .any(|p| patchline_policy::pattern::reference_matches(p, &reference))
+    {
+        return None;
+    }
+    let digests: Vec<&str> = c
+        .repo_digests
+        .iter()
+        .filter_map(|d| d.split_once('@').map(|(_, d)| d))
+        .chain([c.image_id.as_str()])
+        .collect();
+    let mut why = "no trusted_images entry matches it".to_string();
+    for t in &trust.images {
+        for d in &digests {
+            match t.judge(&reference, Some(d), today) {
+                patchline_policy::trusted::TrustMatch::Trusted => return None,
+                patchline_policy::trusted::TrustMatch::Expired(e) => {
+                    why = format!("the approval of {} expired on {e}", t.pattern)
+                }
+                patchline_policy::trusted::TrustMatch::DigestMismatch { approved } => {
+                    why = format!("{} approves only {approved}", t.pattern)
+                }
+                patchline_policy::trusted::TrustMatch::NoMatch => {}
+            }
+        }
+    }
+    let mut f = UNTRUSTED_IMAGE.finding(format!("{} runs {reference}: {why}", c.name));
+    f.path = Some("Config.Image".into());
+    f.evidence = c.repo_digests.first().cloned().or(Some(c.image_id.clone()));
+    Some(f)
+}
+
 /// The processes neither the main process nor descended from it.
 pub fn unexpected_processes(c: &ContainerFacts) -> Vec<&ProcessFact> {
     if c.pid <= 0 || c.processes.is_empty() {
@@ -651,6 +731,65 @@ mod tests {
             normalize("/var/run/../run//docker.sock"),
             "/var/run/docker.sock"
         );
+    }
+
+    #[test]
+    fn trusted_images_and_repositories_approve_images() {
+        let mut c = clean();
+        c.image = "child:1".into();
+        c.image_id = format!("sha256:{}", "a".repeat(64));
+        let today = time::macros::date!(2026 - 12 - 08);
+        let entry = |pattern: &str, digest: Option<String>| patchline_policy::TrustedImage {
+            pattern: pattern.into(),
+            digest,
+            ..Default::default()
+        };
+        let trust = |images, repositories| Trust {
+            images,
+            repositories,
+        };
+        assert_eq!(normalize_reference("child:1"), "docker.io/library/child:1");
+        assert_eq!(normalize_reference("team/app"), "docker.io/team/app:latest");
+        assert_eq!(
+            normalize_reference("r.example:5000/a/b@sha256:1"),
+            "r.example:5000/a/b@sha256:1"
+        );
+        assert!(untrusted(
+            &c,
+            &trust(vec![entry("docker.io/library/child:*", None)], vec![]),
+            today
+        )
+        .is_none());
+        assert!(untrusted(
+            &c,
+            &trust(vec![], vec!["docker.io/library/*".into()]),
+            today
+        )
+        .is_none());
+        let f = untrusted(
+            &c,
+            &trust(vec![entry("docker.io/library/other", None)], vec![]),
+            today,
+        )
+        .unwrap();
+        assert_eq!(f.id, "runtime.untrusted-image");
+        assert!(
+            f.message.contains("no trusted_images entry"),
+            "{}",
+            f.message
+        );
+        let pinned = entry(
+            "docker.io/library/child",
+            Some(format!("sha256:{}", "b".repeat(64))),
+        );
+        let f = untrusted(&c, &trust(vec![pinned.clone()], vec![]), today).unwrap();
+        assert!(
+            f.message.contains("approves only sha256:bbbb"),
+            "{}",
+            f.message
+        );
+        c.repo_digests = vec![format!("docker.io/library/child@sha256:{}", "b".repeat(64))];
+        assert!(untrusted(&c, &trust(vec![pinned], vec![]), today).is_none());
     }
 
     #[test]

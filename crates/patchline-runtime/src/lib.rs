@@ -13,8 +13,8 @@
 //!   a default that blocks only critical runtime findings).
 //!
 //! [`report`] renders the [`RuntimeReport`] as a table, JSON or SARIF; [`Engine::stop`]
-//! is `--enforce`'s action. What is not here yet: the trusted-image and outdated-digest
-//! checks (they need the server's catalogue) and the `--watch` agent.
+//! is `--enforce`'s action. What is not here yet: the outdated-digest check (it needs
+//! the server's catalogue) and the `--watch` agent.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use patchline_model::check::CheckFinding;
 use patchline_model::vuln::{Finding, FixState, ScanReport, Severity};
 use patchline_policy::pattern::glob_match;
-use patchline_policy::{Action, StageProfile};
+use patchline_policy::{Action, PolicyFile, StageProfile};
 use serde::{Deserialize, Serialize};
 
 pub mod checks;
@@ -94,6 +94,8 @@ pub struct Gate {
     pub kev: bool,
     /// The vulnerability rules judge only findings with a fix.
     pub fixable_only: bool,
+    /// The approved images, when the policy file has any: `runtime.untrusted-image`.
+    pub trust: Option<checks::Trust>,
 }
 
 impl Default for Gate {
@@ -109,6 +111,7 @@ impl Default for Gate {
             fail_on: None,
             kev: false,
             fixable_only: false,
+            trust: None,
         }
     }
 }
@@ -123,9 +126,25 @@ pub struct Block {
 }
 
 impl Gate {
-    /// The rules of a policy file's stage profile.
+    /// The rules of a policy file's stage profile, with the file's trusted images.
+    pub fn from_policy(policy: &PolicyFile, profile: &StageProfile) -> Gate {
+        let trust =
+            (!policy.trusted_images.is_empty() || profile.trusted_bases.is_some()).then(|| {
+                checks::Trust {
+                    images: policy.trusted_images.clone(),
+                    repositories: profile.trusted_bases.clone().unwrap_or_default(),
+                }
+            });
+        Gate {
+            trust,
+            ..Gate::from_stage(profile, &policy.source)
+        }
+    }
+
+    /// The rules of a stage profile alone (no trusted images).
     pub fn from_stage(profile: &StageProfile, file: &str) -> Gate {
         Gate {
+            trust: None,
             source: format!("{file} (stage {})", profile.name),
             checks_fail_on: profile.checks.fail_on,
             checks_deny: profile.checks.deny.clone(),
@@ -320,6 +339,10 @@ pub fn inspect(engine: &mut Engine, opts: &RuntimeOptions) -> Result<RuntimeRepo
             images.insert(id.clone(), img);
         }
         c.facts.repo_digests = images[&id].repo_digests.clone();
+        if let Some(trust) = &opts.gate.trust {
+            let today = time::OffsetDateTime::now_utc().date();
+            c.checks.extend(checks::untrusted(&c.facts, trust, today));
+        }
     }
     for c in &mut containers {
         let vulns = images
@@ -337,7 +360,7 @@ pub fn inspect(engine: &mut Engine, opts: &RuntimeOptions) -> Result<RuntimeRepo
         images,
         actions: Vec::new(),
         not_checked: vec![
-            "trusted images and outdated digests: need the server's catalogue (not implemented yet)".into(),
+            "outdated digests (patched upstream in the hierarchy since): need the server's catalogue (not implemented yet)".into(),
         ],
         warnings,
     })

@@ -362,16 +362,17 @@ fn planted_runtime_problems_are_found_blocked_and_stopped() {
         "the cached inventory matches as the export did"
     );
 
-    // A policy stage that blocks running as root and KEV/high vulns, allowing the socket.
+    // A policy stage that blocks running as root and images outside its trusted list,
+    // allowing the socket.
     let policy = patchline_policy::parse_policy(
-        "stages:\n  runtime:\n    fail_on: critical\n    checks:\n      deny: [runtime.root-user]\n      allow: [runtime.engine-socket]\n",
+        "stages:\n  runtime:\n    fail_on: critical\n    checks:\n      deny: [runtime.root-user, runtime.untrusted-image]\n      allow: [runtime.engine-socket]\ntrusted_images:\n  - pattern: docker.io/library/other:*\n",
         "policy.yaml",
     )
     .unwrap();
     let gated = inspect(
         &mut engine,
         &RuntimeOptions {
-            gate: Gate::from_stage(policy.stage("runtime").unwrap(), "policy.yaml"),
+            gate: Gate::from_policy(&policy, policy.stage("runtime").unwrap()),
             ..opts.clone()
         },
     )
@@ -385,6 +386,13 @@ fn planted_runtime_problems_are_found_blocked_and_stopped() {
         .blocking
         .iter()
         .any(|b| b.rule == "checks deny runtime.root-user"));
+    assert!(planted_gated
+        .blocking
+        .iter()
+        .any(|b| b.rule == "checks deny runtime.untrusted-image"
+            && b.subject.contains("docker.io/library/child:1")));
+    assert!(ids(&gated, "clean").contains("runtime.untrusted-image"));
+    assert!(!ids(&report, "clean").contains("runtime.untrusted-image"));
     assert!(!planted_gated
         .blocking
         .iter()

@@ -93,7 +93,7 @@ fn docker(a: DockerArgs) -> Result<u8> {
             let profile = file
                 .select_stage(Some(&a.stage))
                 .map_err(|e| anyhow::anyhow!(e))?;
-            Gate::from_stage(profile, &p.display().to_string())
+            Gate::from_policy(&file, profile)
         }
         None => Gate::default(),
     };
