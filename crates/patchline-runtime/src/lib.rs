@@ -71,7 +71,7 @@ pub enum RuntimeError {
     #[error(transparent)]
     Engine(#[from] EngineError),
     /// The advisory DB is missing or unreadable: no image could be judged.
-    #[error("{0}")]
+    #[error("{0} (--no-image-scan runs the runtime checks without it)")]
     Db(String),
     #[error("{what}: {error}")]
     Io { what: String, error: std::io::Error },
