@@ -61,6 +61,9 @@ enum Command {
     Vex(cmd::vex::Args),
     /// The organisation-wide server: registry watch, delta rescans, notifications, campaigns, API.
     Serve(cmd::serve::Args),
+    /// Running containers: their images' findings and runtime checks (`runtime docker`).
+    #[command(subcommand)]
+    Runtime(cmd::runtime::Command),
     /// Compare versions by an ecosystem's rules (`<`, `=` or `>`), or a stream of pairs.
     Vercmp(cmd::vercmp::Args),
     /// Print the shell completion script (bash, zsh, fish, powershell, elvish).
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         Command::Policy(c) => cmd::policy::run(c),
         Command::Vex(a) => cmd::vex::run(a),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Runtime(c) => cmd::runtime::run(c),
         Command::Vercmp(a) => cmd::vercmp::run(a),
         Command::Completions(a) => cmd::completions::run(a),
         Command::Man(a) => cmd::man::run(a),

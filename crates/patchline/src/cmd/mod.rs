@@ -7,6 +7,7 @@ pub mod man;
 pub mod outdated;
 pub mod plan;
 pub mod policy;
+pub mod runtime;
 pub mod sbom;
 pub mod scan;
 pub mod serve;
