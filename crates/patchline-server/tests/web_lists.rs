@@ -616,3 +616,128 @@ fn exceptions_page_lists_states_and_decides_through_forms_with_csrf() {
     );
     assert_eq!(s, 403);
 }
+
+/// The pages at the issue's scale: 10,000 catalogued images of 100 teams, two open
+/// findings each, one open campaign of 99 items; each page's time is printed (the issue
+/// asks ≤ 200 ms server-side in a release build; this debug-build test only catches a
+/// page that grows with the store far past that).
+#[test]
+fn pages_stay_fast_at_10000_images() {
+    use std::fmt::Write;
+    use std::time::Instant;
+
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(api_support::config(dir.path()), ServeOptions::default()).unwrap();
+    let mut yaml = String::from("version: 1\nimages:\n");
+    for t in 0..100 {
+        let base = format!("registry.example/t{t:03}/base:1");
+        writeln!(
+            yaml,
+            "  - reference: {base}\n    tier: base\n    owner: {{ team: t{t:03} }}"
+        )
+        .unwrap();
+        for a in 1..100 {
+            writeln!(
+                yaml,
+                "  - reference: registry.example/t{t:03}/app{a:02}:1\n    tier: application\n    owner: {{ team: t{t:03} }}\n    parent: {base}"
+            )
+            .unwrap();
+        }
+    }
+    let server = running.server.clone();
+    let mut tokens = BTreeMap::new();
+    let started = Instant::now();
+    running
+        .server
+        .db
+        .tx(|tx| -> patchline_server::db::Result<()> {
+            patchline_server::lineage::import_yaml(tx, &yaml)?;
+            let refs: Vec<String> = tx
+                .query("SELECT reference FROM catalog_entries", &[])?
+                .iter()
+                .map(|r| r.string(0))
+                .collect::<patchline_server::db::Result<_>>()?;
+            for (n, reference) in refs.iter().enumerate() {
+                let (repo, _) = reference.rsplit_once(':').unwrap();
+                let key = patchline_server::store::ImageKey {
+                    digest: format!("sha256:{n:064x}"),
+                    registry: REGISTRY.into(),
+                    repository: repo.split_once('/').unwrap().1.into(),
+                    reference: reference.clone(),
+                    source: "registry".into(),
+                };
+                let id = patchline_server::store::upsert_image(tx, &key)?;
+                tx.exec(
+                    "UPDATE catalog_entries SET image_id = ? WHERE reference = ?",
+                    patchline_server::params![id, reference],
+                )?;
+                for (vuln, sev, kev) in [("CVE-2024-0001", "critical", 1), ("CVE-2024-0002", "high", 0)] {
+                    tx.exec(
+                        "INSERT INTO findings (image_id, vuln_id, ecosystem, package, version, severity, kev, state, first_seen, last_seen)
+                         VALUES (?, ?, 'Debian:12', 'curl', '7.88.1', ?, ?, 'open', ?, ?)",
+                        patchline_server::params![id, vuln, sev, kev, now() - 30 * 86_400, now()],
+                    )?;
+                }
+            }
+            patchline_server::campaigns::on_tag_moved(
+                tx,
+                &server,
+                REGISTRY,
+                "t000/base",
+                "1",
+                Some(&format!("sha256:{:064x}", 0)),
+                &format!("sha256:{}", "e".repeat(64)),
+            )?;
+            for (name, role, team) in [("admin", Role::Admin, None), ("t000", Role::Team, Some("t000"))] {
+                let (_, secret) = create_token(tx, name, role, team, None, "test")?;
+                tokens.insert(name, secret);
+            }
+            Ok(())
+        })
+        .unwrap();
+    eprintln!("seeded 10,000 images in {:?}", started.elapsed());
+    let env = Env {
+        url: running.url(),
+        running,
+        tokens,
+        ids: BTreeMap::new(),
+        shop_cve: String::new(),
+        _dir: dir,
+    };
+    for who in ["admin", "t000"] {
+        let b = env.login(who);
+        for path in [
+            "/teams",
+            "/teams/t000",
+            "/campaigns",
+            "/campaigns/1",
+            "/exceptions",
+        ] {
+            b.ok(path);
+            let t = Instant::now();
+            let body = b.ok(path);
+            let took = t.elapsed();
+            eprintln!("{who:>5} {path:<14} {took:?}");
+            assert!(body.contains("</main>"));
+            assert!(took.as_secs() < 5, "{who} {path}: {took:?}");
+            if path == "/teams/t000" {
+                assert_eq!(
+                    body.matches("<li><a href=\"/images/").count(),
+                    100,
+                    "its 100 images"
+                );
+                assert!(
+                    body.contains("past SLA"),
+                    "30-day-old critical findings are past SLA"
+                );
+            }
+            if path == "/campaigns/1" {
+                assert_eq!(
+                    body.matches("data-state=\"to-rebuild\"").count(),
+                    99,
+                    "99 apps in wave 1"
+                );
+            }
+        }
+    }
+}
