@@ -231,6 +231,15 @@ impl Browser {
         let (s, body) = self.get(path);
         assert_eq!(s, 200, "{path}: {body}");
         // No inline script or style anywhere (the CSP would block them).
+        // Kept for a look (target/tmp/web_lists/): what each page rendered last.
+        let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("web_lists");
+        let name: String = path
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        if std::fs::create_dir_all(&out).is_ok() {
+            let _ = std::fs::write(out.join(format!("{name}.html")), &body);
+        }
         assert!(
             !body.contains("<script>") && !body.contains("style="),
             "{path}: inline script/style"
