@@ -65,13 +65,27 @@ struct Env {
     ids: BTreeMap<&'static str, i64>,
     /// An open finding of the shop image (inherited from the base).
     shop_cve: String,
+    /// Dropped after `running`: the server's last reference then goes in this thread.
+    /// Otherwise a keep-alive connection's task can hold it when `Running` drops its
+    /// runtime, and a PostgreSQL pool dropped inside the runtime panics (serve.rs).
+    _server: std::sync::Arc<patchline_server::state::Server>,
     _dir: tempfile::TempDir,
+}
+
+/// `PATCHLINE_API_TEST_STORE=postgres://...` runs on that (empty) database instead of the
+/// embedded store, as api_support does: one test at a time, each on a fresh database.
+fn start_server(dir: &std::path::Path) -> Running {
+    let mut c = api_support::config(dir);
+    c.store = std::env::var("PATCHLINE_API_TEST_STORE")
+        .ok()
+        .filter(|s| !s.is_empty());
+    start(c, ServeOptions::default()).unwrap()
 }
 
 fn seeded() -> Option<Env> {
     let scans = scans()?;
     let dir = tempfile::tempdir().unwrap();
-    let running = start(api_support::config(dir.path()), ServeOptions::default()).unwrap();
+    let running = start_server(dir.path());
     let url = running.url();
     let mut tokens = BTreeMap::new();
     let mut ids = BTreeMap::new();
@@ -142,12 +156,14 @@ fn seeded() -> Option<Env> {
             .and_then(|r| r.string(0))
         })
         .unwrap();
+    let keep = running.server.clone();
     Some(Env {
         running,
         url,
         tokens,
         ids,
         shop_cve,
+        _server: keep,
         _dir: dir,
     })
 }
@@ -636,7 +652,7 @@ fn pages_stay_fast_at_10000_images() {
     use std::time::Instant;
 
     let dir = tempfile::tempdir().unwrap();
-    let running = start(api_support::config(dir.path()), ServeOptions::default()).unwrap();
+    let running = start_server(dir.path());
     let mut yaml = String::from("version: 1\nimages:\n");
     for t in 0..100 {
         let base = format!("registry.example/t{t:03}/base:1");
@@ -706,6 +722,7 @@ fn pages_stay_fast_at_10000_images() {
         .unwrap();
     eprintln!("seeded 10,000 images in {:?}", started.elapsed());
     let env = Env {
+        _server: running.server.clone(),
         url: running.url(),
         running,
         tokens,
