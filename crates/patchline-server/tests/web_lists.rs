@@ -142,6 +142,15 @@ fn seeded() -> Option<Env> {
                 Some(&format!("sha256:{}", "b".repeat(64))),
                 &format!("sha256:{}", "c".repeat(64)),
             )?;
+            // The campaign told shop to rebuild; one delivery of it, as the worker logs it.
+            let n = tx.query_i64(
+                "SELECT id FROM notifications WHERE team = 'shop' AND kind = 'campaign'",
+                &[],
+            )?;
+            tx.exec(
+                "INSERT INTO deliveries (notification_id, channel, attempt, at, ok, status) VALUES (?, 'webhook#1', 1, ?, 1, 'HTTP 204')",
+                patchline_server::params![n, now()],
+            )?;
             Ok(())
         })
         .unwrap();
@@ -345,6 +354,14 @@ fn teams_pages_show_images_findings_sla_and_channels_with_secrets_only_for_secur
         "the campaign it must act in"
     );
     assert!(page.contains("id=\"deliveries\"") && page.contains("id=\"channels\""));
+    let delivery = row_of(
+        &page[page.find("id=\"deliveries\"").unwrap()..],
+        "webhook#1</td>",
+    );
+    assert!(
+        delivery.contains("campaign") && delivery.contains("sent: HTTP 204"),
+        "{delivery}"
+    );
     assert!(page.contains("/etc/patchline/shop-hook.key") && page.contains("SHOP_SLACK_URL"));
 
     // A viewer and a team token see where a channel goes, never its secret parts.
