@@ -657,6 +657,30 @@ fn exceptions_page_lists_states_and_decides_through_forms_with_csrf() {
         ],
     );
     assert_eq!(s, 403);
+
+    // A wildcard exception is used when any open finding matches it, and unused when
+    // none does (read a chunk at a time).
+    for (id, pattern) in [(4, "CVE-2024-*"), (5, "CVE-1998-*")] {
+        let r = env.api(
+            "security",
+            reqwest::Method::POST,
+            "/api/v1/exceptions",
+            serde_json::json!({"team": "shop", "exception": {"id": pattern, "images": [SHOP], "reason": "r", "expires": day(60)}}),
+        );
+        assert_eq!(r.status(), 201);
+        let r = env.api(
+            "security",
+            reqwest::Method::POST,
+            &format!("/api/v1/exceptions/{id}/approve"),
+            serde_json::json!({}),
+        );
+        assert_eq!(r.status(), 200);
+    }
+    let unused = security.ok("/exceptions?status=unused");
+    assert!(
+        unused.contains("data-exception=\"5\"") && !unused.contains("data-exception=\"4\""),
+        "{unused}"
+    );
 }
 
 /// The pages at the issue's scale: 10,000 catalogued images of 100 teams, two open

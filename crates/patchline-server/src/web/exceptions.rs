@@ -92,35 +92,54 @@ fn to_policy(d: &ExceptionDoc) -> patchline_policy::exceptions::Exception {
     }
 }
 
-/// Does any open finding match `d`?
+/// Does any open finding match `d`? Read a chunk at a time (stopping at the first match),
+/// so a wildcard exception never holds more than a chunk of findings in memory.
 fn is_used(tx: &mut dyn Tx, d: &ExceptionDoc) -> crate::db::Result<bool> {
+    const CHUNK: i64 = 1000;
     let exc = to_policy(d);
     let glob = d.id.contains(['*', '?', '[']);
-    let base = "SELECT f.doc, i.reference, c.reference FROM findings f
+    let base = "SELECT f.id, f.doc, i.reference, c.reference FROM findings f
          JOIN images i ON i.id = f.image_id LEFT JOIN catalog_entries c ON c.image_id = f.image_id
-         WHERE f.state = 'open' AND f.doc IS NOT NULL";
-    let rows = if glob {
-        tx.query(&format!("{base} LIMIT ?"), params![MAX_SCANNED + 1])?
-    } else {
-        tx.query(
-            &format!("{base} AND (f.vuln_id = ? OR f.aliases LIKE ?)"),
-            params![&d.id, format!("%\"{}\"%", d.id)],
-        )?
-    };
-    if rows.len() > MAX_SCANNED {
-        return Ok(true);
-    }
-    for r in rows {
-        let Ok(f) = serde_json::from_str::<Finding>(r.str(0)?) else {
-            continue;
+         WHERE f.state = 'open' AND f.doc IS NOT NULL AND f.id > ?";
+    let mut after = 0i64;
+    let mut scanned = 0usize;
+    loop {
+        let rows = if glob {
+            tx.query(
+                &format!("{base} ORDER BY f.id LIMIT ?"),
+                params![after, CHUNK],
+            )?
+        } else {
+            tx.query(
+                &format!("{base} AND (f.vuln_id = ? OR f.aliases LIKE ?) ORDER BY f.id LIMIT ?"),
+                params![after, &d.id, format!("%\"{}\"%", d.id), CHUNK],
+            )?
         };
-        let mut refs = vec![r.string(1)?];
-        refs.extend(r.opt_string(2)?);
-        if refs.iter().any(|image| exc.matches_finding(&f, image)) {
+        let n = rows.len();
+        let first = rows.first().map(|r| r.i64(0)).transpose()?.unwrap_or(after);
+        let mut last = after;
+        for r in rows {
+            last = r.i64(0)?;
+            let Ok(f) = serde_json::from_str::<Finding>(r.str(1)?) else {
+                continue;
+            };
+            let mut refs = vec![r.string(2)?];
+            refs.extend(r.opt_string(3)?);
+            if refs.iter().any(|image| exc.matches_finding(&f, image)) {
+                return Ok(true);
+            }
+        }
+        scanned += n;
+        if (n as i64) < CHUNK {
+            return Ok(false);
+        }
+        // A finding comes once per catalog reference of its image: the last one of a full
+        // chunk is read again whole in the next.
+        after = if last > first { last - 1 } else { last };
+        if scanned >= MAX_SCANNED {
             return Ok(true);
         }
     }
-    Ok(false)
 }
 
 fn load(tx: &mut dyn Tx, team: Option<&str>) -> crate::db::Result<(Vec<Row>, Vec<String>)> {
