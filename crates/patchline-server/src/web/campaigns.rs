@@ -20,7 +20,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use maud::html;
+use maud::{html, Markup};
 use serde::Deserialize;
 
 use crate::api::ApiError;
@@ -104,6 +104,11 @@ async fn list(
             )
         }
     };
+    // Newest first unless asked otherwise (and the header's arrow says so).
+    let mut p = p;
+    if p.dir.is_none() {
+        p.dir = Some("desc".into());
+    }
     let key = p.sort_key(&["id", "opened", "title", "root", "state", "kind"], "id");
     let col = match key {
         "opened" => "opened_at",
@@ -113,9 +118,7 @@ async fn list(
         "kind" => "kind",
         _ => "id",
     };
-    // Newest first unless asked otherwise.
-    let desc = p.dir.is_none() || p.desc();
-    let dir = if desc { "DESC" } else { "ASC" };
+    let dir = if p.desc() { "DESC" } else { "ASC" };
     let needle = p.q.clone().unwrap_or_default().trim().to_string();
     let v = viewer.clone();
     let (per, offset) = (p.per() as i64, p.offset());
@@ -191,7 +194,7 @@ async fn list(
                         td { (c.root_reference) }
                         td { span class={ "state state-" (c.state) } { (c.state) } }
                         td { (progress(&c.counts)) }
-                        td { (c.opened_at.get(..16).unwrap_or(&c.opened_at).replace('T', " ")) " UTC" }
+                        td { (at(&c.opened_at)) }
                     }
                 }
                 @if rows.is_empty() { tr { td colspan="7" { "No campaign matches." } } }
@@ -200,6 +203,12 @@ async fn list(
         (table::pager(&p, "/campaigns", &keep, total))
     };
     layout::page(&viewer, "Campaigns", Nav::Campaigns, body)
+}
+
+/// An RFC 3339 time as the other pages show times (`2026-12-08 01:02 UTC`).
+fn at(rfc: &str) -> Markup {
+    let short = rfc.get(..16).unwrap_or(rfc).replace('T', " ");
+    html! { time datetime=(rfc) { (short) " UTC" } }
 }
 
 fn progress(counts: &BTreeMap<String, i64>) -> String {
@@ -316,9 +325,9 @@ async fn show(State(state): State<AppState>, viewer: Viewer, Path(id): Path<Stri
                     dt { "From" } dd { code { (s.old_digest.as_deref().unwrap_or("—")) } }
                     dt { "To" } dd { code { (s.new_digest.as_deref().unwrap_or("—")) } }
                 }
-                dt { "Opened" } dd { (s.opened_at) }
-                @if let Some(c) = &s.closed_at { dt { "Closed" } dd { (c) } }
-                dt { "Due (SLA)" } dd { (due.unwrap_or("—")) }
+                dt { "Opened" } dd { (at(&s.opened_at)) }
+                @if let Some(c) = &s.closed_at { dt { "Closed" } dd { (at(c)) } }
+                dt { "Due (SLA)" } dd { @if let Some(d) = due { (at(d)) } @else { "—" } }
             }
         }
         section id="waves" {
@@ -337,7 +346,7 @@ async fn show(State(state): State<AppState>, viewer: Viewer, Path(id): Path<Stri
                                 td { (image_link(&i.reference, &ids, vis)) }
                                 td { @if let Some(t) = &i.team { a href={ "/teams/" (session::urlencode(t)) } { (t) } } @else { "—" } }
                                 td { span class={ "state state-" (i.state) } { (state_label(&i.state)) } }
-                                td { (i.due_at.as_deref().unwrap_or("—")) }
+                                td { @if let Some(d) = &i.due_at { (at(d)) } @else { "—" } }
                                 td { @if let Some(b) = blocker(i, &by_ref) {
                                     "blocked by " (b.reference) " (" (b.team.as_deref().unwrap_or("no owning team")) ", " (b.state) ")"
                                 } @else { "—" } }
