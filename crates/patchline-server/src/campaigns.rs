@@ -83,7 +83,7 @@ pub fn built_on(parent: &[Digest], child: &[Digest]) -> bool {
     p.last() == c.last()
 }
 
-fn sla_days(server: &Server, severity: &str) -> u32 {
+pub fn sla_days(server: &Server, severity: &str) -> u32 {
     let s = &server.config.sla;
     match severity {
         "critical" => s.critical,
@@ -585,7 +585,7 @@ pub struct CampaignDetail {
     pub items: Vec<CampaignItem>,
 }
 
-fn summary(tx: &mut dyn Tx, r: &crate::db::Row) -> Result<CampaignSummary> {
+pub fn summary(tx: &mut dyn Tx, r: &crate::db::Row) -> Result<CampaignSummary> {
     let id = r.i64(0)?;
     let mut counts = BTreeMap::new();
     for c in tx.query(
@@ -609,7 +609,7 @@ fn summary(tx: &mut dyn Tx, r: &crate::db::Row) -> Result<CampaignSummary> {
     })
 }
 
-const CAMPAIGN_COLUMNS: &str =
+pub const CAMPAIGN_COLUMNS: &str =
     "id, kind, title, root_reference, old_digest, new_digest, vuln_id, state, opened_at, closed_at, plan";
 
 /// `GET /api/v1/campaigns`'s query.

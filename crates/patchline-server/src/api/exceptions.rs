@@ -84,10 +84,10 @@ pub struct ExceptionItem {
     pub decided_at: Option<String>,
 }
 
-const COLUMNS: &str =
+pub const COLUMNS: &str =
     "id, team, state, doc, expires_at, created_at, created_by, decided_by, decided_at";
 
-fn item(r: &Row) -> ApiResult<ExceptionItem> {
+pub fn item(r: &Row) -> ApiResult<ExceptionItem> {
     let exception: ExceptionDoc = serde_json::from_str(r.str(3)?).map_err(|e| {
         ApiError::internal(format!("stored exception {}: {e}", r.i64(0).unwrap_or(0)))
     })?;
@@ -104,7 +104,7 @@ fn item(r: &Row) -> ApiResult<ExceptionItem> {
     })
 }
 
-fn get(tx: &mut dyn Tx, id: i64) -> ApiResult<ExceptionItem> {
+pub fn get(tx: &mut dyn Tx, id: i64) -> ApiResult<ExceptionItem> {
     let r = tx
         .query_opt(
             &format!("SELECT {COLUMNS} FROM exceptions WHERE id = ?"),
@@ -260,8 +260,24 @@ pub async fn create(
     ApiJson(body): ApiJson<NewException>,
 ) -> ApiResult<Response> {
     who.require(&[Role::Security, Role::Team])?;
-    let expires_at = validate(&body.exception)?;
-    let team = match (who.role, &body.team) {
+    let rid = request_id(&headers);
+    let created = create_exception(&s, who, body.team, body.exception, rid).await?;
+    Ok((StatusCode::CREATED, axum::Json(created)).into_response())
+}
+
+/// Proposes an exception for `team` (a `team` token's own when `None`), validated,
+/// scoped and recorded: what `POST /api/v1/exceptions` and the dashboard's request form
+/// both do.
+pub async fn create_exception(
+    s: &AppState,
+    who: Principal,
+    team: Option<String>,
+    exception: ExceptionDoc,
+    rid: Option<String>,
+) -> ApiResult<ExceptionItem> {
+    who.require(&[Role::Security, Role::Team])?;
+    let expires_at = validate(&exception)?;
+    let team = match (who.role, &team) {
         (Role::Team, Some(t)) if Some(t) != who.team.as_ref() => {
             return Err(ApiError::forbidden(format!(
                 "team: a team token creates exceptions for its own team only, not {t}"
@@ -273,36 +289,33 @@ pub async fn create(
     if let Some(t) = &team {
         bounded("team", t, 100)?;
     }
-    let rid = request_id(&headers);
-    let created =
-        s.db.run(move |tx| -> ApiResult<ExceptionItem> {
-            if who.role == Role::Team {
-                let t = team
-                    .as_deref()
-                    .ok_or_else(|| ApiError::forbidden("the token names no team"))?;
-                check_team_scope(tx, t, &body.exception)?;
-            }
-            let doc = serde_json::to_string(&body.exception)
-                .map_err(|e| ApiError::internal(format!("exception JSON: {e}")))?;
-            let id = tx.query_i64(
-                "INSERT INTO exceptions (team, doc, state, expires_at, created_at, created_by)
-                 VALUES (?, ?, 'pending', ?, ?, ?) RETURNING id",
-                params![team, doc, expires_at, now(), who.actor()],
-            )?;
-            let after = get(tx, id)?;
-            audit::record(
-                tx,
-                &who,
-                "exception.create",
-                &format!("exception:{id}"),
-                None::<&()>,
-                Some(&after),
-                rid.as_deref(),
-            )?;
-            Ok(after)
-        })
-        .await?;
-    Ok((StatusCode::CREATED, axum::Json(created)).into_response())
+    s.db.run(move |tx| -> ApiResult<ExceptionItem> {
+        if who.role == Role::Team {
+            let t = team
+                .as_deref()
+                .ok_or_else(|| ApiError::forbidden("the token names no team"))?;
+            check_team_scope(tx, t, &exception)?;
+        }
+        let doc = serde_json::to_string(&exception)
+            .map_err(|e| ApiError::internal(format!("exception JSON: {e}")))?;
+        let id = tx.query_i64(
+            "INSERT INTO exceptions (team, doc, state, expires_at, created_at, created_by)
+             VALUES (?, ?, 'pending', ?, ?, ?) RETURNING id",
+            params![team, doc, expires_at, now(), who.actor()],
+        )?;
+        let after = get(tx, id)?;
+        audit::record(
+            tx,
+            &who,
+            "exception.create",
+            &format!("exception:{id}"),
+            None::<&()>,
+            Some(&after),
+            rid.as_deref(),
+        )?;
+        Ok(after)
+    })
+    .await
 }
 
 /// One exception.
@@ -321,53 +334,109 @@ pub async fn get_one(
     Ok(etag_json(&headers, &e))
 }
 
-/// Moves an exception from one of `from` to `to`, recorded.
-async fn decide(
+/// A decision on an exception.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// pending → approved (security).
+    Approve,
+    /// pending → rejected (security).
+    Reject,
+    /// pending or approved → revoked (security, or the owning team).
+    Revoke,
+}
+
+impl Decision {
+    /// `approve`, `reject` or `revoke` (the dashboard's form values).
+    pub fn parse(s: &str) -> Option<Decision> {
+        match s {
+            "approve" => Some(Decision::Approve),
+            "reject" => Some(Decision::Reject),
+            "revoke" => Some(Decision::Revoke),
+            _ => None,
+        }
+    }
+
+    fn roles(self) -> &'static [Role] {
+        match self {
+            Decision::Revoke => &[Role::Security, Role::Team],
+            _ => &[Role::Security],
+        }
+    }
+
+    fn from(self) -> &'static [&'static str] {
+        match self {
+            Decision::Revoke => &["pending", "approved"],
+            _ => &["pending"],
+        }
+    }
+
+    fn to(self) -> &'static str {
+        match self {
+            Decision::Approve => "approved",
+            Decision::Reject => "rejected",
+            Decision::Revoke => "revoked",
+        }
+    }
+}
+
+/// Applies `decision` to exception `id` for `who` (roles checked, team scope for a
+/// revoke, state moved and recorded in the audit log): what the API's approve, reject and
+/// revoke endpoints and the dashboard's forms all do.
+pub async fn decide(
+    s: &AppState,
+    who: Principal,
+    rid: Option<String>,
+    id: i64,
+    decision: Decision,
+) -> ApiResult<ExceptionItem> {
+    who.require(decision.roles())?;
+    let (from, to) = (decision.from(), decision.to());
+    s.db.run(move |tx| -> ApiResult<ExceptionItem> {
+        let before = get(tx, id)?;
+        if to == "revoked" && who.role == Role::Team && before.team != who.team {
+            return Err(ApiError::forbidden(format!(
+                "exception {id} belongs to another team"
+            )));
+        }
+        if !from.contains(&before.state.as_str()) {
+            return Err(ApiError::conflict(format!(
+                "exception {id} is {}; only {} ones can become {to}",
+                before.state,
+                from.join(" or ")
+            )));
+        }
+        tx.exec(
+            "UPDATE exceptions SET state = ?, decided_by = ?, decided_at = ? WHERE id = ?",
+            params![to, who.actor(), now(), id],
+        )?;
+        let after = get(tx, id)?;
+        let action = match decision {
+            Decision::Approve => "exception.approve",
+            Decision::Reject => "exception.reject",
+            Decision::Revoke => "exception.revoke",
+        };
+        audit::record(
+            tx,
+            &who,
+            action,
+            &format!("exception:{id}"),
+            Some(&before),
+            Some(&after),
+            rid.as_deref(),
+        )?;
+        Ok(after)
+    })
+    .await
+}
+
+async fn decide_api(
     s: AppState,
     who: Principal,
     headers: &HeaderMap,
     id: i64,
-    from: &'static [&'static str],
-    to: &'static str,
+    decision: Decision,
 ) -> ApiResult<Response> {
-    let rid = request_id(headers);
-    let after =
-        s.db.run(move |tx| -> ApiResult<ExceptionItem> {
-            let before = get(tx, id)?;
-            if to == "revoked" && who.role == Role::Team && before.team != who.team {
-                return Err(ApiError::forbidden(format!(
-                    "exception {id} belongs to another team"
-                )));
-            }
-            if !from.contains(&before.state.as_str()) {
-                return Err(ApiError::conflict(format!(
-                    "exception {id} is {}; only {} ones can become {to}",
-                    before.state,
-                    from.join(" or ")
-                )));
-            }
-            tx.exec(
-                "UPDATE exceptions SET state = ?, decided_by = ?, decided_at = ? WHERE id = ?",
-                params![to, who.actor(), now(), id],
-            )?;
-            let after = get(tx, id)?;
-            let action = match to {
-                "approved" => "exception.approve",
-                "rejected" => "exception.reject",
-                _ => "exception.revoke",
-            };
-            audit::record(
-                tx,
-                &who,
-                action,
-                &format!("exception:{id}"),
-                Some(&before),
-                Some(&after),
-                rid.as_deref(),
-            )?;
-            Ok(after)
-        })
-        .await?;
+    let after = decide(&s, who, request_id(headers), id, decision).await?;
     Ok(axum::Json(after).into_response())
 }
 
@@ -382,8 +451,7 @@ pub async fn approve(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
-    who.require(&[Role::Security])?;
-    decide(s, who, &headers, id, &["pending"], "approved").await
+    decide_api(s, who, &headers, id, Decision::Approve).await
 }
 
 /// Rejects a pending exception (security).
@@ -397,8 +465,7 @@ pub async fn reject(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
-    who.require(&[Role::Security])?;
-    decide(s, who, &headers, id, &["pending"], "rejected").await
+    decide_api(s, who, &headers, id, Decision::Reject).await
 }
 
 /// Revokes an exception (security, or its own team).
@@ -412,6 +479,5 @@ pub async fn revoke(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
-    who.require(&[Role::Security, Role::Team])?;
-    decide(s, who, &headers, id, &["pending", "approved"], "revoked").await
+    decide_api(s, who, &headers, id, Decision::Revoke).await
 }
