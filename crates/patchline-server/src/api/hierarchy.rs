@@ -46,7 +46,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// A vulnerability id as a path or query value: bounded, printable, no spaces.
-fn check_vuln_id(id: &str) -> ApiResult<()> {
+pub fn check_vuln_id(id: &str) -> ApiResult<()> {
     if id.is_empty()
         || id.len() > 100
         || !id
@@ -60,7 +60,8 @@ fn check_vuln_id(id: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn empty_report(findings: Vec<Finding>) -> ScanReport {
+/// A scan report holding only `findings`: the evidence the impact analysis reads.
+pub fn empty_report(findings: Vec<Finding>) -> ScanReport {
     ScanReport {
         schema: patchline_model::vuln::SCAN_SCHEMA.to_string(),
         tool: Default::default(),
@@ -84,7 +85,7 @@ fn empty_report(findings: Vec<Finding>) -> ScanReport {
 /// The open findings of `id` (or an alias of it), as scan reports keyed by every
 /// catalogued reference of their image; and the affected images no catalog entry
 /// names (digest, reference).
-fn stored_reports(
+pub fn stored_reports(
     tx: &mut dyn Tx,
     id: &str,
 ) -> Result<(HashMap<String, ScanReport>, Vec<UncataloguedImage>)> {
@@ -146,7 +147,8 @@ pub struct CveImpact {
     pub uncatalogued: Vec<UncataloguedImage>,
 }
 
-fn impact(tx: &mut dyn Tx, id: &str) -> Result<(Graph, ImpactReport, Vec<UncataloguedImage>)> {
+/// `id`'s impact over the stored catalog and open findings (`patchline impact --cve`).
+pub fn impact(tx: &mut dyn Tx, id: &str) -> Result<(Graph, ImpactReport, Vec<UncataloguedImage>)> {
     let graph = crate::lineage::load_graph(tx)?;
     let (reports, uncatalogued) = stored_reports(tx, id)?;
     let report = patchline_lineage::impact::impact_cve(&graph, &reports, id);
@@ -315,7 +317,9 @@ fn plan_image(tx: &mut dyn Tx, g: &Graph, id: NodeId, packages: Vec<String>) -> 
     })
 }
 
-fn plan_request(tx: &mut dyn Tx, q: &PlanQuery, scheme: TagScheme) -> ApiResult<PlanRequest> {
+/// The plan input of a query (`GET /api/v1/plans`): the dashboard's image page plans
+/// through it too.
+pub fn plan_request(tx: &mut dyn Tx, q: &PlanQuery, scheme: TagScheme) -> ApiResult<PlanRequest> {
     let mut images = Vec::new();
     let trigger = match (&q.cve, &q.base, &q.to) {
         (Some(id), None, None) => {
