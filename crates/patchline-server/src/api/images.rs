@@ -396,9 +396,8 @@ pub async fn get_image(
 ) -> ApiResult<Response> {
     who.require_read()?;
     check_digest(&digest)?;
-    let detail = s
-        .db
-        .run_read(move |tx| -> ApiResult<ImageDetail> {
+    let detail =
+        s.db.run_read(move |tx| -> ApiResult<ImageDetail> {
             let id = image_by_digest(tx, &digest)?;
             image_detail(tx, id)
         })
@@ -549,20 +548,7 @@ pub async fn inventory(
             Ok((inv, updated))
         })
         .await?;
-    // The document's time and serial come from the stored inventory, so one inventory
-    // renders to the same bytes (and ETag) every time.
-    let opts = patchline_report::RenderOptions {
-        color: false,
-        timestamp: time::OffsetDateTime::from_unix_timestamp(updated).ok(),
-        started: None,
-        serial: Some(uuid::Uuid::new_v5(
-            &uuid::Uuid::NAMESPACE_OID,
-            format!("{digest}@{updated}").as_bytes(),
-        )),
-    };
-    let mut out = Vec::new();
-    patchline_report::render_sbom(&inv, format, &opts, &mut out)
-        .map_err(|e| ApiError::internal(format!("rendering the inventory: {e}")))?;
+    let out = render_inventory(&inv, &digest, updated, format)?;
     let value: serde_json::Value = serde_json::from_slice(&out)
         .map_err(|e| ApiError::internal(format!("rendering the inventory: {e}")))?;
     let mut resp = etag_json(&headers, &value);
@@ -573,4 +559,28 @@ pub async fn inventory(
         );
     }
     Ok(resp.into_response())
+}
+
+/// An image's stored inventory as a document (`updated`: the inventory's `updated_at`).
+/// The document's time and serial come from the stored inventory, so one inventory
+/// renders to the same bytes (and ETag) every time.
+pub fn render_inventory(
+    inv: &patchline_model::Inventory,
+    digest: &str,
+    updated: i64,
+    format: patchline_report::SbomFormat,
+) -> ApiResult<Vec<u8>> {
+    let opts = patchline_report::RenderOptions {
+        color: false,
+        timestamp: time::OffsetDateTime::from_unix_timestamp(updated).ok(),
+        started: None,
+        serial: Some(uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_OID,
+            format!("{digest}@{updated}").as_bytes(),
+        )),
+    };
+    let mut out = Vec::new();
+    patchline_report::render_sbom(inv, format, &opts, &mut out)
+        .map_err(|e| ApiError::internal(format!("rendering the inventory: {e}")))?;
+    Ok(out)
 }
