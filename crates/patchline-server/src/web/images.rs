@@ -290,13 +290,15 @@ fn query_page(
             format!("{e} IS NULL, {e} {asc_word}, i.reference, i.id")
         }
         "scanned" => format!("i.last_scanned_at IS NULL, i.last_scanned_at {asc_word}, i.id"),
-        // Ascending is the worst first: most critical, then most high, ...
+        // Ascending is the worst first: most critical, then most high, ... (an unrated
+        // finding counts last: it may be anything)
         _ => format!(
-            "{} {desc_word}, {} {desc_word}, {} {desc_word}, {} {desc_word}, i.reference, i.id",
+            "{} {desc_word}, {} {desc_word}, {} {desc_word}, {} {desc_word}, {} {desc_word}, i.reference, i.id",
             open_count("critical"),
             open_count("high"),
             open_count("medium"),
-            open_count("low")
+            open_count("low"),
+            open_count("unknown")
         ),
     };
     let mut page_args = args;
@@ -355,12 +357,13 @@ async fn list(State(s): State<AppState>, viewer: Viewer, Query(q): Query<ImagesQ
                 th scope="col" class="num" { "High" }
                 th scope="col" class="num" { "Medium" }
                 th scope="col" class="num" { "Low" }
+                th scope="col" class="num" { abbr title="No severity rated yet" { "Unrated" } }
                 th scope="col" class="num" { "KEV" }
             } }
             tbody {
                 @for r in &rows { (row(r)) }
                 @if rows.is_empty() {
-                    tr { td colspan="9" { "No image matches these filters." } }
+                    tr { td colspan="10" { "No image matches these filters." } }
                 }
             }
         }
@@ -392,6 +395,7 @@ fn row(r: &Row) -> Markup {
             (count_cell(c.high, "high"))
             (count_cell(c.medium, "medium"))
             (count_cell(c.low, "low"))
+            (count_cell(c.unknown, "unknown"))
             td class="num" { @if c.kev > 0 { (c.kev) " " (layout::kev()) } @else { "0" } }
         }
     }
