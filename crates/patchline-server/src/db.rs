@@ -885,6 +885,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_trusted.sql"),
         postgres: include_str!("../migrations/postgres/0007_trusted.sql"),
     },
+    Migration {
+        version: 9,
+        name: "web_lists",
+        sqlite: include_str!("../migrations/sqlite/0009_web_lists.sql"),
+        postgres: include_str!("../migrations/postgres/0009_web_lists.sql"),
+    },
 ];
 
 /// Now, in unix seconds (every timestamp in the store).

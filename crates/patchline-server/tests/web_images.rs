@@ -432,3 +432,121 @@ fn hostile_references_are_escaped() {
         "{cd}"
     );
 }
+
+/// Render times of the lists at 10,000 images (a measurement, not a timed test: it
+/// prints and asserts only that the pages answer). The seeded images are cloned in SQL
+/// (rows, findings, catalog entries spread over 50 teams) under new digests.
+///
+/// ```text
+/// PATCHLINE_FIXTURES=DIR cargo test -p patchline-server --test web_images -- --ignored --nocapture
+/// ```
+#[test]
+#[ignore = "measurement: a minute; run with --ignored --nocapture"]
+fn render_times_at_ten_thousand_images() {
+    use patchline_server::params;
+    let Some(env) = seeded() else { return };
+    let want: usize = std::env::var("PATCHLINE_LOAD_IMAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let db = &env.running.server.db;
+    let templates: Vec<(i64, String)> = db
+        .read(|tx| -> patchline_server::db::Result<Vec<(i64, String)>> {
+            tx.query(
+                "SELECT image_id, reference FROM catalog_entries WHERE image_id IS NOT NULL ORDER BY image_id",
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok((r.i64(0)?, r.string(1)?)))
+            .collect()
+        })
+        .unwrap();
+    let t = std::time::Instant::now();
+    for chunk in (templates.len()..want).collect::<Vec<_>>().chunks(500) {
+        db.tx(|tx| -> patchline_server::db::Result<()> {
+            for &n in chunk {
+                let (template, reference) = &templates[n % templates.len()];
+                let digest = format!("sha256:{:064x}", 0xbeef_0000_0000u64 + n as u64);
+                let new_ref = format!("{}-{n}", reference);
+                let id = tx.query_i64(
+                    "INSERT INTO images (digest, registry, repository, reference, config_digest, created, first_seen,
+                                         last_scanned_at, scan_status, source)
+                     SELECT ?, registry, repository, ?, config_digest, created, first_seen, last_scanned_at - ?,
+                            scan_status, source FROM images WHERE id = ? RETURNING id",
+                    params![&digest, &new_ref, n as i64, *template],
+                )?;
+                tx.exec(
+                    "INSERT INTO findings (image_id, vuln_id, aliases, ecosystem, package, version, severity, cvss, kev,
+                                           epss, fix_state, fixed_version, layer_diff_id, summary, state, first_seen,
+                                           last_seen, doc)
+                     SELECT ?, vuln_id, aliases, ecosystem, package, version,
+                            CASE WHEN ? = 0 AND severity = 'low' THEN 'high' ELSE severity END, cvss, kev,
+                            epss, fix_state, fixed_version, layer_diff_id, summary, state, first_seen, last_seen, doc
+                     FROM findings WHERE image_id = ?",
+                    params![id, (n % 7) as i64, *template],
+                )?;
+                let mut entry = patchline_server::lineage::get_entry(tx, reference)?.unwrap();
+                entry.reference = new_ref.clone();
+                entry.owner = Some(patchline_lineage::Owner::new(format!("team-{}", n % 50), None));
+                patchline_server::lineage::put_entry(tx, &entry, Some(id))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+    let (images, findings) = db
+        .read(|tx| -> patchline_server::db::Result<(i64, i64)> {
+            Ok((
+                tx.query_i64("SELECT COUNT(*) FROM images", &[])?,
+                tx.query_i64("SELECT COUNT(*) FROM findings WHERE state = 'open'", &[])?,
+            ))
+        })
+        .unwrap();
+    eprintln!(
+        "seeded {images} images, {findings} open findings in {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+    let cookie = {
+        let r = client()
+            .post(format!("{}/login", env.url))
+            .form(&[("token", env.tokens["admin"].as_str())])
+            .send()
+            .unwrap();
+        r.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    for path in [
+        "/images",
+        "/images?sort=team",
+        "/images?sort=reference&page=100",
+        "/images?team=team-7",
+        "/images?q=shop&kev=1",
+        "/images?severity=high",
+        "/cves",
+        "/cves?sort=images",
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let t = std::time::Instant::now();
+            let r = client()
+                .get(format!("{}{path}", env.url))
+                .header("cookie", &cookie)
+                .send()
+                .unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            let body = r.text().unwrap();
+            assert!(body.contains("</table>"));
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        eprintln!(
+            "GET {path}: median {:.0} ms (min {:.0}, max {:.0})",
+            times[2], times[0], times[4]
+        );
+    }
+}

@@ -237,8 +237,9 @@ fn query_page(
         ("tier", given(&q.tier, 20).map(|t| t.to_ascii_lowercase())),
     ] {
         if let Some(v) = value {
+            // A set of ids, found through the index on the team (migration 9).
             wh.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM catalog_entries c WHERE c.image_id = i.id AND {} = ?)",
+                " AND i.id IN (SELECT c.image_id FROM catalog_entries c WHERE {} = ?)",
                 entry_field(backend, field)
             ));
             args.push(v.into());
