@@ -150,9 +150,20 @@ pub struct CveImpact {
 /// `id`'s impact over the stored catalog and open findings (`patchline impact --cve`).
 pub fn impact(tx: &mut dyn Tx, id: &str) -> Result<(Graph, ImpactReport, Vec<UncataloguedImage>)> {
     let graph = crate::lineage::load_graph(tx)?;
-    let (reports, uncatalogued) = stored_reports(tx, id)?;
-    let report = patchline_lineage::impact::impact_cve(&graph, &reports, id);
+    let (report, uncatalogued) = impact_in(tx, &graph, id)?;
     Ok((graph, report, uncatalogued))
+}
+
+/// [`impact`] over a graph the caller has loaded already (loading it is most of the work
+/// at 10,000 images).
+pub fn impact_in(
+    tx: &mut dyn Tx,
+    graph: &Graph,
+    id: &str,
+) -> Result<(ImpactReport, Vec<UncataloguedImage>)> {
+    let (reports, uncatalogued) = stored_reports(tx, id)?;
+    let report = patchline_lineage::impact::impact_cve(graph, &reports, id);
+    Ok((report, uncatalogued))
 }
 
 /// A CVE across the organisation: affected images grouped by the root image that must
@@ -320,11 +331,22 @@ fn plan_image(tx: &mut dyn Tx, g: &Graph, id: NodeId, packages: Vec<String>) -> 
 /// The plan input of a query (`GET /api/v1/plans`): the dashboard's image page plans
 /// through it too.
 pub fn plan_request(tx: &mut dyn Tx, q: &PlanQuery, scheme: TagScheme) -> ApiResult<PlanRequest> {
+    let g = crate::lineage::load_graph(tx)?;
+    plan_request_in(tx, &g, q, scheme)
+}
+
+/// [`plan_request`] over a graph the caller has loaded already.
+pub fn plan_request_in(
+    tx: &mut dyn Tx,
+    g: &Graph,
+    q: &PlanQuery,
+    scheme: TagScheme,
+) -> ApiResult<PlanRequest> {
     let mut images = Vec::new();
     let trigger = match (&q.cve, &q.base, &q.to) {
         (Some(id), None, None) => {
             check_vuln_id(id)?;
-            let (g, report, _) = impact(tx, id)?;
+            let (report, _) = impact_in(tx, g, id)?;
             if report.images.is_empty() {
                 return Err(ApiError::not_found(format!(
                     "no catalogued image is affected by {id}"
@@ -340,14 +362,13 @@ pub fn plan_request(tx: &mut dyn Tx, q: &PlanQuery, scheme: TagScheme) -> ApiRes
                     continue;
                 }
                 let pkgs = fixes.packages_of(&img.image);
-                let mut p = plan_image(tx, &g, node, pkgs)?;
+                let mut p = plan_image(tx, g, node, pkgs)?;
                 fixes.apply(&img.image, &mut p);
                 images.push(p);
             }
             Trigger::Cve { id: id.clone() }
         }
         (None, Some(base), Some(to)) => {
-            let g = crate::lineage::load_graph(tx)?;
             let b = g
                 .find(base)
                 .ok_or_else(|| ApiError::not_found(format!("base {base} is not in the catalog")))?;
@@ -358,7 +379,7 @@ pub fn plan_request(tx: &mut dyn Tx, q: &PlanQuery, scheme: TagScheme) -> ApiRes
                 ));
             };
             for d in g.descendants(b) {
-                images.push(plan_image(tx, &g, d, Vec::new())?);
+                images.push(plan_image(tx, g, d, Vec::new())?);
             }
             Trigger::NewBase {
                 image: g.node(b).reference().to_string(),

@@ -408,6 +408,16 @@ pub async fn get_image(
 /// One stored image by row id: layers, tags, last scan, counts and its place in the
 /// hierarchy (the API's image document; the dashboard's image page reads it too).
 pub fn image_detail(tx: &mut dyn Tx, id: i64) -> ApiResult<ImageDetail> {
+    image_detail_in(tx, id, &mut None)
+}
+
+/// [`image_detail`], loading the hierarchy into `graph` when the image is catalogued
+/// and it is not loaded yet: a caller reading more of the graph reuses it.
+pub fn image_detail_in(
+    tx: &mut dyn Tx,
+    id: i64,
+    graph: &mut Option<patchline_lineage::Graph>,
+) -> ApiResult<ImageDetail> {
     let row = tx.query_one(
         &format!("SELECT {IMAGE_COLUMNS}, i.config_digest, i.created, i.scan_error FROM images i WHERE i.id = ?"),
         params![id],
@@ -468,7 +478,10 @@ pub fn image_detail(tx: &mut dyn Tx, id: i64) -> ApiResult<ImageDetail> {
         .collect::<Result<_>>()?;
     let mut hierarchy = Vec::new();
     if !refs.is_empty() {
-        let g = crate::lineage::load_graph(tx)?;
+        let g: &patchline_lineage::Graph = match graph {
+            Some(g) => g,
+            None => graph.insert(crate::lineage::load_graph(tx)?),
+        };
         for r in refs {
             let Some(n) = g.find(&r) else { continue };
             let node = g.node(n);

@@ -29,8 +29,8 @@ use serde::Deserialize;
 use super::{
     fail, given, image_ids_of, not_found, placeholders, require_read, short_digest, SEVERITY_RANK,
 };
-use crate::api::hierarchy::{empty_report, plan_request, PlanQuery};
-use crate::api::images::{image_detail, ImageDetail};
+use crate::api::hierarchy::{empty_report, plan_request_in, PlanQuery};
+use crate::api::images::{image_detail_in, ImageDetail};
 use crate::api::ApiError;
 use crate::db::{Tx, Value};
 use crate::params;
@@ -228,13 +228,9 @@ fn load(
         return Ok(None);
     };
     let last_scanned = row.opt_i64(0)?;
-    let detail = image_detail(tx, id)?;
+    let mut graph = None;
+    let detail = image_detail_in(tx, id, &mut graph)?;
     let inv = crate::store::load_inventory(tx, id)?;
-    let graph = if detail.hierarchy.is_empty() {
-        None
-    } else {
-        Some(crate::lineage::load_graph(tx)?)
-    };
     let node = graph.as_ref().and_then(|g| {
         detail
             .hierarchy
@@ -326,10 +322,9 @@ fn load(
         Some((g, n)) => roots_of(tx, g, n, id, &chain_ids, &findings)?,
         None => HashMap::new(),
     };
-    let plan = if node.is_some() {
-        Some(plan_view(tx, id, q, visible.as_ref())?)
-    } else {
-        None
+    let plan = match node {
+        Some((g, _)) => Some(plan_view(tx, g, id, q, visible.as_ref())?),
+        None => None,
     };
     Ok(Some(PageData {
         detail,
@@ -547,6 +542,7 @@ fn roots_of(
 
 fn plan_view(
     tx: &mut dyn Tx,
+    g: &Graph,
     id: i64,
     q: &ImagePageQuery,
     visible: Option<&std::collections::HashSet<i64>>,
@@ -579,7 +575,7 @@ fn plan_view(
         to: None,
         tag_scheme: None,
     };
-    let plan = match plan_request(tx, &pq, TagScheme::BumpPatch) {
+    let plan = match plan_request_in(tx, g, &pq, TagScheme::BumpPatch) {
         Ok(req) => plan::build_plan(&req).map_err(|e| format!("plan: {e}")),
         Err(e) => Err(e.message),
     };
