@@ -266,13 +266,13 @@ async fn detail(State(s): State<AppState>, viewer: Viewer, Path(id): Path<String
         return r;
     }
     if check_vuln_id(&id).is_err() {
-        return not_found(&viewer, "This vulnerability");
+        return not_found(&viewer, Nav::Cves, "This vulnerability");
     }
     let v2 = viewer.clone();
     let found = s.db.run_read(move |tx| load(tx, &v2, id)).await;
     match found {
         Ok(Some(d)) => render(&viewer, d),
-        Ok(None) => not_found(&viewer, "This vulnerability"),
+        Ok(None) => not_found(&viewer, Nav::Cves, "This vulnerability"),
         Err(e) => fail(e),
     }
 }

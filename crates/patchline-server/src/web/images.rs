@@ -49,11 +49,11 @@ pub(crate) fn fail(e: impl Into<ApiError>) -> Response {
 
 /// The 404 of an image or CVE the viewer does not have or may not see: the same answer,
 /// so a team token cannot tell another team's image from a missing one.
-pub(crate) fn not_found(viewer: &Viewer, what: &str) -> Response {
+pub(crate) fn not_found(viewer: &Viewer, nav: Nav, what: &str) -> Response {
     let mut r = layout::page(
         viewer,
         "Not found",
-        Nav::Images,
+        nav,
         html! { p { (what) " does not exist or is not visible to you." } },
     );
     *r.status_mut() = StatusCode::NOT_FOUND;

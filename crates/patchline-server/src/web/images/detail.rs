@@ -197,7 +197,7 @@ pub async fn page(
         return r;
     }
     let Ok(id) = id.parse::<i64>() else {
-        return not_found(&viewer, "This image");
+        return not_found(&viewer, Nav::Images, "This image");
     };
     let (v2, q2) = (viewer.clone(), q.clone());
     let found =
@@ -205,7 +205,7 @@ pub async fn page(
             .await;
     match found {
         Ok(Some(d)) => render(&viewer, id, &q, d),
-        Ok(None) => not_found(&viewer, "This image"),
+        Ok(None) => not_found(&viewer, Nav::Images, "This image"),
         Err(e) => fail(e),
     }
 }

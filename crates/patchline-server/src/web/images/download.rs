@@ -22,6 +22,7 @@ use crate::api::ApiError;
 use crate::db::Tx;
 use crate::params;
 use crate::state::AppState;
+use crate::web::layout::Nav;
 use crate::web::session::{visible_images, Viewer};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -94,7 +95,7 @@ pub async fn download(
         return r;
     }
     let (Ok(id), Some(f)) = (id.parse::<i64>(), Format::parse(&format)) else {
-        return not_found(&viewer, "This download");
+        return not_found(&viewer, Nav::Images, "This download");
     };
     let v2 = viewer.clone();
     let found =
@@ -123,7 +124,7 @@ pub async fn download(
             );
             r
         }
-        Ok(None) => not_found(&viewer, "This image or its inventory"),
+        Ok(None) => not_found(&viewer, Nav::Images, "This image or its inventory"),
         Err(e) => fail(e),
     }
 }
