@@ -886,6 +886,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0007_trusted.sql"),
     },
     Migration {
+        version: 9,
+        name: "web_lists",
+        sqlite: include_str!("../migrations/sqlite/0009_web_lists.sql"),
+        postgres: include_str!("../migrations/postgres/0009_web_lists.sql"),
+    },
+    Migration {
         version: 11,
         name: "harbor",
         sqlite: include_str!("../migrations/sqlite/0011_harbor.sql"),

@@ -46,7 +46,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// A vulnerability id as a path or query value: bounded, printable, no spaces.
-fn check_vuln_id(id: &str) -> ApiResult<()> {
+pub fn check_vuln_id(id: &str) -> ApiResult<()> {
     if id.is_empty()
         || id.len() > 100
         || !id
@@ -60,7 +60,8 @@ fn check_vuln_id(id: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn empty_report(findings: Vec<Finding>) -> ScanReport {
+/// A scan report holding only `findings`: the evidence the impact analysis reads.
+pub fn empty_report(findings: Vec<Finding>) -> ScanReport {
     ScanReport {
         schema: patchline_model::vuln::SCAN_SCHEMA.to_string(),
         tool: Default::default(),
@@ -84,7 +85,7 @@ fn empty_report(findings: Vec<Finding>) -> ScanReport {
 /// The open findings of `id` (or an alias of it), as scan reports keyed by every
 /// catalogued reference of their image; and the affected images no catalog entry
 /// names (digest, reference).
-fn stored_reports(
+pub fn stored_reports(
     tx: &mut dyn Tx,
     id: &str,
 ) -> Result<(HashMap<String, ScanReport>, Vec<UncataloguedImage>)> {
@@ -146,11 +147,23 @@ pub struct CveImpact {
     pub uncatalogued: Vec<UncataloguedImage>,
 }
 
-fn impact(tx: &mut dyn Tx, id: &str) -> Result<(Graph, ImpactReport, Vec<UncataloguedImage>)> {
+/// `id`'s impact over the stored catalog and open findings (`patchline impact --cve`).
+pub fn impact(tx: &mut dyn Tx, id: &str) -> Result<(Graph, ImpactReport, Vec<UncataloguedImage>)> {
     let graph = crate::lineage::load_graph(tx)?;
-    let (reports, uncatalogued) = stored_reports(tx, id)?;
-    let report = patchline_lineage::impact::impact_cve(&graph, &reports, id);
+    let (report, uncatalogued) = impact_in(tx, &graph, id)?;
     Ok((graph, report, uncatalogued))
+}
+
+/// [`impact`] over a graph the caller has loaded already (loading it is most of the work
+/// at 10,000 images).
+pub fn impact_in(
+    tx: &mut dyn Tx,
+    graph: &Graph,
+    id: &str,
+) -> Result<(ImpactReport, Vec<UncataloguedImage>)> {
+    let (reports, uncatalogued) = stored_reports(tx, id)?;
+    let report = patchline_lineage::impact::impact_cve(graph, &reports, id);
+    Ok((report, uncatalogued))
 }
 
 /// A CVE across the organisation: affected images grouped by the root image that must
@@ -315,12 +328,25 @@ fn plan_image(tx: &mut dyn Tx, g: &Graph, id: NodeId, packages: Vec<String>) -> 
     })
 }
 
-fn plan_request(tx: &mut dyn Tx, q: &PlanQuery, scheme: TagScheme) -> ApiResult<PlanRequest> {
+/// The plan input of a query (`GET /api/v1/plans`): the dashboard's image page plans
+/// through it too.
+pub fn plan_request(tx: &mut dyn Tx, q: &PlanQuery, scheme: TagScheme) -> ApiResult<PlanRequest> {
+    let g = crate::lineage::load_graph(tx)?;
+    plan_request_in(tx, &g, q, scheme)
+}
+
+/// [`plan_request`] over a graph the caller has loaded already.
+pub fn plan_request_in(
+    tx: &mut dyn Tx,
+    g: &Graph,
+    q: &PlanQuery,
+    scheme: TagScheme,
+) -> ApiResult<PlanRequest> {
     let mut images = Vec::new();
     let trigger = match (&q.cve, &q.base, &q.to) {
         (Some(id), None, None) => {
             check_vuln_id(id)?;
-            let (g, report, _) = impact(tx, id)?;
+            let (report, _) = impact_in(tx, g, id)?;
             if report.images.is_empty() {
                 return Err(ApiError::not_found(format!(
                     "no catalogued image is affected by {id}"
@@ -336,14 +362,13 @@ fn plan_request(tx: &mut dyn Tx, q: &PlanQuery, scheme: TagScheme) -> ApiResult<
                     continue;
                 }
                 let pkgs = fixes.packages_of(&img.image);
-                let mut p = plan_image(tx, &g, node, pkgs)?;
+                let mut p = plan_image(tx, g, node, pkgs)?;
                 fixes.apply(&img.image, &mut p);
                 images.push(p);
             }
             Trigger::Cve { id: id.clone() }
         }
         (None, Some(base), Some(to)) => {
-            let g = crate::lineage::load_graph(tx)?;
             let b = g
                 .find(base)
                 .ok_or_else(|| ApiError::not_found(format!("base {base} is not in the catalog")))?;
@@ -354,7 +379,7 @@ fn plan_request(tx: &mut dyn Tx, q: &PlanQuery, scheme: TagScheme) -> ApiResult<
                 ));
             };
             for d in g.descendants(b) {
-                images.push(plan_image(tx, &g, d, Vec::new())?);
+                images.push(plan_image(tx, g, d, Vec::new())?);
             }
             Trigger::NewBase {
                 image: g.node(b).reference().to_string(),

@@ -97,7 +97,8 @@ pub struct Counts {
     pub kev: i64,
 }
 
-fn counts(tx: &mut dyn Tx, ids: &[i64]) -> Result<HashMap<i64, Counts>> {
+/// Open findings' counts of `ids` (one query).
+pub fn counts(tx: &mut dyn Tx, ids: &[i64]) -> Result<HashMap<i64, Counts>> {
     let mut out: HashMap<i64, Counts> = HashMap::new();
     if ids.is_empty() {
         return Ok(out);
@@ -164,9 +165,11 @@ pub struct ImageQuery {
     pub severity: Option<String>,
 }
 
-const IMAGE_COLUMNS: &str = "i.id, i.digest, i.registry, i.repository, i.reference, i.source, i.scan_status, i.first_seen, i.last_scanned_at";
+/// The columns [`summary`] reads, in its order (`images` as `i`).
+pub const IMAGE_COLUMNS: &str = "i.id, i.digest, i.registry, i.repository, i.reference, i.source, i.scan_status, i.first_seen, i.last_scanned_at";
 
-fn summary(r: &crate::db::Row) -> Result<ImageSummary> {
+/// An image row of [`IMAGE_COLUMNS`], without tier, team and counts ([`decorate`]).
+pub fn summary(r: &crate::db::Row) -> Result<ImageSummary> {
     Ok(ImageSummary {
         id: r.i64(0)?,
         digest: r.string(1)?,
@@ -183,8 +186,8 @@ fn summary(r: &crate::db::Row) -> Result<ImageSummary> {
     })
 }
 
-/// Fills in tier, team and counts.
-fn decorate(tx: &mut dyn Tx, items: &mut [ImageSummary]) -> Result<()> {
+/// Fills in tier, team and counts: two queries for the whole page.
+pub fn decorate(tx: &mut dyn Tx, items: &mut [ImageSummary]) -> Result<()> {
     let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
     let mut c = counts(tx, &ids)?;
     let entries = if items.is_empty() {
@@ -393,104 +396,122 @@ pub async fn get_image(
 ) -> ApiResult<Response> {
     who.require_read()?;
     check_digest(&digest)?;
-    let detail = s
-        .db
-        .run_read(move |tx| -> ApiResult<ImageDetail> {
+    let detail =
+        s.db.run_read(move |tx| -> ApiResult<ImageDetail> {
             let id = image_by_digest(tx, &digest)?;
-            let row = tx.query_one(
-                &format!("SELECT {IMAGE_COLUMNS}, i.config_digest, i.created, i.scan_error FROM images i WHERE i.id = ?"),
-                params![id],
-            )?;
-            let mut image = [summary(&row)?];
-            decorate(tx, &mut image)?;
-            let [image] = image;
-            let layers = tx
-                .query(
-                    "SELECT il.idx, il.diff_id, l.size FROM image_layers il LEFT JOIN layers l ON l.diff_id = il.diff_id
-                     WHERE il.image_id = ? ORDER BY il.idx",
-                    params![id],
-                )?
-                .iter()
-                .map(|r| Ok(Layer { index: r.i64(0)?, diff_id: r.string(1)?, size: r.opt_i64(2)? }))
-                .collect::<Result<Vec<_>>>()?;
-            let tags = tx
-                .query(
-                    "SELECT registry, repository, tag, updated_at FROM tags WHERE digest = ? ORDER BY registry, repository, tag",
-                    params![&digest],
-                )?
-                .iter()
-                .map(|r| Ok(Tag { registry: r.string(0)?, repository: r.string(1)?, tag: r.string(2)?, updated_at: rfc3339(r.i64(3)?) }))
-                .collect::<Result<Vec<_>>>()?;
-            let last_scan = tx
-                .query_opt(
-                    "SELECT id, kind, started_at, finished_at, db_built, critical, high, medium, low, unknown, kev,
-                            new_findings, resolved_findings, unmatched
-                     FROM scans WHERE image_id = ? ORDER BY started_at DESC, id DESC LIMIT 1",
-                    params![id],
-                )?
-                .map(|r| -> Result<LastScan> {
-                    Ok(LastScan {
-                        id: r.i64(0)?,
-                        kind: r.string(1)?,
-                        started_at: rfc3339(r.i64(2)?),
-                        finished_at: r.opt_i64(3)?.map(rfc3339),
-                        db_built: r.opt_string(4)?,
-                        critical: r.i64(5)?,
-                        high: r.i64(6)?,
-                        medium: r.i64(7)?,
-                        low: r.i64(8)?,
-                        unknown: r.i64(9)?,
-                        kev: r.i64(10)?,
-                        new_findings: r.i64(11)?,
-                        resolved_findings: r.i64(12)?,
-                        unmatched: r.i64(13)?,
-                    })
-                })
-                .transpose()?;
-            let refs: Vec<String> = tx
-                .query(
-                    "SELECT reference FROM catalog_entries WHERE image_id = ? ORDER BY reference",
-                    params![id],
-                )?
-                .iter()
-                .map(|r| r.string(0))
-                .collect::<Result<_>>()?;
-            let mut hierarchy = Vec::new();
-            if !refs.is_empty() {
-                let g = crate::lineage::load_graph(tx)?;
-                for r in refs {
-                    let Some(n) = g.find(&r) else { continue };
-                    let node = g.node(n);
-                    let name = |i: usize| g.node(i).reference().to_string();
-                    // `ancestors` lists the parent first; root first reads as a path.
-                    let mut ancestors: Vec<String> = g.ancestors(n).into_iter().map(name).collect();
-                    ancestors.reverse();
-                    hierarchy.push(Hierarchy {
-                        reference: node.reference().to_string(),
-                        tier: node.entry.tier.as_str().to_string(),
-                        owner: team_of(&node.entry).map(str::to_string),
-                        parent: node.parent.map(name),
-                        external_parent: node.external_parent.clone(),
-                        ancestors,
-                        children: node.children.iter().map(|&c| name(c)).collect(),
-                        depth: node.depth,
-                        stale: node.stale,
-                    });
-                }
-            }
-            Ok(ImageDetail {
-                image,
-                config_digest: row.opt_string(9)?,
-                created: row.opt_string(10)?,
-                scan_error: row.opt_string(11)?,
-                layers,
-                tags,
-                last_scan,
-                hierarchy,
-            })
+            image_detail(tx, id)
         })
         .await?;
     Ok(etag_json(&headers, &detail))
+}
+
+/// One stored image by row id: layers, tags, last scan, counts and its place in the
+/// hierarchy (the API's image document; the dashboard's image page reads it too).
+pub fn image_detail(tx: &mut dyn Tx, id: i64) -> ApiResult<ImageDetail> {
+    image_detail_in(tx, id, &mut None)
+}
+
+/// [`image_detail`], loading the hierarchy into `graph` when the image is catalogued
+/// and it is not loaded yet: a caller reading more of the graph reuses it.
+pub fn image_detail_in(
+    tx: &mut dyn Tx,
+    id: i64,
+    graph: &mut Option<patchline_lineage::Graph>,
+) -> ApiResult<ImageDetail> {
+    let row = tx.query_one(
+        &format!("SELECT {IMAGE_COLUMNS}, i.config_digest, i.created, i.scan_error FROM images i WHERE i.id = ?"),
+        params![id],
+    )?;
+    let mut image = [summary(&row)?];
+    decorate(tx, &mut image)?;
+    let [image] = image;
+    let layers = tx
+        .query(
+            "SELECT il.idx, il.diff_id, l.size FROM image_layers il LEFT JOIN layers l ON l.diff_id = il.diff_id
+             WHERE il.image_id = ? ORDER BY il.idx",
+            params![id],
+        )?
+        .iter()
+        .map(|r| Ok(Layer { index: r.i64(0)?, diff_id: r.string(1)?, size: r.opt_i64(2)? }))
+        .collect::<Result<Vec<_>>>()?;
+    let tags = tx
+        .query(
+            "SELECT registry, repository, tag, updated_at FROM tags WHERE digest = ? ORDER BY registry, repository, tag",
+            params![&image.digest],
+        )?
+        .iter()
+        .map(|r| Ok(Tag { registry: r.string(0)?, repository: r.string(1)?, tag: r.string(2)?, updated_at: rfc3339(r.i64(3)?) }))
+        .collect::<Result<Vec<_>>>()?;
+    let last_scan = tx
+        .query_opt(
+            "SELECT id, kind, started_at, finished_at, db_built, critical, high, medium, low, unknown, kev,
+                    new_findings, resolved_findings, unmatched
+             FROM scans WHERE image_id = ? ORDER BY started_at DESC, id DESC LIMIT 1",
+            params![id],
+        )?
+        .map(|r| -> Result<LastScan> {
+            Ok(LastScan {
+                id: r.i64(0)?,
+                kind: r.string(1)?,
+                started_at: rfc3339(r.i64(2)?),
+                finished_at: r.opt_i64(3)?.map(rfc3339),
+                db_built: r.opt_string(4)?,
+                critical: r.i64(5)?,
+                high: r.i64(6)?,
+                medium: r.i64(7)?,
+                low: r.i64(8)?,
+                unknown: r.i64(9)?,
+                kev: r.i64(10)?,
+                new_findings: r.i64(11)?,
+                resolved_findings: r.i64(12)?,
+                unmatched: r.i64(13)?,
+            })
+        })
+        .transpose()?;
+    let refs: Vec<String> = tx
+        .query(
+            "SELECT reference FROM catalog_entries WHERE image_id = ? ORDER BY reference",
+            params![id],
+        )?
+        .iter()
+        .map(|r| r.string(0))
+        .collect::<Result<_>>()?;
+    let mut hierarchy = Vec::new();
+    if !refs.is_empty() {
+        let g: &patchline_lineage::Graph = match graph {
+            Some(g) => g,
+            None => graph.insert(crate::lineage::load_graph(tx)?),
+        };
+        for r in refs {
+            let Some(n) = g.find(&r) else { continue };
+            let node = g.node(n);
+            let name = |i: usize| g.node(i).reference().to_string();
+            // `ancestors` lists the parent first; root first reads as a path.
+            let mut ancestors: Vec<String> = g.ancestors(n).into_iter().map(name).collect();
+            ancestors.reverse();
+            hierarchy.push(Hierarchy {
+                reference: node.reference().to_string(),
+                tier: node.entry.tier.as_str().to_string(),
+                owner: team_of(&node.entry).map(str::to_string),
+                parent: node.parent.map(name),
+                external_parent: node.external_parent.clone(),
+                ancestors,
+                children: node.children.iter().map(|&c| name(c)).collect(),
+                depth: node.depth,
+                stale: node.stale,
+            });
+        }
+    }
+    Ok(ImageDetail {
+        image,
+        config_digest: row.opt_string(9)?,
+        created: row.opt_string(10)?,
+        scan_error: row.opt_string(11)?,
+        layers,
+        tags,
+        last_scan,
+        hierarchy,
+    })
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -540,20 +561,7 @@ pub async fn inventory(
             Ok((inv, updated))
         })
         .await?;
-    // The document's time and serial come from the stored inventory, so one inventory
-    // renders to the same bytes (and ETag) every time.
-    let opts = patchline_report::RenderOptions {
-        color: false,
-        timestamp: time::OffsetDateTime::from_unix_timestamp(updated).ok(),
-        started: None,
-        serial: Some(uuid::Uuid::new_v5(
-            &uuid::Uuid::NAMESPACE_OID,
-            format!("{digest}@{updated}").as_bytes(),
-        )),
-    };
-    let mut out = Vec::new();
-    patchline_report::render_sbom(&inv, format, &opts, &mut out)
-        .map_err(|e| ApiError::internal(format!("rendering the inventory: {e}")))?;
+    let out = render_inventory(&inv, &digest, updated, format)?;
     let value: serde_json::Value = serde_json::from_slice(&out)
         .map_err(|e| ApiError::internal(format!("rendering the inventory: {e}")))?;
     let mut resp = etag_json(&headers, &value);
@@ -564,4 +572,28 @@ pub async fn inventory(
         );
     }
     Ok(resp.into_response())
+}
+
+/// An image's stored inventory as a document (`updated`: the inventory's `updated_at`).
+/// The document's time and serial come from the stored inventory, so one inventory
+/// renders to the same bytes (and ETag) every time.
+pub fn render_inventory(
+    inv: &patchline_model::Inventory,
+    digest: &str,
+    updated: i64,
+    format: patchline_report::SbomFormat,
+) -> ApiResult<Vec<u8>> {
+    let opts = patchline_report::RenderOptions {
+        color: false,
+        timestamp: time::OffsetDateTime::from_unix_timestamp(updated).ok(),
+        started: None,
+        serial: Some(uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_OID,
+            format!("{digest}@{updated}").as_bytes(),
+        )),
+    };
+    let mut out = Vec::new();
+    patchline_report::render_sbom(inv, format, &opts, &mut out)
+        .map_err(|e| ApiError::internal(format!("rendering the inventory: {e}")))?;
+    Ok(out)
 }
