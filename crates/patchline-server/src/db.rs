@@ -829,6 +829,15 @@ impl Db {
                 applied.push(m.version);
             }
         }
+        // A name for this store that outlives processes: what per-process caches of
+        // its contents are keyed by (lineage::load_graph).
+        self.tx(|tx| -> Result<()> {
+            tx.exec(
+                "INSERT INTO server_state (key, value, updated_at) VALUES ('store.id', ?, ?) ON CONFLICT (key) DO NOTHING",
+                params![uuid::Uuid::new_v4().to_string(), now()],
+            )?;
+            Ok(())
+        })?;
         Ok(applied)
     }
 

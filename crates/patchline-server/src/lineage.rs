@@ -11,6 +11,8 @@
 //! The graph the API, notifications and campaigns use is built from all entries
 //! ([`load_graph`]), exactly as the CLI builds it from its catalog.
 
+use std::sync::{Arc, Mutex};
+
 use patchline_lineage::{CatalogEntry, Graph, Tier};
 use patchline_model::ImageInfo;
 
@@ -47,7 +49,16 @@ pub fn put_entry(tx: &mut dyn Tx, entry: &CatalogEntry, image_id: Option<i64>) -
              doc = excluded.doc, updated_at = excluded.updated_at",
         params![&entry.reference, image_id, doc, now()],
     )?;
-    Ok(())
+    bump_generation(tx)
+}
+
+/// Moves the catalog's generation (see [`load_graph`]).
+fn bump_generation(tx: &mut dyn Tx) -> Result<()> {
+    let next = crate::store::get_state(tx, "catalog.generation")?
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0)
+        + 1;
+    crate::store::set_state(tx, "catalog.generation", &next.to_string())
 }
 
 /// A scanned image under `reference` (`host/repo:tag`): its entry's resolved fields are
@@ -83,8 +94,42 @@ pub fn load_entries(tx: &mut dyn Tx) -> Result<Vec<CatalogEntry>> {
 }
 
 /// The hierarchy of every catalogued image.
-pub fn load_graph(tx: &mut dyn Tx) -> Result<Graph> {
-    Ok(Graph::build(load_entries(tx)?))
+///
+/// Parsing every entry and building the graph takes ~0.5 s at 10,000 images, and most
+/// pages and API calls need it, while the catalog changes rarely: the graph is kept per
+/// process and store, and built again when the catalog's stamp moves (its generation,
+/// bumped by every [`put_entry`], and its row count and newest `updated_at`, which also
+/// catch a write that went around `put_entry`).
+pub fn load_graph(tx: &mut dyn Tx) -> Result<Arc<Graph>> {
+    type Cached = (String, (String, i64, i64), Arc<Graph>);
+    static GRAPHS: Mutex<Vec<Cached>> = Mutex::new(Vec::new());
+    let r = tx.query_one(
+        "SELECT (SELECT value FROM server_state WHERE key = 'store.id'),
+                (SELECT value FROM server_state WHERE key = 'catalog.generation'),
+                COUNT(*), COALESCE(MAX(updated_at), 0)
+         FROM catalog_entries",
+        &[],
+    )?;
+    let store = r.opt_string(0)?;
+    let stamp = (r.opt_string(1)?.unwrap_or_default(), r.i64(2)?, r.i64(3)?);
+    let Some(store) = store else {
+        return Ok(Arc::new(Graph::build(load_entries(tx)?)));
+    };
+    if let Ok(graphs) = GRAPHS.lock() {
+        if let Some((_, _, g)) = graphs.iter().find(|(s, st, _)| *s == store && *st == stamp) {
+            return Ok(g.clone());
+        }
+    }
+    let graph = Arc::new(Graph::build(load_entries(tx)?));
+    if let Ok(mut graphs) = GRAPHS.lock() {
+        graphs.retain(|(s, _, _)| *s != store);
+        // Tests run many stores in one process: keep a few.
+        if graphs.len() >= 8 {
+            graphs.remove(0);
+        }
+        graphs.push((store, stamp, graph.clone()));
+    }
+    Ok(graph)
 }
 
 /// Loads a catalog YAML's declarations (`patchline catalog import`'s format): each

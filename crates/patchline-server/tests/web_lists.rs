@@ -688,6 +688,7 @@ fn exceptions_page_lists_states_and_decides_through_forms_with_csrf() {
 /// asks ≤ 200 ms server-side in a release build; this debug-build test only catches a
 /// page that grows with the store far past that).
 #[test]
+#[ignore = "a measurement at the issue's scale (~1 min): cargo test -p patchline-server --test web_lists -- --ignored --nocapture"]
 fn pages_stay_fast_at_10000_images() {
     use std::fmt::Write;
     use std::time::Instant;

@@ -148,7 +148,10 @@ pub struct CveImpact {
 }
 
 /// `id`'s impact over the stored catalog and open findings (`patchline impact --cve`).
-pub fn impact(tx: &mut dyn Tx, id: &str) -> Result<(Graph, ImpactReport, Vec<UncataloguedImage>)> {
+pub fn impact(
+    tx: &mut dyn Tx,
+    id: &str,
+) -> Result<(std::sync::Arc<Graph>, ImpactReport, Vec<UncataloguedImage>)> {
     let graph = crate::lineage::load_graph(tx)?;
     let (report, uncatalogued) = impact_in(tx, &graph, id)?;
     Ok((graph, report, uncatalogued))

@@ -416,7 +416,7 @@ pub fn image_detail(tx: &mut dyn Tx, id: i64) -> ApiResult<ImageDetail> {
 pub fn image_detail_in(
     tx: &mut dyn Tx,
     id: i64,
-    graph: &mut Option<patchline_lineage::Graph>,
+    graph: &mut Option<std::sync::Arc<patchline_lineage::Graph>>,
 ) -> ApiResult<ImageDetail> {
     let row = tx.query_one(
         &format!("SELECT {IMAGE_COLUMNS}, i.config_digest, i.created, i.scan_error FROM images i WHERE i.id = ?"),

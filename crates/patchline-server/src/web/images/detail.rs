@@ -236,7 +236,7 @@ fn load(
             .hierarchy
             .iter()
             .find_map(|h| g.find(&h.reference))
-            .map(|n| (g, n))
+            .map(|n| (&**g, n))
     });
 
     // The chain above the image and where each of them is stored.
