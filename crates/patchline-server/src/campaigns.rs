@@ -409,8 +409,11 @@ pub fn on_image_scanned(tx: &mut dyn Tx, _server: &Server, image_id: i64) -> Res
             let cve_gone = match it.opt_string(3)? {
                 Some(v) => tx
                     .query_opt(
-                        "SELECT 1 FROM findings WHERE image_id = ? AND state = 'open' AND (vuln_id = ? OR aliases LIKE ?)",
-                        params![image_id, &v, format!("%\"{v}\"%")],
+                        &format!(
+                            "SELECT 1 FROM findings f WHERE f.image_id = ? AND f.state = 'open' AND {}",
+                            crate::store::VULN_OR_ALIAS
+                        ),
+                        params![image_id, &v, &v],
                     )?
                     .is_none(),
                 None => true,
@@ -810,8 +813,11 @@ pub fn open_for_cve(tx: &mut dyn Tx, server: &Server, vuln: &str) -> Result<Opti
         .and_then(|n| graph.node(n).entry.digest.as_ref().map(|d| d.to_string()));
     let severity = tx
         .query(
-            "SELECT DISTINCT severity FROM findings WHERE (vuln_id = ? OR aliases LIKE ?) AND state = 'open'",
-            params![vuln, format!("%\"{vuln}\"%")],
+            &format!(
+                "SELECT DISTINCT f.severity FROM findings f WHERE {} AND f.state = 'open'",
+                crate::store::VULN_OR_ALIAS
+            ),
+            params![vuln, vuln],
         )?
         .iter()
         .filter_map(|r| r.string(0).ok())

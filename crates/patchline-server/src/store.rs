@@ -64,10 +64,10 @@ pub fn save_inventory(tx: &mut dyn Tx, image_id: i64, inv: &Inventory) -> Result
         .map_err(|e| DbError::Other(format!("compressing inventory: {e}")))?;
     let t = now();
     tx.exec(
-        "INSERT INTO inventories (image_id, doc, packages, complete, updated_at) VALUES (?, ?, ?, ?, ?)
+        "INSERT INTO inventories (image_id, doc, packages, complete, updated_at, distro_id) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (image_id) DO UPDATE SET doc = excluded.doc, packages = excluded.packages,
-             complete = excluded.complete, updated_at = excluded.updated_at",
-        params![image_id, doc, inv.packages.len(), inv.complete, t],
+             complete = excluded.complete, updated_at = excluded.updated_at, distro_id = excluded.distro_id",
+        params![image_id, doc, inv.packages.len(), inv.complete, t, inv.distro.as_ref().map(|d| d.id.clone())],
     )?;
     tx.exec(
         "UPDATE images SET config_digest = ?, created = ? WHERE id = ?",
@@ -326,6 +326,20 @@ fn record(
                 hash
             ],
         )?;
+        if !f.aliases.is_empty() {
+            if open.contains_key(&key) {
+                tx.exec(
+                    "DELETE FROM finding_aliases WHERE finding_id = ?",
+                    params![id],
+                )?;
+            }
+            for a in &f.aliases {
+                tx.exec(
+                    "INSERT INTO finding_aliases (alias, finding_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    params![a.as_str(), id],
+                )?;
+            }
+        }
         let stored = StoredFinding {
             id,
             image_id,
@@ -454,6 +468,10 @@ fn record(
     )?;
     Ok(delta)
 }
+
+/// `(f.vuln_id = ? OR <an alias of f is ?>)` over `findings f`: bind the id twice.
+pub const VULN_OR_ALIAS: &str =
+    "(f.vuln_id = ? OR f.id IN (SELECT finding_id FROM finding_aliases WHERE alias = ?))";
 
 /// The fingerprint `findings.doc_hash` holds: 128 bits of SHA-256 over the stored JSON.
 fn doc_hash(doc: &str) -> String {

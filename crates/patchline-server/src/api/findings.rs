@@ -151,10 +151,10 @@ pub async fn list(
             }
             if let Some(v) = &q.vuln {
                 // Aliases are a JSON array of strings: a quoted match is an exact one.
-                sql.push_str(" AND (f.vuln_id = ? OR f.aliases LIKE ?)");
+                sql.push_str(" AND ");
+                sql.push_str(crate::store::VULN_OR_ALIAS);
                 args.push(v.as_str().into());
-                // Checked above: no LIKE wildcards (`%`, `_`) or quotes in it.
-                args.push(format!("%\"{v}\"%").into());
+                args.push(v.as_str().into());
             }
             if let Some(p) = &q.package {
                 sql.push_str(" AND f.package = ?");

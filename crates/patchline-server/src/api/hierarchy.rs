@@ -91,10 +91,16 @@ pub fn stored_reports(
 ) -> Result<(HashMap<String, ScanReport>, Vec<UncataloguedImage>)> {
     let mut by_image: BTreeMap<i64, Vec<Finding>> = BTreeMap::new();
     for r in tx.query(
-        "SELECT image_id, doc FROM findings WHERE state = 'open' AND (vuln_id = ? OR aliases LIKE ?)",
-        params![id, format!("%\"{}\"%", id.replace('"', ""))],
+        &format!(
+            "SELECT f.image_id, f.doc FROM findings f WHERE f.state = 'open' AND {}",
+            crate::store::VULN_OR_ALIAS
+        ),
+        params![id, id],
     )? {
-        if let Some(Ok(f)) = r.opt_string(1)?.map(|d| serde_json::from_str::<Finding>(&d)) {
+        if let Some(Ok(f)) = r
+            .opt_string(1)?
+            .map(|d| serde_json::from_str::<Finding>(&d))
+        {
             by_image.entry(r.i64(0)?).or_default().push(f);
         }
     }
@@ -302,15 +308,22 @@ fn parse_scheme(s: &str) -> ApiResult<TagScheme> {
 fn plan_image(tx: &mut dyn Tx, g: &Graph, id: NodeId, packages: Vec<String>) -> Result<PlanImage> {
     let n = g.node(id);
     let e = &n.entry;
-    let image_id = tx
-        .query_opt(
-            "SELECT image_id FROM catalog_entries WHERE reference = ?",
-            params![&e.reference],
-        )?
-        .and_then(|r| r.opt_i64(0).ok().flatten());
-    let distro_id = match image_id {
-        Some(i) => crate::store::load_inventory(tx, i)?.and_then(|inv| inv.distro.map(|d| d.id)),
-        None => None,
+    let row = tx.query_opt(
+        "SELECT c.image_id, i.distro_id FROM catalog_entries c LEFT JOIN inventories i ON i.image_id = c.image_id
+         WHERE c.reference = ?",
+        params![&e.reference],
+    )?;
+    let (image_id, distro_id) = match row {
+        Some(r) => (r.opt_i64(0)?, r.opt_string(1)?),
+        None => (None, None),
+    };
+    // Inventories stored before migration 13 have no distro_id column value.
+    let distro_id = match (image_id, distro_id) {
+        (_, Some(d)) => Some(d),
+        (Some(i), None) => {
+            crate::store::load_inventory(tx, i)?.and_then(|inv| inv.distro.map(|d| d.id))
+        }
+        (None, None) => None,
     };
     Ok(PlanImage {
         reference: e.reference.clone(),

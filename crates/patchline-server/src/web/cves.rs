@@ -280,13 +280,11 @@ async fn detail(State(s): State<AppState>, viewer: Viewer, Path(id): Path<String
 fn load(tx: &mut dyn Tx, viewer: &Viewer, id: String) -> Result<Option<CveData>, ApiError> {
     let visible = visible_images(tx, viewer)?;
     // The facts over the open findings the viewer may see.
-    let mut wh = String::from(
-        " WHERE f.state = 'open' AND i.deleted_at IS NULL AND (f.vuln_id = ? OR f.aliases LIKE ?)",
+    let mut wh = format!(
+        " WHERE f.state = 'open' AND i.deleted_at IS NULL AND {}",
+        crate::store::VULN_OR_ALIAS
     );
-    let mut args: Vec<Value> = vec![
-        id.as_str().into(),
-        format!("%\"{}\"%", id.replace('"', "")).into(),
-    ];
+    let mut args: Vec<Value> = vec![id.as_str().into(), id.as_str().into()];
     if let Some(v) = &visible {
         if v.is_empty() {
             return Ok(None);

@@ -111,8 +111,11 @@ fn is_used(tx: &mut dyn Tx, d: &ExceptionDoc) -> crate::db::Result<bool> {
             )?
         } else {
             tx.query(
-                &format!("{base} AND (f.vuln_id = ? OR f.aliases LIKE ?) ORDER BY f.id LIMIT ?"),
-                params![after, &d.id, format!("%\"{}\"%", d.id), CHUNK],
+                &format!(
+                    "{base} AND {} ORDER BY f.id LIMIT ?",
+                    crate::store::VULN_OR_ALIAS
+                ),
+                params![after, &d.id, &d.id, CHUNK],
             )?
         };
         let n = rows.len();
