@@ -190,6 +190,9 @@ pub fn copy_layout(fixtures: &Path, dest: &Path) {
     }
 }
 
+/// A layer's files: path, content, mode.
+type LayerFiles = Vec<(String, Vec<u8>, u32)>;
+
 /// The manifest digest of `tag` in the OCI layout `layout`.
 pub fn manifest_digest(layout: &Path, tag: &str) -> String {
     let path = layout.join("index.json");
@@ -240,7 +243,7 @@ pub fn build_hierarchy(fixtures: &Path, work: &Path, registry: &str) -> PathBuf 
     std::fs::create_dir_all(&tars).unwrap_or_else(|e| panic!("{}: {e}", tars.display()));
     let ca = b"-----BEGIN CERTIFICATE-----\nMIIBenterpriseCA\n-----END CERTIFICATE-----\n";
     let app = |name: &str| format!("print('{name}')\n");
-    let layers: Vec<(&str, Vec<(String, Vec<u8>, u32)>)> = vec![
+    let layers: Vec<(&str, LayerFiles)> = vec![
         (
             "enterprise",
             vec![
