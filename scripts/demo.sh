@@ -54,4 +54,5 @@ else
     fi
 fi
 
-exec cargo run --release -q -p patchline-server --example demo -- "$@"
+echo "demo: building patchline (release; several minutes the first time) and loading the example" >&2
+exec cargo run --release -p patchline-server --example demo -- "$@"
