@@ -7,8 +7,8 @@
 //! headless Chromium from reaching for hosts it cannot reach here (updates, sync, QUIC,
 //! background networking) and from needing a sandbox or GPU (tests run as root in a
 //! container). Close each session with `client.close().await`: that ends its browser;
-//! dropping the [`Chromium`] stops chromedriver by its PID (SIGTERM first, so it can take
-//! the browsers it started with it).
+//! dropping the [`Chromium`] stops chromedriver by its PID, then any browser of its
+//! profiles that a failed test left open (found by its `--user-data-dir`, killed by PID).
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -153,20 +153,34 @@ fn capabilities(profile: &Path, downloads: &Path) -> serde_json::Map<String, ser
 
 impl Drop for Chromium {
     fn drop(&mut self) {
-        // SIGTERM lets chromedriver end the browsers of sessions left open.
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A session a failed test left open keeps its browser running after chromedriver
+        // is gone (SIGTERM to chromedriver does not end it either): end the browsers of
+        // this instance's profiles, by PID.
+        for pid in browsers_using(self.dir.path()) {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
     }
+}
+
+/// The processes whose command line names a `--user-data-dir` inside `dir`.
+fn browsers_using(dir: &Path) -> Vec<u32> {
+    let needle = format!("--user-data-dir={}", dir.display());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                c.split(|b| *b == 0)
+                    .any(|arg| arg.starts_with(needle.as_bytes()))
+            })
+        })
+        .collect()
 }
