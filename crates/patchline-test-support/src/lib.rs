@@ -52,6 +52,7 @@
 //! Under nextest every function here checks for that marker and fails the test when it is
 //! absent, naming the binary to add to that list: a test that can skip is never hidden.
 
+pub mod example;
 pub mod oci;
 pub mod services;
 

@@ -5,6 +5,8 @@
 //! Each starter returns `None` after [`crate::missing`] when its program is absent (a
 //! visible skip; under CI a failure).
 
+#[cfg(feature = "browser")]
+pub mod chromium;
 pub mod postgres;
 pub mod registry;
 pub mod smtp;
