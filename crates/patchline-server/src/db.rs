@@ -885,6 +885,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_trusted.sql"),
         postgres: include_str!("../migrations/postgres/0007_trusted.sql"),
     },
+    Migration {
+        version: 8,
+        name: "web",
+        sqlite: include_str!("../migrations/sqlite/0008_web.sql"),
+        postgres: include_str!("../migrations/postgres/0008_web.sql"),
+    },
 ];
 
 /// Now, in unix seconds (every timestamp in the store).

@@ -97,7 +97,7 @@ pub struct Counts {
     pub kev: i64,
 }
 
-fn counts(tx: &mut dyn Tx, ids: &[i64]) -> Result<HashMap<i64, Counts>> {
+pub fn counts(tx: &mut dyn Tx, ids: &[i64]) -> Result<HashMap<i64, Counts>> {
     let mut out: HashMap<i64, Counts> = HashMap::new();
     if ids.is_empty() {
         return Ok(out);
