@@ -183,14 +183,22 @@ pub fn load(tx: &mut dyn Tx, viewer: &Viewer) -> Result<Hierarchy> {
         .flatten()
         .filter_map(|v| Some((v.image_id?, v.node)))
         .collect();
-    let mut c = counts(tx, &image_ids)?;
+    // In chunks: one IN list per 5,000 images stays under every engine's parameter limit.
+    let mut c = HashMap::new();
+    for chunk in image_ids.chunks(5000) {
+        c.extend(counts(tx, chunk)?);
+    }
     for v in views.iter_mut().flatten() {
         if let Some(id) = v.image_id {
             v.counts = c.remove(&id).unwrap_or_default();
         }
     }
     // Own vs inherited, by the layer each open finding's package came in.
-    let (filter, args) = id_filter("image_id", Some(&image_ids.iter().copied().collect()));
+    // A team's own images only; everyone else's query reads all (no parameter list).
+    let scope: Option<HashSet<i64>> = visible
+        .as_ref()
+        .map(|_| image_ids.iter().copied().collect());
+    let (filter, args) = id_filter("image_id", scope.as_ref());
     for r in tx.query(
         &format!(
             "SELECT image_id, layer_diff_id, COUNT(*) FROM findings
@@ -501,5 +509,79 @@ pub fn render(h: &Hierarchy, p: &ListParams) -> Markup {
             }
         }
         (table::pager(p, base, &keep, total))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use patchline_lineage::{CatalogEntry, Owner};
+
+    fn entry(r: &str, tier: Tier, parent: Option<&str>) -> CatalogEntry {
+        let mut e = CatalogEntry::new(r, tier);
+        e.declared_parent = parent.map(str::to_string);
+        e.owner = Some(Owner::new("t", None));
+        e
+    }
+
+    fn view(g: &Graph, n: NodeId) -> NodeView {
+        NodeView {
+            node: n,
+            reference: g.node(n).reference().to_string(),
+            aliases: Vec::new(),
+            tier: g.node(n).entry.tier.as_str().to_string(),
+            owner: None,
+            parent: g.parent(n),
+            image_id: Some(n as i64 + 1),
+            counts: Counts::default(),
+            own: 0,
+            inherited: 0,
+            stale: false,
+        }
+    }
+
+    #[test]
+    fn parents_sit_between_their_children_and_cots_goes_below() {
+        let graph = Graph::build(vec![
+            entry("r.example/base:1", Tier::Base, None),
+            entry(
+                "r.example/app-a:1",
+                Tier::Application,
+                Some("r.example/base:1"),
+            ),
+            entry(
+                "r.example/app-b:1",
+                Tier::Application,
+                Some("r.example/base:1"),
+            ),
+            entry("r.example/vendor:1", Tier::Cots, None),
+        ]);
+        let nodes = (0..graph.len()).map(|n| Some(view(&graph, n))).collect();
+        let h = Hierarchy { graph, nodes };
+        let d = layout_graph(&h);
+        let at = |r: &str| d.pos[&h.graph.find(r).unwrap()];
+        let (bx, by) = at("r.example/base:1");
+        let (ax, ay) = at("r.example/app-a:1");
+        let (_, b2y) = at("r.example/app-b:1");
+        let (vx, vy) = at("r.example/vendor:1");
+        assert!(ax > bx, "children right of their parent");
+        assert!((by - (ay + b2y) / 2.0).abs() < 0.01, "parent centred");
+        assert_eq!(vx, bx);
+        assert!(vy > ay.max(b2y), "COTS below the organisation's images");
+        assert_eq!(d.labels.len(), 2);
+        let html = svg(&h, "app-a").into_string();
+        assert_eq!(html.matches("<a class=\"node ").count(), 4);
+        assert!(
+            html.contains("hit\" href=\"/images/") || html.contains(" hit\""),
+            "{html}"
+        );
+        assert!(!html.contains("style="));
+    }
+
+    #[test]
+    fn short_names_drop_the_registry_host() {
+        assert_eq!(short("registry.example/shop/app:1.0"), "shop/app:1.0");
+        assert_eq!(short("debian:12"), "debian:12");
+        assert!(short(&format!("r.example/{}", "x".repeat(60))).starts_with('…'));
     }
 }
