@@ -27,6 +27,7 @@
 //! JavaScript; graph.js highlights as one types.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -96,8 +97,8 @@ impl NodeView {
 /// The graph as the viewer may see it: the nodes (by graph id; `None` = hidden) with
 /// their counts.
 pub struct Hierarchy {
-    pub graph: Graph,
-    pub nodes: Vec<Option<NodeView>>,
+    pub graph: Arc<Graph>,
+    pub nodes: Arc<Vec<Option<NodeView>>>,
 }
 
 /// `image_id IN (...)` for `ids` (`None` = no restriction), and its arguments.
@@ -138,15 +139,31 @@ pub fn layer_index(graph: &Graph, node: NodeId, diff_id: &str) -> Option<usize> 
         .position(|d| d.to_string() == diff_id)
 }
 
-/// Loads the graph, what `viewer` may see of it, and each visible node's counts.
-pub fn load(tx: &mut dyn Tx, viewer: &Viewer) -> Result<Hierarchy> {
-    let graph = crate::lineage::load_graph(tx)?;
+/// Loads the graph, what `viewer` may see of it, and each visible node's counts (the
+/// organisation-wide view from the [`cache`](crate::web::cache) while the store is
+/// unchanged).
+pub fn load(tx: &mut dyn Tx, viewer: &Viewer, scope: &str) -> Result<Hierarchy> {
+    let (graph, key) = crate::web::cache::graph(tx, scope)?;
     let visible = session::visible_in(tx, viewer, &graph)?;
+    let nodes = if visible.is_none() {
+        crate::web::cache::get_or("hierarchy", &key, || node_views(tx, viewer, &graph, None))?
+    } else {
+        Arc::new(node_views(tx, viewer, &graph, visible.as_ref())?)
+    };
+    Ok(Hierarchy { graph, nodes })
+}
+
+fn node_views(
+    tx: &mut dyn Tx,
+    viewer: &Viewer,
+    graph: &Graph,
+    visible: Option<&HashSet<i64>>,
+) -> Result<Vec<Option<NodeView>>> {
     let ids = ids_by_reference(tx)?;
     let mut views: Vec<Option<NodeView>> = Vec::with_capacity(graph.len());
     // A team also sees its catalogued images not scanned yet (no image id): owned ones
     // and their ancestors, as visible_images decides for the scanned.
-    let team_nodes: Option<HashSet<NodeId>> = visible.as_ref().map(|_| {
+    let team_nodes: Option<HashSet<NodeId>> = visible.map(|_| {
         let team = viewer.principal.team.clone().unwrap_or_default();
         let mut s = HashSet::new();
         for (i, n) in graph.nodes().iter().enumerate() {
@@ -159,7 +176,7 @@ pub fn load(tx: &mut dyn Tx, viewer: &Viewer) -> Result<Hierarchy> {
     });
     for (i, n) in graph.nodes().iter().enumerate() {
         let image_id = n.references().find_map(|r| ids.get(r).copied());
-        let shown = match (&team_nodes, &visible) {
+        let shown = match (&team_nodes, visible) {
             (Some(t), Some(v)) => t.contains(&i) || image_id.is_some_and(|id| v.contains(&id)),
             _ => true,
         };
@@ -222,10 +239,7 @@ pub fn load(tx: &mut dyn Tx, viewer: &Viewer) -> Result<Hierarchy> {
             }
         }
     }
-    Ok(Hierarchy {
-        graph,
-        nodes: views,
-    })
+    Ok(views)
 }
 
 const COL: f64 = 260.0;
@@ -399,7 +413,8 @@ async fn page(
         return e.into_response();
     }
     let v2 = viewer.clone();
-    let loaded = state.db.run_read(move |tx| load(tx, &v2)).await;
+    let scope = state.instance.clone();
+    let loaded = state.db.run_read(move |tx| load(tx, &v2, &scope)).await;
     match loaded {
         Ok(h) => {
             let body = render(&h, &q);
@@ -556,8 +571,11 @@ mod tests {
             ),
             entry("r.example/vendor:1", Tier::Cots, None),
         ]);
-        let nodes = (0..graph.len()).map(|n| Some(view(&graph, n))).collect();
-        let h = Hierarchy { graph, nodes };
+        let nodes = Arc::new((0..graph.len()).map(|n| Some(view(&graph, n))).collect());
+        let h = Hierarchy {
+            graph: Arc::new(graph),
+            nodes,
+        };
         let d = layout_graph(&h);
         let at = |r: &str| d.pos[&h.graph.find(r).unwrap()];
         let (bx, by) = at("r.example/base:1");

@@ -28,6 +28,7 @@ use axum::Router;
 use crate::state::AppState;
 
 pub mod assets;
+pub mod cache;
 pub mod campaigns;
 pub mod cves;
 pub mod exceptions;

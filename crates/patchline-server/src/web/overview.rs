@@ -17,6 +17,8 @@
 //!   descendants, the images, KEV among them, and the version to move to (the highest
 //!   fixed version by the ecosystem's order: the plan's `highest_fixed`). Computed from
 //!   the findings table grouped in SQL, so 10,000 images cost one grouped scan.
+//! - **Cost**: the organisation-wide figures and the graph are kept in
+//!   [`cache`](crate::web::cache) until the store changes; campaigns are read each time.
 //! - **Role scope**: a team token's figures count its visible images only
 //!   ([`session::visible_in`]); its campaigns are those with an item of its team.
 
@@ -370,19 +372,48 @@ fn images(tx: &mut dyn Tx, visible: Option<&HashSet<i64>>) -> Result<BTreeMap<St
     Ok(out)
 }
 
+/// The organisation-wide part (cached while the store is unchanged).
+struct Figures {
+    now: Totals,
+    trend: Vec<(i64, Totals)>,
+    images: BTreeMap<String, i64>,
+    fixes: Vec<Fix>,
+}
+
+fn figures(
+    tx: &mut dyn Tx,
+    graph: &patchline_lineage::Graph,
+    visible: Option<&HashSet<i64>>,
+    t: i64,
+) -> Result<Figures> {
+    Ok(Figures {
+        now: totals(tx, visible)?,
+        trend: trend(tx, visible, t)?,
+        images: images(tx, visible)?,
+        fixes: top_fixes(tx, graph, visible, 10)?,
+    })
+}
+
 /// Everything the page shows, as `viewer` may see it.
-pub fn load(tx: &mut dyn Tx, viewer: &Viewer) -> Result<Overview> {
+pub fn load(tx: &mut dyn Tx, viewer: &Viewer, scope: &str) -> Result<Overview> {
     let t = now();
-    let graph = crate::lineage::load_graph(tx)?;
+    let (graph, key) = crate::web::cache::graph(tx, scope)?;
     let visible = session::visible_in(tx, viewer, &graph)?;
     let team = (viewer.principal.role == Role::Team)
         .then(|| viewer.principal.team.clone().unwrap_or_default());
     let (campaigns, overdue, overdue_total) = campaigns(tx, team.as_deref(), t)?;
+    let f = if visible.is_none() {
+        // The trend's days move at midnight: the day is part of the key.
+        let key = format!("{key}:{}", t / DAY);
+        crate::web::cache::get_or("overview", &key, || figures(tx, &graph, None, t))?
+    } else {
+        std::sync::Arc::new(figures(tx, &graph, visible.as_ref(), t)?)
+    };
     Ok(Overview {
-        now: totals(tx, visible.as_ref())?,
-        trend: trend(tx, visible.as_ref(), t)?,
-        images: images(tx, visible.as_ref())?,
-        fixes: top_fixes(tx, &graph, visible.as_ref(), 10)?,
+        now: f.now,
+        trend: f.trend.clone(),
+        images: f.images.clone(),
+        fixes: f.fixes.clone(),
         campaigns,
         overdue,
         overdue_total,
@@ -396,7 +427,8 @@ async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
     let v2 = viewer.clone();
     let path = state.advisory_db.clone();
     let age = tokio::task::spawn_blocking(move || crate::api::health::advisory_db_age(&path));
-    let loaded = state.db.run_read(move |tx| load(tx, &v2)).await;
+    let scope = state.instance.clone();
+    let loaded = state.db.run_read(move |tx| load(tx, &v2, &scope)).await;
     let age = age.await.ok().flatten();
     match loaded {
         Ok(o) => layout::page(&viewer, "Overview", Nav::Overview, render(&o, age)),
