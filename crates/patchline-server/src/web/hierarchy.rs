@@ -226,7 +226,7 @@ fn node_views(
         let Some(&n) = by_image.get(&r.i64(0)?) else {
             continue;
         };
-        let k = r.opt_string(1)?.and_then(|d| layer_index(&graph, n, &d));
+        let k = r.opt_string(1)?.and_then(|d| layer_index(graph, n, &d));
         let inherited = match (graph.parent(n), k) {
             (Some(p), Some(k)) => graph.same_layer(p, n, k),
             _ => false,
