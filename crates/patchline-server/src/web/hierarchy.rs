@@ -409,8 +409,10 @@ async fn page(
     Query(q): Query<ListParams>,
 ) -> Response {
     use axum::response::IntoResponse;
-    if let Err(e) = viewer.principal.require_read() {
-        return e.into_response();
+    if viewer.principal.require_read().is_err() {
+        return layout::forbidden(
+            "A scanner token may upload and request scans, not read findings.",
+        );
     }
     let v2 = viewer.clone();
     let scope = state.instance.clone();

@@ -119,6 +119,15 @@ pub fn bare(status: StatusCode, title: &str, body: Markup) -> Response {
     secure((status, markup).into_response())
 }
 
+/// The HTML "forbidden" page: the role may not see this.
+pub fn forbidden(why: &str) -> Response {
+    bare(
+        StatusCode::FORBIDDEN,
+        "Not allowed",
+        html! { p { (why) } p { a href="/" { "Back to the overview" } } },
+    )
+}
+
 /// The HTML "not found" page.
 pub fn not_found() -> Response {
     bare(

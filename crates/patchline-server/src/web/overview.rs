@@ -421,8 +421,10 @@ pub fn load(tx: &mut dyn Tx, viewer: &Viewer, scope: &str) -> Result<Overview> {
 }
 
 async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
-    if let Err(e) = viewer.principal.require_read() {
-        return e.into_response();
+    if viewer.principal.require_read().is_err() {
+        return layout::forbidden(
+            "A scanner token may upload and request scans, not read findings.",
+        );
     }
     let v2 = viewer.clone();
     let path = state.advisory_db.clone();
