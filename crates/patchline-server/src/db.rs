@@ -895,6 +895,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0007_trusted.sql"),
     },
     Migration {
+        version: 8,
+        name: "web",
+        sqlite: include_str!("../migrations/sqlite/0008_web.sql"),
+        postgres: include_str!("../migrations/postgres/0008_web.sql"),
+    },
+    Migration {
         version: 9,
         name: "web_lists",
         sqlite: include_str!("../migrations/sqlite/0009_web_lists.sql"),

@@ -147,7 +147,7 @@ fn read_queue(tx: &mut dyn Tx) -> crate::db::Result<QueueCounts> {
 
 /// The advisory DB's age from its own `updated_at`; `None` when there is no DB yet (the
 /// gauge is then absent, which an alert on `absent(...)` catches).
-fn advisory_db_age(path: &std::path::Path) -> Option<f64> {
+pub fn advisory_db_age(path: &std::path::Path) -> Option<f64> {
     if !path.is_file() {
         return None;
     }

@@ -14,12 +14,21 @@
 //! Pages work without JavaScript; the script only adds pan and zoom to the graph and charts'
 //! tooltips. Downloads (SBOMs, reports) are served here too, because the dashboard's cookie
 //! does not authenticate the API.
+//!
+//! Unknown paths: an HTML "not found" page, except under `/api/` (and the machine
+//! endpoints), which keep the API's JSON 404. It is a catch-all route rather than a
+//! fallback because the server's router sets its own (JSON) fallback after merging this
+//! one; specific routes always win over the catch-all, so no other route changes.
 
+use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
 use axum::Router;
 
 use crate::state::AppState;
 
 pub mod assets;
+pub mod cache;
 pub mod campaigns;
 pub mod cves;
 pub mod exceptions;
@@ -43,4 +52,18 @@ pub fn routes() -> Router<AppState> {
         .merge(teams::routes())
         .merge(campaigns::routes())
         .merge(exceptions::routes())
+        .route("/{*rest}", any(not_found))
+}
+
+/// Whether a path belongs to the machine interfaces (JSON answers).
+fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+async fn not_found(uri: Uri) -> Response {
+    if is_api(uri.path()) {
+        crate::api::ApiError::not_found("no such route").into_response()
+    } else {
+        layout::not_found()
+    }
 }
