@@ -74,6 +74,6 @@ pub fn get_or<T: Send + Sync + 'static>(
 /// fingerprint its state.
 pub fn graph(tx: &mut dyn Tx, scope: &str) -> Result<(Arc<Graph>, String)> {
     let key = format!("{scope}|{}", fingerprint(tx)?);
-    let g = get_or("graph", &key, || crate::lineage::load_graph(tx))?;
-    Ok((g, key))
+    // lineage::load_graph keeps the graph itself, per store and catalog stamp.
+    Ok((crate::lineage::load_graph(tx)?, key))
 }
