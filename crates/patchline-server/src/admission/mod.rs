@@ -100,9 +100,33 @@ impl Default for AdmissionConfig {
 }
 
 impl AdmissionConfig {
+    /// `budget` as a duration: `1500ms` or `2s` (checked at start by [`Self::check`]).
     pub fn budget(&self) -> Duration {
-        crate::config::parse_duration(&self.budget).unwrap_or(Duration::from_secs(2))
+        parse_budget(&self.budget).unwrap_or(Duration::from_secs(2))
     }
+
+    /// Refuses a setting that cannot work, naming it.
+    pub fn check(&self) -> anyhow::Result<()> {
+        match parse_budget(&self.budget) {
+            Some(d) if d <= Duration::from_secs(25) => {}
+            _ => anyhow::bail!(
+                "[admission] budget = {:?}: expected milliseconds or seconds under the webhook's timeoutSeconds (at most 30 s), e.g. \"2s\" or \"1500ms\"",
+                self.budget
+            ),
+        }
+        if self.listen.is_some() != (self.cert.is_some() && self.key.is_some()) {
+            anyhow::bail!("[admission] listen, cert and key go together (PEM files)");
+        }
+        Ok(())
+    }
+}
+
+fn parse_budget(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    if let Some(ms) = s.strip_suffix("ms") {
+        return ms.trim().parse().ok().map(Duration::from_millis);
+    }
+    s.strip_suffix('s')?.trim().parse().ok().map(Duration::from_secs)
 }
 
 pub fn routes() -> Router<AppState> {
