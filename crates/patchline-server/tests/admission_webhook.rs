@@ -189,7 +189,9 @@ fn hook(change: impl FnOnce(&mut Config)) -> Option<Hook> {
 }
 
 fn data(name: &str) -> Value {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/admission").join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/admission")
+        .join(name);
     serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
 }
 
@@ -215,7 +217,10 @@ impl Hook {
             .expect("posting the review");
         let status = r.status().as_u16();
         let text = r.text().unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// Posts a review; the response's `response` part, checked for the v1 shape.
@@ -236,7 +241,11 @@ fn message(r: &Value) -> &str {
 fn warnings(r: &Value) -> Vec<String> {
     r["warnings"]
         .as_array()
-        .map(|a| a.iter().filter_map(|w| w.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|w| w.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -250,13 +259,19 @@ fn decisions_over_https() {
     assert!(r.get("status").is_none(), "{r}");
     let w = warnings(&r);
     assert!(!w.iter().any(|w| w.contains("not pinned")), "{w:?}");
-    assert!(w.iter().any(|w| w.starts_with("k8s.no-limits: containers[nginx]")), "{w:?}");
+    assert!(
+        w.iter()
+            .any(|w| w.starts_with("k8s.no-limits: containers[nginx]")),
+        "{w:?}"
+    );
 
     // The same image by its tag (as the documentation's Pod names it): allowed, warned.
     let r = h.review(&data("pod-create.json"));
     assert_eq!(r["allowed"], true, "{r}");
     assert!(
-        warnings(&r).iter().any(|w| w.contains("nginx:1.14.2: tag not pinned by digest")),
+        warnings(&r)
+            .iter()
+            .any(|w| w.contains("nginx:1.14.2: tag not pinned by digest")),
         "{r}"
     );
 
@@ -272,7 +287,10 @@ fn decisions_over_https() {
     let over_id = child.report.findings[0].id.clone();
     let r = h.review(&pod(&pinned("over", OVER)));
     assert_eq!(r["allowed"], false, "{r}");
-    assert!(message(&r).contains("at or above critical without an exception"), "{r}");
+    assert!(
+        message(&r).contains("at or above critical without an exception"),
+        "{r}"
+    );
     assert!(message(&r).contains(&over_id), "{r}");
 
     // Not from a trusted base.
@@ -332,10 +350,20 @@ fn workload_templates_and_operations() {
     // The documentation's Deployment (nginx:1.14.2 by tag) and CronJob (busybox).
     let r = h.review(&data("deployment-create.json"));
     assert_eq!(r["allowed"], true, "{r}");
-    assert!(warnings(&r).iter().any(|w| w.contains("containers[nginx] image nginx:1.14.2: tag not pinned")), "{r}");
+    assert!(
+        warnings(&r)
+            .iter()
+            .any(|w| w.contains("containers[nginx] image nginx:1.14.2: tag not pinned")),
+        "{r}"
+    );
     let r = h.review(&data("cronjob-create.json"));
     assert_eq!(r["allowed"], true, "{r}");
-    assert!(warnings(&r).iter().any(|w| w.contains("containers[hello] image busybox: tag not pinned")), "{r}");
+    assert!(
+        warnings(&r)
+            .iter()
+            .any(|w| w.contains("containers[hello] image busybox: tag not pinned")),
+        "{r}"
+    );
 
     let mut d = data("deployment-create.json");
     d["request"]["object"]["spec"]["template"]["spec"]["containers"][0]["image"] =
@@ -369,7 +397,12 @@ fn workload_templates_and_operations() {
     let r = h.review(&p);
     assert_eq!(r["allowed"], true, "{r}");
     let w = warnings(&r).join("\n");
-    for id in ["k8s.host-network", "k8s.privileged", "k8s.capabilities: containers[nginx] adds NET_ADMIN", "k8s.run-as-non-root"] {
+    for id in [
+        "k8s.host-network",
+        "k8s.privileged",
+        "k8s.capabilities: containers[nginx] adds NET_ADMIN",
+        "k8s.run-as-non-root",
+    ] {
         assert!(w.contains(id), "{id}: {w}");
     }
     h.running.stop();
@@ -386,10 +419,18 @@ fn warn_modes_and_unauthenticated_only_here() {
     };
     let r = h.review(&pod(&pinned("nginx", NEVER)));
     assert_eq!(r["allowed"], true, "{r}");
-    assert!(warnings(&r).iter().any(|w| w.contains("never scanned")), "{r}");
+    assert!(
+        warnings(&r).iter().any(|w| w.contains("never scanned")),
+        "{r}"
+    );
     let r = h.review(&pod(&pinned("registry.example/other/app", UNTRUSTED)));
     assert_eq!(r["allowed"], true, "{r}");
-    assert!(warnings(&r).iter().any(|w| w.contains("not built on a trusted base")), "{r}");
+    assert!(
+        warnings(&r)
+            .iter()
+            .any(|w| w.contains("not built on a trusted base")),
+        "{r}"
+    );
     let r = h.review(&pod("nginx:1.14.2"));
     assert_eq!(r["allowed"], false, "{r}");
     assert!(message(&r).contains("tag not pinned by digest"), "{r}");
@@ -403,26 +444,40 @@ fn warn_modes_and_unauthenticated_only_here() {
 
 #[test]
 fn bad_reviews_are_400_naming_the_problem() {
-    let Some(h) = hook(|c| c.admission.max_body = 64 << 10) else { return };
+    let Some(h) = hook(|c| c.admission.max_body = 64 << 10) else {
+        return;
+    };
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (b"{not json".to_vec(), "not valid JSON"),
         (b"[]".to_vec(), "expected a JSON object"),
-        ({
-            let mut r = data("pod-create.json");
-            r["apiVersion"] = json!("admission.k8s.io/v1beta1");
-            serde_json::to_vec(&r).unwrap()
-        }, "v1beta1"),
-        ({
-            let mut r = data("pod-create.json");
-            r["request"].as_object_mut().unwrap().remove("uid");
-            serde_json::to_vec(&r).unwrap()
-        }, "request.uid missing"),
-        ({
-            let mut r = data("pod-create.json");
-            r["request"]["object"]["spec"]["containers"] = json!({"name": "x"});
-            serde_json::to_vec(&r).unwrap()
-        }, "spec.containers must be a list"),
-        (format!("{}{}", "[".repeat(5000), "]".repeat(5000)).into_bytes(), "not valid JSON"),
+        (
+            {
+                let mut r = data("pod-create.json");
+                r["apiVersion"] = json!("admission.k8s.io/v1beta1");
+                serde_json::to_vec(&r).unwrap()
+            },
+            "v1beta1",
+        ),
+        (
+            {
+                let mut r = data("pod-create.json");
+                r["request"].as_object_mut().unwrap().remove("uid");
+                serde_json::to_vec(&r).unwrap()
+            },
+            "request.uid missing",
+        ),
+        (
+            {
+                let mut r = data("pod-create.json");
+                r["request"]["object"]["spec"]["containers"] = json!({"name": "x"});
+                serde_json::to_vec(&r).unwrap()
+            },
+            "spec.containers must be a list",
+        ),
+        (
+            format!("{}{}", "[".repeat(5000), "]".repeat(5000)).into_bytes(),
+            "not valid JSON",
+        ),
         (vec![b' '; 100 << 10], "larger than 65536 bytes"),
     ];
     for (body, want) in cases {
@@ -438,12 +493,17 @@ fn bad_reviews_are_400_naming_the_problem() {
 
 #[test]
 fn the_budget_gives_the_never_scanned_answer_in_time() {
-    let Some(h) = hook(|c| c.admission.budget = "0ms".into()) else { return };
+    let Some(h) = hook(|c| c.admission.budget = "0ms".into()) else {
+        return;
+    };
     let t = Instant::now();
     let r = h.review(&pod(&pinned("nginx", CLEAN)));
     let took = t.elapsed();
     assert_eq!(r["allowed"], false, "{r}");
-    assert!(message(&r).contains("no decision within the admission budget of 0ms"), "{r}");
+    assert!(
+        message(&r).contains("no decision within the admission budget of 0ms"),
+        "{r}"
+    );
     // Far under the API server's default timeoutSeconds (10 s).
     assert!(took < Duration::from_secs(5), "{took:?}");
     h.running.stop();

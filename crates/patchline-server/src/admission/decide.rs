@@ -180,7 +180,12 @@ fn resolve(tx: &mut dyn Tx, raw: &str, r: &ImageRef) -> crate::db::Result<Option
 }
 
 /// The references an image is known by (exceptions and trust patterns match these).
-fn references(tx: &mut dyn Tx, s: &Stored, r: &ImageRef, raw: &str) -> crate::db::Result<Vec<String>> {
+fn references(
+    tx: &mut dyn Tx,
+    s: &Stored,
+    r: &ImageRef,
+    raw: &str,
+) -> crate::db::Result<Vec<String>> {
     let mut refs = vec![s.reference.clone(), r.full(), raw.to_string()];
     for row in tx.query(
         "SELECT reference FROM catalog_entries WHERE image_id = ?",
@@ -296,11 +301,17 @@ pub fn judge(
             continue;
         };
         if r.digest.is_none() {
-            v.add(cfg.unpinned, format!("{at}: tag not pinned by digest (@sha256:...)"));
+            v.add(
+                cfg.unpinned,
+                format!("{at}: tag not pinned by digest (@sha256:...)"),
+            );
         }
         let stored = resolve(tx, &c.image, &r)?;
         let Some(s) = stored.filter(|s| s.scan_status == "scanned") else {
-            v.add(cfg.never_scanned, format!("{at}: never scanned by patchline"));
+            v.add(
+                cfg.never_scanned,
+                format!("{at}: never scanned by patchline"),
+            );
             continue;
         };
         judge_image(tx, &g, &s, &r, &c.image, &at, cfg.untrusted, &mut v)?;
@@ -396,7 +407,10 @@ fn judge_image(
                 let b: Vec<&str> = bases.iter().map(|(b, _)| b.as_str()).collect();
                 format!("base {}", b.join(", "))
             };
-            v.add(untrusted, format!("{at}: not built on a trusted base ({named})"));
+            v.add(
+                untrusted,
+                format!("{at}: not built on a trusted base ({named})"),
+            );
         }
     }
     Ok(())
@@ -412,7 +426,12 @@ mod tests {
         assert_eq!(r.full(), "docker.io/library/nginx:latest");
         let r = ImageRef::parse("localhost:5000/a/b:1.2@sha256:abc").unwrap();
         assert_eq!(
-            (r.registry.as_str(), r.repository.as_str(), r.tag.as_deref(), r.digest.as_deref()),
+            (
+                r.registry.as_str(),
+                r.repository.as_str(),
+                r.tag.as_deref(),
+                r.digest.as_deref()
+            ),
             ("localhost:5000", "a/b", Some("1.2"), Some("sha256:abc"))
         );
         let r = ImageRef::parse("registry.example.com:443/team/app@sha256:d").unwrap();

@@ -126,7 +126,11 @@ fn parse_budget(s: &str) -> Option<Duration> {
     if let Some(ms) = s.strip_suffix("ms") {
         return ms.trim().parse().ok().map(Duration::from_millis);
     }
-    s.strip_suffix('s')?.trim().parse().ok().map(Duration::from_secs)
+    s.strip_suffix('s')?
+        .trim()
+        .parse()
+        .ok()
+        .map(Duration::from_secs)
 }
 
 pub fn routes() -> Router<AppState> {
@@ -159,14 +163,15 @@ async fn admit(State(server): State<AppState>, body: Body) -> Response {
     } else {
         let s = server.clone();
         let images = req.images.clone();
-        let work = server
-            .db
-            .run_read(move |tx| decide::judge(tx, &s, &images));
+        let work = server.db.run_read(move |tx| decide::judge(tx, &s, &images));
         match tokio::time::timeout(cfg.budget(), work).await {
             Ok(Ok(v)) => v,
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "admission: store lookup failed");
-                decide::Verdict::undecided(cfg.never_scanned, format!("the store could not be read ({e})"))
+                decide::Verdict::undecided(
+                    cfg.never_scanned,
+                    format!("the store could not be read ({e})"),
+                )
             }
             Err(_) => decide::Verdict::undecided(
                 cfg.never_scanned,
@@ -183,4 +188,24 @@ async fn admit(State(server): State<AppState>, body: Body) -> Response {
         "admission review"
     );
     Json(review::respond(&req.uid, &verdict)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_and_settings() {
+        assert_eq!(parse_budget("1500ms"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_budget(" 2s "), Some(Duration::from_secs(2)));
+        // A bare number would be days to the server's other durations: refused here.
+        assert_eq!(parse_budget("2"), None);
+        let mut c = AdmissionConfig::default();
+        assert!(c.check().is_ok());
+        c.budget = "1m".into();
+        assert!(c.check().unwrap_err().to_string().contains("budget"));
+        c.budget = "2s".into();
+        c.listen = Some("0.0.0.0:8443".into());
+        assert!(c.check().unwrap_err().to_string().contains("cert and key"));
+    }
 }

@@ -34,8 +34,7 @@ fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 
 /// Reads a review; `Err` names what is wrong (a 400).
 pub fn parse(bytes: &[u8]) -> Result<Request, String> {
-    let doc: Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
     if !doc.is_object() {
         return Err("expected a JSON object".into());
     }
@@ -73,9 +72,12 @@ pub fn parse(bytes: &[u8]) -> Result<Request, String> {
     };
     let spec = match kind {
         "Pod" => object.get("spec"),
-        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job"
-        | "ReplicationController" => object
-            .pointer("/spec/template/spec"),
+        "Deployment"
+        | "ReplicaSet"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "Job"
+        | "ReplicationController" => object.pointer("/spec/template/spec"),
         "CronJob" => object.pointer("/spec/jobTemplate/spec/template/spec"),
         _ => return Ok(out),
     };
@@ -97,15 +99,17 @@ fn pod(spec: &Value, out: &mut Request) -> Result<(), String> {
         ("hostIPC", "k8s.host-ipc"),
     ] {
         if flag(spec, &format!("/{key}")) {
-            out.pod_warnings.push(format!("{check}: the pod sets {key}"));
+            out.pod_warnings
+                .push(format!("{check}: the pod sets {key}"));
         }
     }
     if let Some(vols) = spec.get("volumes").and_then(Value::as_array) {
         for v in vols {
             if let Some(p) = v.pointer("/hostPath/path").and_then(Value::as_str) {
                 let name = str_at(v, "name").unwrap_or("?");
-                out.pod_warnings
-                    .push(format!("k8s.host-path: volume {name} mounts the host's {p}"));
+                out.pod_warnings.push(format!(
+                    "k8s.host-path: volume {name} mounts the host's {p}"
+                ));
             }
         }
     }
@@ -117,8 +121,8 @@ fn pod(spec: &Value, out: &mut Request) -> Result<(), String> {
             .ok_or_else(|| format!("spec.{list} must be a list"))?;
         for (i, c) in cs.iter().enumerate() {
             let name = str_at(c, "name").map_or_else(|| i.to_string(), str::to_string);
-            let image = str_at(c, "image")
-                .ok_or_else(|| format!("spec.{list}[{name}].image missing"))?;
+            let image =
+                str_at(c, "image").ok_or_else(|| format!("spec.{list}[{name}].image missing"))?;
             if out.images.len() >= MAX_CONTAINERS {
                 return Err(format!("more than {MAX_CONTAINERS} containers"));
             }
@@ -133,14 +137,13 @@ fn pod(spec: &Value, out: &mut Request) -> Result<(), String> {
                 .filter(|a| !a.is_empty())
             {
                 let caps: Vec<&str> = add.iter().filter_map(Value::as_str).collect();
-                out.pod_warnings.push(format!(
-                    "k8s.capabilities: {at} adds {}",
-                    caps.join(", ")
-                ));
+                out.pod_warnings
+                    .push(format!("k8s.capabilities: {at} adds {}", caps.join(", ")));
             }
             if !pod_non_root && !flag(c, "/securityContext/runAsNonRoot") {
-                out.pod_warnings
-                    .push(format!("k8s.run-as-non-root: {at} does not set runAsNonRoot"));
+                out.pod_warnings.push(format!(
+                    "k8s.run-as-non-root: {at} does not set runAsNonRoot"
+                ));
             }
             // Ephemeral containers may not set resources.
             if list != "ephemeralContainers" && c.pointer("/resources/limits").is_none() {
@@ -216,15 +219,22 @@ mod tests {
         let r = parse(&review("CronJob", "CREATE", obj)).unwrap();
         let imgs: Vec<_> = r.images.iter().map(|c| c.container.as_str()).collect();
         assert_eq!(imgs, ["containers[app]", "initContainers[init]"]);
-        assert!(r.pod_warnings.iter().any(|w| w.starts_with("k8s.privileged: containers[app]")));
+        assert!(r
+            .pod_warnings
+            .iter()
+            .any(|w| w.starts_with("k8s.privileged: containers[app]")));
     }
 
     #[test]
     fn delete_is_not_judged_and_bad_shapes_are_named() {
         let r = parse(&review("Pod", "DELETE", Value::Null)).unwrap();
         assert!(r.images.is_empty());
-        let e = parse(&review("Pod", "CREATE", json!({"spec": {"containers": [{"name": "a"}]}})))
-            .unwrap_err();
+        let e = parse(&review(
+            "Pod",
+            "CREATE",
+            json!({"spec": {"containers": [{"name": "a"}]}}),
+        ))
+        .unwrap_err();
         assert!(e.contains("containers[a].image"), "{e}");
         let e = parse(br#"{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview"}"#)
             .unwrap_err();
@@ -242,6 +252,9 @@ mod tests {
         let r = respond("x", &v);
         assert_eq!(r["response"]["status"]["message"], "patchline: a; b");
         assert_eq!(r["response"]["allowed"], false);
-        assert_eq!(r["response"]["warnings"][0].as_str().unwrap().len(), MAX_WARNING);
+        assert_eq!(
+            r["response"]["warnings"][0].as_str().unwrap().len(),
+            MAX_WARNING
+        );
     }
 }

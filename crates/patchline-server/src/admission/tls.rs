@@ -112,7 +112,10 @@ pub async fn bind(addr: SocketAddr, config: rustls::ServerConfig) -> anyhow::Res
 }
 
 /// Starts the HTTPS listener when `[admission] listen` is set; stops with the server.
-pub fn spawn(runtime: &tokio::runtime::Runtime, server: &AppState) -> anyhow::Result<Option<SocketAddr>> {
+pub fn spawn(
+    runtime: &tokio::runtime::Runtime,
+    server: &AppState,
+) -> anyhow::Result<Option<SocketAddr>> {
     let cfg = &server.config.admission;
     cfg.check()?;
     let Some(listen) = &cfg.listen else {
