@@ -252,7 +252,30 @@ fn warnings(r: &Value) -> Vec<String> {
 #[test]
 fn decisions_over_https() {
     let Some(h) = hook(|_| {}) else { return };
+    decisions(&h);
+    h.running.stop();
+}
 
+/// The same decisions on a PostgreSQL store (the SQL is written once for both).
+#[test]
+fn decisions_on_postgresql() {
+    static PG: OnceLock<Option<patchline_test_support::services::postgres::Postgres>> =
+        OnceLock::new();
+    let Some(pg) = PG
+        .get_or_init(patchline_test_support::services::postgres::Postgres::start)
+        .as_ref()
+    else {
+        return;
+    };
+    let url = pg.create_database("admission");
+    let Some(h) = hook(|c| c.store = Some(url)) else {
+        return;
+    };
+    decisions(&h);
+    h.running.stop();
+}
+
+fn decisions(h: &Hook) {
     // A clean image, pinned: allowed; the pod-level warnings only.
     let r = h.review(&pod(&pinned("nginx", CLEAN)));
     assert_eq!(r["allowed"], true, "{r}");
@@ -340,8 +363,6 @@ fn decisions_over_https() {
         assert_eq!(r["allowed"], true, "{r}");
     }
     assert!(!message(&r).contains(&over_id), "{r}");
-
-    h.running.stop();
 }
 
 #[test]
