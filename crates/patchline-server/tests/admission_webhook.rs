@@ -253,6 +253,15 @@ fn warnings(r: &Value) -> Vec<String> {
 fn decisions_over_https() {
     let Some(h) = hook(|_| {}) else { return };
     decisions(&h);
+    // Each answer well within the default budget (2 s), over one kept-alive connection.
+    let review = data("deployment-create.json");
+    let t = Instant::now();
+    for _ in 0..50 {
+        assert_eq!(h.review(&review)["allowed"], true);
+    }
+    let each = t.elapsed() / 50;
+    eprintln!("admission: {each:?} per review (50 Deployment reviews over HTTPS)");
+    assert!(each < Duration::from_secs(2), "{each:?}");
     h.running.stop();
 }
 
