@@ -129,13 +129,14 @@ impl ImageRef {
 
 struct Stored {
     id: i64,
+    digest: String,
     reference: String,
     scan_status: String,
 }
 
 fn by_digest(tx: &mut dyn Tx, digest: &str) -> crate::db::Result<Option<Stored>> {
     let Some(r) = tx.query_opt(
-        "SELECT id, reference, scan_status FROM images WHERE digest = ? AND deleted_at IS NULL",
+        "SELECT id, reference, scan_status, digest FROM images WHERE digest = ? AND deleted_at IS NULL",
         params![digest],
     )?
     else {
@@ -145,6 +146,7 @@ fn by_digest(tx: &mut dyn Tx, digest: &str) -> crate::db::Result<Option<Stored>>
         id: r.i64(0)?,
         reference: r.string(1)?,
         scan_status: r.string(2)?,
+        digest: r.string(3)?,
     }))
 }
 
@@ -391,8 +393,9 @@ fn judge_image(
             );
         }
         bases.extend(declared_parents(tx, s.id)?.into_iter().map(|p| (p, None)));
-        // The image itself may be an approved external image run as is.
-        let digest = r.digest.clone();
+        // The image itself may be an approved external image run as is (an approval
+        // pins a digest: the stored one, whatever tag named it).
+        let digest = Some(s.digest.clone());
         let own = refs.iter().map(|x| (x.clone(), digest.clone()));
         let trusted = own.chain(bases.iter().cloned()).any(|(reference, d)| {
             patterns.iter().any(|p| reference_matches(p, &reference))
