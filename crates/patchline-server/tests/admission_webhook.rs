@@ -545,3 +545,33 @@ fn the_budget_gives_the_never_scanned_answer_in_time() {
     let e = start(c, ServeOptions::default()).err().expect("refused");
     assert!(e.to_string().contains("[admission] budget"), "{e:#}");
 }
+
+/// An external image approved in the policy's trusted images, run as is: trusted by its
+/// stored digest even when named by tag; a lapsed approval is not.
+#[test]
+fn approved_external_images_are_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    let write = |expires: &str| {
+        std::fs::write(
+            &policy,
+            format!(
+                "{POLICY}trusted_images:\n  - pattern: registry.example/other/app*\n    digest: {UNTRUSTED}\n    approved_by: sec\n    approved_on: 2026-01-15\n    expires: {expires}\n    reason: vendor image\n"
+            ),
+        )
+        .unwrap()
+    };
+    write("2099-01-31");
+    let p = policy.clone();
+    let Some(h) = hook(move |c| c.policy = Some(p)) else {
+        return;
+    };
+    let r = h.review(&pod("registry.example/other/app:1"));
+    assert_eq!(r["allowed"], true, "{r}");
+    // The policy file is read per review: a lapsed approval applies at once.
+    write("2020-01-31");
+    let r = h.review(&pod(&pinned("registry.example/other/app", UNTRUSTED)));
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(message(&r).contains("not built on a trusted base"), "{r}");
+    h.running.stop();
+}
