@@ -50,6 +50,8 @@ pub struct Config {
     pub catalog: Option<PathBuf>,
     /// A policy file (patchline-policy) whose stages the server applies.
     pub policy: Option<PathBuf>,
+    /// The Kubernetes admission webhook (`POST /k8s/admission`) and its HTTPS listener.
+    pub admission: crate::admission::AdmissionConfig,
 }
 
 impl Default for Config {
@@ -73,6 +75,7 @@ impl Default for Config {
             sla: Sla::default(),
             catalog: None,
             policy: None,
+            admission: Default::default(),
         }
     }
 }

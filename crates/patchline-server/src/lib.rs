@@ -27,6 +27,7 @@
 //! The HTTP side is async (tokio, axum); everything under it is the synchronous library
 //! code, reached through [`db::Db::run`] and worker threads.
 
+pub mod admission;
 pub mod api;
 pub mod audit;
 pub mod auth;

@@ -256,6 +256,7 @@ pub fn start(config: Config, opts: ServeOptions) -> anyhow::Result<Running> {
             .with_context(|| format!("listening on {addr}"))?;
         let addr = listener.local_addr()?;
         tracing::info!(listen = %addr, store = %server.db.describe(), role = ?role, "patchline serve ready");
+        crate::admission::tls::spawn(&runtime, &server)?;
         let app = crate::api::router(server.clone());
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let http = runtime.spawn(async move {

@@ -89,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(crate::web::routes())
         .merge(crate::harbor::routes())
+        .merge(crate::admission::routes())
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout.max(Duration::from_secs(1))))
