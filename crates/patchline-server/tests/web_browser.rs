@@ -289,7 +289,6 @@ fn api(ex: &Example, path: &str) -> Value {
 }
 
 #[test]
-#[ignore = "needs the dashboard pages of issue 13 (overview, hierarchy, images, CVEs): remove once they are merged"]
 fn walkthrough_of_the_example_organisation() {
     let Some((ex, chrome)) = setup() else { return };
     let base = ex.url.clone();
