@@ -223,7 +223,7 @@ pub fn check_def(id: &str) -> Option<&'static CheckDef> {
 }
 
 /// Capabilities that amount to root on the host (or close): their findings are high.
-const DANGEROUS_CAPS: &[&str] = &[
+pub(crate) const DANGEROUS_CAPS: &[&str] = &[
     "ALL",
     "SYS_ADMIN",
     "SYS_MODULE",
@@ -235,7 +235,7 @@ const DANGEROUS_CAPS: &[&str] = &[
 ];
 
 /// Host paths whose mount, anywhere below them, exposes the host.
-const SENSITIVE_TREES: &[&str] = &[
+pub(crate) const SENSITIVE_TREES: &[&str] = &[
     "/etc",
     "/proc",
     "/sys",
@@ -250,12 +250,12 @@ const SENSITIVE_TREES: &[&str] = &[
 ];
 
 /// Host paths sensitive as a whole (their subdirectories are ordinary data).
-const SENSITIVE_EXACT: &[&str] = &[
+pub(crate) const SENSITIVE_EXACT: &[&str] = &[
     "/", "/var/run", "/run", "/var", "/usr", "/home", "/lib", "/bin", "/sbin",
 ];
 
 /// Socket file names of container engines.
-const ENGINE_SOCKETS: &[&str] = &[
+pub(crate) const ENGINE_SOCKETS: &[&str] = &[
     "docker.sock",
     "containerd.sock",
     "podman.sock",
@@ -277,7 +277,7 @@ fn is_root(user: &str) -> bool {
 }
 
 /// `a/b/../c` and `a//b/` as the host sees them, for comparing mount sources.
-fn normalize(path: &str) -> String {
+pub(crate) fn normalize(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for p in path.split('/') {
         match p {
@@ -291,7 +291,7 @@ fn normalize(path: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-fn under(path: &str, tree: &str) -> bool {
+pub(crate) fn under(path: &str, tree: &str) -> bool {
     path == tree || path.starts_with(&format!("{tree}/"))
 }
 

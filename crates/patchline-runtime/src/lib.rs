@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod checks;
 pub mod engine;
+pub mod k8s;
 pub mod report;
 
 pub use checks::{CheckContext, ContainerFacts};
