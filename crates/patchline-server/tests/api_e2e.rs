@@ -644,6 +644,7 @@ fn openapi_document_lists_every_served_path() {
         ("/api/v1/images", &["get"]),
         ("/api/v1/images/{digest}", &["get"]),
         ("/api/v1/images/{digest}/inventory", &["get"]),
+        ("/api/v1/images/{digest}/settings", &["patch"]),
         ("/api/v1/findings", &["get"]),
         ("/api/v1/cves/{id}", &["get"]),
         ("/api/v1/graph", &["get"]),
@@ -732,4 +733,62 @@ fn bootstrap_writes_one_admin_token_to_a_private_file() {
         "a second admin token"
     );
     running.stop();
+}
+
+/// `PATCH /api/v1/images/{digest}/settings`: a team changes its own images' settings and
+/// nothing else; team and tier are security's; every change is audited.
+#[test]
+fn teams_change_only_their_own_images_settings() {
+    let Some(e) = env() else { return };
+    let shop = format!("/api/v1/images/{}/settings", e.digests["shop"]);
+    let billing = format!("/api/v1/images/{}/settings", e.digests["billing"]);
+    let ok = json!({"contact": "shop-oncall@example.com", "containerfile": "shop/Containerfile",
+                    "labels": {"criticality": "high"}});
+    let r = e.send(Method::PATCH, "shop", &shop, Some(ok.clone()));
+    assert_eq!(r.status(), 200);
+    let after = body(r);
+    let entry = &after[0];
+    assert_eq!(entry["owner"]["team"], "shop", "{entry}");
+    assert_eq!(entry["owner"]["contact"], "shop-oncall@example.com");
+    assert_eq!(entry["containerfile"], "shop/Containerfile");
+    assert_eq!(entry["labels"]["criticality"], "high");
+    assert_eq!(entry["tier"], "application", "unchanged");
+    // Another team's image is not found; governance fields are refused to a team.
+    let unknown = "/api/v1/images/sha256:00/settings".to_string();
+    for (who, path, b, want) in [
+        ("shop", &billing, ok.clone(), 404),
+        ("shop", &shop, json!({"team": "billing"}), 403),
+        ("shop", &shop, json!({"tier": "base"}), 403),
+        ("viewer", &shop, ok.clone(), 403),
+        ("scanner", &shop, ok.clone(), 403),
+        ("security", &shop, json!({"tier": "mainframe"}), 422),
+        ("shop", &shop, json!({"contact": "a\u{7}b"}), 422),
+        ("shop", &shop, json!({"colour": "blue"}), 422),
+        ("shop", &unknown, ok.clone(), 404),
+    ] {
+        let r = e.send(Method::PATCH, who, path, Some(b.clone()));
+        assert_eq!(r.status().as_u16(), want, "{who} {path} {b}");
+    }
+    // `null` clears; security may relabel any image.
+    let r = e.send(
+        Method::PATCH,
+        "shop",
+        &shop,
+        Some(json!({"containerfile": null})),
+    );
+    assert_eq!(r.status(), 200);
+    assert!(body(r)[0].get("containerfile").is_none_or(Value::is_null));
+    let r = e.send(
+        Method::PATCH,
+        "security",
+        &billing,
+        Some(json!({"labels": {"pci": "yes"}})),
+    );
+    assert_eq!(r.status(), 200);
+    let audit = body(e.get("admin", "/api/v1/audit?action=image.settings"));
+    let items = audit["items"].as_array().unwrap();
+    assert!(items.len() >= 3, "{audit}");
+    assert!(items
+        .iter()
+        .any(|i| i["actor"].as_str().is_some_and(|a| a.ends_with(":shop"))));
 }

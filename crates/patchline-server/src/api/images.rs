@@ -353,7 +353,7 @@ pub struct ImageDetail {
     pub hierarchy: Vec<Hierarchy>,
 }
 
-fn check_digest(d: &str) -> ApiResult<()> {
+pub fn check_digest(d: &str) -> ApiResult<()> {
     let ok = d.len() <= 200
         && d.split_once(':').is_some_and(|(a, h)| {
             !a.is_empty()

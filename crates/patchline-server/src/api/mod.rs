@@ -28,6 +28,7 @@ pub mod health;
 pub mod hierarchy;
 pub mod images;
 pub mod scans;
+pub mod settings;
 pub mod tokens;
 
 pub use error::{ApiError, ApiResult};
@@ -65,6 +66,7 @@ pub fn api_v1() -> OpenApiRouter<AppState> {
         .merge(tokens::routes())
         .merge(audit_log::routes())
         .merge(images::routes())
+        .merge(settings::routes())
         .merge(findings::routes())
         .merge(hierarchy::routes())
         .merge(scans::routes())
