@@ -9,16 +9,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use patchline_image::{OpenOptions, RegistryOptions};
-use patchline_inventory::{InventoryOptions, NoProgress};
+use patchline_image::RegistryOptions;
+use patchline_inventory::NoProgress;
 use patchline_model::Warning;
-use patchline_scan::{Input, ScanOptions, Scanners};
+use patchline_scan::Input;
 use serde::Deserialize;
 
 use crate::db::{now, Tx};
 use crate::jobs::{Job, JobResult};
 use crate::params;
-use crate::registry::scan::{governance, layer_cache, registry_options, NO_DB_WARNING};
+use crate::registry::scan::{registry_options, scan_options, NO_DB_WARNING};
 use crate::registry::{reference, valid_digest, valid_repository};
 use crate::state::Server;
 use crate::store::ImageKey;
@@ -141,24 +141,8 @@ fn pull_and_scan(server: &Server, req: &Request) -> anyhow::Result<(String, patc
         }
         None => registry_options(reg)?,
     };
-    let have_db = server.advisory_db.is_file();
-    let opts = ScanOptions {
-        db: Some(server.advisory_db.clone()),
-        open: OpenOptions {
-            registry,
-            ..OpenOptions::default()
-        },
-        inventory: InventoryOptions {
-            cache: Some(layer_cache(server)),
-            ..InventoryOptions::default()
-        },
-        scanners: Scanners {
-            vuln: have_db,
-            ..Scanners::default()
-        },
-        governance: governance(server)?,
-        ..ScanOptions::default()
-    };
+    let opts = scan_options(server, registry)?;
+    let have_db = opts.scanners.vuln;
     let input = Input::parse(&format!(
         "docker://{host}/{}@{}",
         req.repository, req.digest

@@ -67,6 +67,29 @@ impl Progress for Counting<'_> {
 
 /// Connection settings for a configured registry: plain HTTP only for the `http://`
 /// URLs the config allows (loopback), its username and password when set.
+/// How the server scans an image pulled with `registry`: the shared advisory DB (vulnerabilities
+/// only when it exists), the layer cache by diff_id, and the registry stage's governance.
+/// Every scan job (registry pushes and syncs, Harbor's requests) scans with these.
+pub fn scan_options(server: &Server, registry: RegistryOptions) -> anyhow::Result<ScanOptions> {
+    Ok(ScanOptions {
+        db: Some(server.advisory_db.clone()),
+        open: OpenOptions {
+            registry,
+            ..OpenOptions::default()
+        },
+        inventory: InventoryOptions {
+            cache: Some(layer_cache(server)),
+            ..InventoryOptions::default()
+        },
+        scanners: Scanners {
+            vuln: server.advisory_db.is_file(),
+            ..Scanners::default()
+        },
+        governance: governance(server)?,
+        ..ScanOptions::default()
+    })
+}
+
 pub fn registry_options(reg: &RegistryConfig) -> anyhow::Result<RegistryOptions> {
     Ok(RegistryOptions {
         insecure: reg.url.starts_with("http://"),
@@ -140,24 +163,8 @@ fn pull_and_scan(
     host: &str,
     p: &ScanPayload,
 ) -> anyhow::Result<patchline_scan::Scan> {
-    let have_db = server.advisory_db.is_file();
-    let opts = ScanOptions {
-        db: Some(server.advisory_db.clone()),
-        open: OpenOptions {
-            registry: registry_options(reg)?,
-            ..OpenOptions::default()
-        },
-        inventory: InventoryOptions {
-            cache: Some(layer_cache(server)),
-            ..InventoryOptions::default()
-        },
-        scanners: Scanners {
-            vuln: have_db,
-            ..Scanners::default()
-        },
-        governance: governance(server)?,
-        ..ScanOptions::default()
-    };
+    let opts = scan_options(server, registry_options(reg)?)?;
+    let have_db = opts.scanners.vuln;
     let input = Input::parse(&format!("docker://{host}/{}@{}", p.repository, p.digest));
     let mut scan = patchline_scan::scan(
         input,
