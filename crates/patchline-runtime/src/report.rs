@@ -198,7 +198,7 @@ fn sarif(report: &RuntimeReport, out: &mut dyn Write) -> io::Result<()> {
         let image = report.images.get(&c.facts.image_id);
         let mut r: ScanReport = match image.and_then(|i| i.report.clone()) {
             Some(r) => r,
-            None => empty_report(c),
+            None => empty_report(c.facts.image.clone()),
         };
         r.image.reference = format!("container {} ({})", c.facts.name, c.facts.image);
         r.checks = c.checks.clone();
@@ -228,7 +228,7 @@ fn sarif(report: &RuntimeReport, out: &mut dyn Write) -> io::Result<()> {
                 blocking: Vec::new(),
             };
             render_scan(
-                &empty_report(&c),
+                &empty_report(c.facts.image.clone()),
                 ScanFormat::Sarif,
                 &RenderOptions::default(),
                 &mut buf,
@@ -242,12 +242,14 @@ fn sarif(report: &RuntimeReport, out: &mut dyn Write) -> io::Result<()> {
 
 /// A scan report with no packages, for a container whose image was not scanned: its
 /// runtime findings still go into the log.
-fn empty_report(c: &ContainerReport) -> ScanReport {
+/// A report of no image scan, for `reference`: what runtime findings are rendered into
+/// (Docker containers and Kubernetes pods alike).
+pub(crate) fn empty_report(reference: String) -> ScanReport {
     ScanReport {
         schema: patchline_model::vuln::SCAN_SCHEMA.into(),
         tool: Default::default(),
         image: patchline_model::ImageInfo {
-            reference: c.facts.image.clone(),
+            reference,
             ..Default::default()
         },
         distro: None,

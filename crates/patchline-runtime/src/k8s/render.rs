@@ -15,7 +15,7 @@ use patchline_model::vuln::ScanReport;
 use patchline_report::{render_scan, RenderOptions, ScanFormat};
 
 use super::K8sReport;
-use crate::report::Format;
+use crate::report::{empty_report, Format};
 
 pub fn render(report: &K8sReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
     match format {
@@ -140,28 +140,4 @@ fn sarif(report: &K8sReport, out: &mut dyn Write) -> io::Result<()> {
     }
     serde_json::to_writer_pretty(&mut *out, &log)?;
     writeln!(out)
-}
-
-fn empty_report(reference: String) -> ScanReport {
-    ScanReport {
-        schema: patchline_model::vuln::SCAN_SCHEMA.into(),
-        tool: Default::default(),
-        image: patchline_model::ImageInfo {
-            reference,
-            ..Default::default()
-        },
-        distro: None,
-        distro_eol: false,
-        db: Default::default(),
-        packages_scanned: 0,
-        packages_not_matched: 0,
-        unmatched: Vec::new(),
-        packages_managed_by_os: 0,
-        findings: Vec::new(),
-        inventory_complete: false,
-        warnings: Vec::new(),
-        checks: Vec::new(),
-        scanners: Vec::new(),
-        policy: None,
-    }
 }
